@@ -1,0 +1,92 @@
+"""Module review: the messages the review workflow exchanges and its decision rules."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, model_validator
+
+from domain.access import Role
+from domain.errors import Conflict, Forbidden
+from domain.modules import ModuleStatus
+
+REASON_MAX = 2000
+
+
+class DecisionAction(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class ReviewState(StrEnum):
+    WAITING = "waiting"
+    DECIDED = "decided"
+    WITHDRAWN = "withdrawn"
+
+
+class ReviewRequest(BaseModel):
+    module_id: int
+    slug: str
+    display_name: str
+    publisher_email: str
+    reminder_after_seconds: float = Field(gt=0)
+    escalate_after_reminders: int = Field(ge=1)
+
+
+class ReviewDecision(BaseModel):
+    action: DecisionAction
+    reason: str | None = Field(default=None, max_length=REASON_MAX)
+    admin_id: int
+    admin_role: Role
+
+    @model_validator(mode="after")
+    def _reason_for_rejection(self) -> "ReviewDecision":
+        if self.reason is not None:
+            self.reason = self.reason.strip() or None
+        if self.action is DecisionAction.REJECT and not self.reason:
+            raise ValueError("a rejection needs a reason")
+        return self
+
+    @property
+    def resulting_status(self) -> ModuleStatus:
+        if self.action is DecisionAction.APPROVE:
+            return ModuleStatus.PUBLISHED
+        return ModuleStatus.REJECTED
+
+
+class ReviewOutcome(BaseModel):
+    module_id: int
+    status: ModuleStatus
+    reason: str | None = None
+    decided_by: int | None = None
+    decided_at: datetime | None = None
+
+
+class ReviewReminder(BaseModel):
+    module_id: int
+    slug: str
+    display_name: str
+    reminder_number: int
+    escalated: bool
+    waiting_since: datetime
+
+
+class ReviewProgress(BaseModel):
+    state: ReviewState
+    waiting_since: datetime
+    reminders_sent: int
+    escalated: bool
+    outcome: ReviewOutcome | None = None
+
+
+def check_decision_allowed(decision: ReviewDecision, state: ReviewState) -> None:
+    """Refuse a decision by a non-admin, a second decision, or one on a withdrawn module."""
+    if decision.admin_role is not Role.ADMIN:
+        raise Forbidden("admin_required", "only an admin can decide a module review")
+    if state is ReviewState.DECIDED:
+        raise Conflict("already_decided", "this module review already has a decision")
+    if state is ReviewState.WITHDRAWN:
+        raise Conflict("review_withdrawn", "the module was archived while waiting for review")
+
+
+def reminder_is_escalation(reminder_number: int, escalate_after: int) -> bool:
+    return reminder_number >= escalate_after

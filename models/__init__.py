@@ -1,0 +1,34 @@
+"""Tables, the engine and session factory, and every query the API and activities share."""
+
+from models.analytics import ModuleDownload, ModuleView, PublisherPayout
+from models.base import Base
+from models.commerce import CartItem, License, LicenseActivation, Order, ProcessedWebhookEvent
+from models.module import MarketplaceCategory, MarketplaceModule, ModuleVersion
+from models.platform import AuditLogEntry, PlatformSetting
+from models.publisher import Publisher, PublisherStats
+from models.review import ModuleReview, ReviewReport, ReviewVote
+from models.user import ApiToken, User
+
+__all__ = [
+    "ApiToken",
+    "AuditLogEntry",
+    "Base",
+    "CartItem",
+    "License",
+    "LicenseActivation",
+    "MarketplaceCategory",
+    "MarketplaceModule",
+    "ModuleDownload",
+    "ModuleReview",
+    "ModuleVersion",
+    "ModuleView",
+    "Order",
+    "PlatformSetting",
+    "ProcessedWebhookEvent",
+    "Publisher",
+    "PublisherPayout",
+    "PublisherStats",
+    "ReviewReport",
+    "ReviewVote",
+    "User",
+]

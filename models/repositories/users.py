@@ -1,0 +1,63 @@
+"""Queries on accounts and API tokens."""
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.repositories.errors import unique_violations
+from models.user import ApiToken, User
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    result = await session.execute(select(User).where(func.lower(User.email) == email.lower()))
+    return result.scalar_one_or_none()
+
+
+async def create_user(
+    session: AsyncSession, *, email: str, password_hash: str, full_name: str | None, role: str
+) -> User:
+    user = User(email=email, password_hash=password_hash, full_name=full_name, role=role)
+    async with unique_violations(
+        session, {"uq_users_email_lower": ("email_taken", "an account with this email exists")}
+    ):
+        session.add(user)
+    return user
+
+
+async def mark_login(session: AsyncSession, user: User, at: datetime) -> None:
+    user.last_login_at = at
+    await session.flush()
+
+
+async def add_token(session: AsyncSession, token: ApiToken) -> ApiToken:
+    session.add(token)
+    await session.flush()
+    return token
+
+
+async def list_tokens(session: AsyncSession, user_id: int) -> list[ApiToken]:
+    result = await session.execute(
+        select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)
+    )
+    return list(result.scalars())
+
+
+async def get_token(session: AsyncSession, user_id: int, token_id: int) -> ApiToken | None:
+    result = await session.execute(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def get_token_by_hash(session: AsyncSession, token_hash: str) -> ApiToken | None:
+    result = await session.execute(select(ApiToken).where(ApiToken.token_hash == token_hash))
+    return result.scalar_one_or_none()
+
+
+async def touch_token(session: AsyncSession, token_id: int, at: datetime) -> None:
+    await session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=at))

@@ -1,0 +1,82 @@
+"""Runtime settings: every value has an embedded default so a fresh checkout runs as is.
+
+Override any of them with an environment variable prefixed ``MARKETPLACE_`` (or a ``.env``
+file). Secrets default to values generated once under the data directory, never to
+constants in the repository.
+"""
+
+import secrets
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MARKETPLACE_", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Path(".data")
+
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; empty runs embedded Postgres under data_dir"
+    )
+    database_pool_size: int = 10
+
+    temporal_address: str | None = Field(
+        default=None, description="host:port of Temporal; empty runs the embedded dev server"
+    )
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "marketplace"
+    temporal_dev_port: int = 7233
+    temporal_ui_port: int = 8233
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    cors_origins: list[str] = []
+
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="HS256 key; empty uses a random key kept in data_dir"
+    )
+    jwt_issuer: str = "fastvue-marketplace"
+    access_token_ttl: timedelta = timedelta(hours=1)
+    api_token_max_ttl: timedelta = timedelta(days=365)
+
+    review_reminder_after: timedelta = timedelta(days=3)
+    review_escalate_after_reminders: int = 2
+    admin_notification_email: str = "marketplace-admins@localhost"
+
+    mail_from: str = "FastVue Marketplace <no-reply@localhost>"
+
+    worker_shutdown_grace: timedelta = timedelta(seconds=30)
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_dev_port}"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    def resolved_jwt_secret(self) -> str:
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        return _secret_file(self.data_dir / "secrets" / "jwt.key")
+
+
+def _secret_file(path: Path) -> str:
+    """Read a generated secret, creating it (mode 0600) the first time."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.touch(mode=0o600, exist_ok=True)
+        if not path.read_text():
+            path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
