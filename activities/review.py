@@ -1,0 +1,108 @@
+"""Side effects of the module review workflow: record the decision, tell people."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.modules import ModuleStatus
+from domain.review import ReviewDecision, ReviewOutcome, ReviewReminder
+from integrations.mail import Mailer, compose
+from models.repositories import audit, modules
+
+
+class ApplyDecisionInput(ReviewDecision):
+    module_id: int
+
+
+@dataclass
+class ReviewActivities:
+    sessions: async_sessionmaker
+    mailer: Mailer
+    mail_from: str
+    admin_email: str
+
+    @activity.defn(name="review.apply_decision")
+    async def apply_decision(self, request: ApplyDecisionInput) -> ReviewOutcome:
+        """Write the decision to the module row; the module's current state if it moved on."""
+        async with self.sessions.begin() as session:
+            module = await modules.apply_review_decision(
+                session,
+                module_id=request.module_id,
+                status=request.resulting_status,
+                reason=request.reason,
+                decided_by=request.admin_id,
+                decided_at=datetime.now(UTC),
+            )
+            if module is not None:
+                await audit.record(
+                    session,
+                    actor_id=request.admin_id,
+                    action=f"module.{request.action}",
+                    entity_type="module",
+                    entity_id=module.id,
+                    changes={"status": module.status, "reason": request.reason},
+                )
+            else:
+                module = await modules.get_module(session, request.module_id)
+                if module is None:
+                    raise ApplicationError(
+                        "module no longer exists", type="module_not_found", non_retryable=True
+                    )
+            return ReviewOutcome(
+                module_id=module.id,
+                status=ModuleStatus(module.status),
+                reason=module.rejection_reason,
+                decided_by=module.reviewed_by,
+                decided_at=module.reviewed_at,
+            )
+
+    @activity.defn(name="review.notify_publisher")
+    async def notify_publisher(self, outcome: ReviewOutcome) -> None:
+        async with self.sessions() as session:
+            found = await modules.module_with_owner_email(session, outcome.module_id)
+        if found is None:
+            return
+        module, email = found
+        if outcome.status is ModuleStatus.PUBLISHED:
+            subject = f"{module.display_name} is approved and published"
+            body = f"Your module {module.display_name} ({module.slug}) passed review."
+        else:
+            subject = f"{module.display_name} was not approved"
+            body = (
+                f"Your module {module.display_name} ({module.slug}) was rejected.\n\n"
+                f"Reason: {outcome.reason}\n\nFix it and submit it again."
+            )
+        message = compose(sender=self.mail_from, to=email, subject=subject, body=body)
+        decided = outcome.decided_at.isoformat() if outcome.decided_at else "unknown"
+        self.mailer.send(message, dedupe_key=f"review-{module.slug}-decision-{decided}")
+
+    @activity.defn(name="review.remind_admins")
+    async def remind_admins(self, reminder: ReviewReminder) -> None:
+        prefix = "ESCALATED: " if reminder.escalated else ""
+        message = compose(
+            sender=self.mail_from,
+            to=self.admin_email,
+            subject=f"{prefix}{reminder.display_name} waits for review",
+            body=(
+                f"The module {reminder.display_name} ({reminder.slug}) has waited for a "
+                f"review decision since {reminder.waiting_since.isoformat()}.\n"
+                f"This is reminder {reminder.reminder_number}."
+            ),
+        )
+        self.mailer.send(
+            message,
+            dedupe_key=f"review-{reminder.slug}-{reminder.waiting_since:%Y%m%dT%H%M%S}"
+            f"-reminder-{reminder.reminder_number}",
+        )
+        async with self.sessions.begin() as session:
+            await audit.record(
+                session,
+                actor_id=None,
+                action="module.review_reminder",
+                entity_type="module",
+                entity_id=reminder.module_id,
+                changes={"reminder": reminder.reminder_number, "escalated": reminder.escalated},
+            )

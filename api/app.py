@@ -1,0 +1,54 @@
+"""The FastAPI application factory."""
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.errors import ErrorBody, install_error_handlers
+from api.routers import auth, categories, health, moderation, publisher, publisher_modules
+from api.temporal import TemporalConnector
+from models.db import make_sessionmaker
+from settings import Settings
+
+ERROR_RESPONSES = {
+    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 422, 503)
+}
+
+
+def create_app(settings: Settings, engine: AsyncEngine, temporal: TemporalConnector) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="FastVue Marketplace",
+        version="0.1.0",
+        description="Back office of the FastVue module marketplace.",
+        lifespan=lifespan,
+        responses=ERROR_RESPONSES,
+    )
+    app.state.settings = settings
+    app.state.sessions = make_sessionmaker(engine)
+    app.state.temporal = temporal
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    install_error_handlers(app)
+    for router in (
+        health.router,
+        auth.router,
+        publisher.router,
+        publisher_modules.router,
+        categories.public,
+        categories.admin,
+        moderation.router,
+    ):
+        app.include_router(router)
+    return app

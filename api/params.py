@@ -1,0 +1,11 @@
+"""Shared request parameter types, bounded so no value can overflow a database column."""
+
+from typing import Annotated
+
+from fastapi import Path, Query
+
+INT32_MAX = 2**31 - 1
+
+IdPath = Annotated[int, Path(ge=1, le=INT32_MAX)]
+Limit = Annotated[int, Query(ge=1, le=100)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]

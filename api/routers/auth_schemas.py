@@ -1,0 +1,58 @@
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from api.schemas import Strict
+from domain.access import Role, Scope
+
+PASSWORD_MIN = 10
+PASSWORD_MAX = 256
+
+
+class RegisterIn(Strict):
+    email: EmailStr = Field(max_length=320)
+    password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+    full_name: str | None = Field(default=None, max_length=200)
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    full_name: str | None
+    role: Role
+    created_at: datetime
+
+
+class MeOut(UserOut):
+    scopes: list[Scope]
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+
+
+class ApiTokenIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
+    expires_in_days: int | None = Field(default=90, ge=1, le=365)
+
+
+class ApiTokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    token_prefix: str
+    scopes: list[Scope]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiTokenCreated(ApiTokenOut):
+    token: str = Field(description="The secret. Shown only in this response.")

@@ -1,0 +1,46 @@
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.params import INT32_MAX
+from api.schemas import Strict
+from domain.slugs import SLUG_MAX, SLUG_PATTERN
+
+
+class CategoryIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    slug: str | None = Field(default=None, max_length=SLUG_MAX, pattern=SLUG_PATTERN)
+    description: str | None = Field(default=None, max_length=2000)
+    icon: str | None = Field(default=None, max_length=50)
+    parent_id: int | None = Field(default=None, ge=1, le=INT32_MAX)
+    order: int = Field(default=0, ge=0, le=10_000)
+    is_active: bool = True
+
+
+class CategoryUpdateIn(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    slug: str | None = Field(default=None, max_length=SLUG_MAX, pattern=SLUG_PATTERN)
+    description: str | None = Field(default=None, max_length=2000)
+    icon: str | None = Field(default=None, max_length=50)
+    parent_id: int | None = Field(default=None, ge=1, le=INT32_MAX)
+    order: int | None = Field(default=None, ge=0, le=10_000)
+    is_active: bool | None = None
+
+
+class CategoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    slug: str
+    description: str | None
+    icon: str | None
+    parent_id: int | None
+    order: int
+    is_active: bool
+    module_count: int
+    created_at: datetime
+
+
+class CategoryNode(CategoryOut):
+    children: list["CategoryNode"] = []

@@ -1,0 +1,112 @@
+"""Admin module moderation: the pending queue and decisions sent to the review workflow."""
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from api import review_workflow
+from api.deps import AdminPrincipal, SessionDep, SettingsDep, TemporalDep
+from api.params import IdPath, Limit, Offset
+from api.routers.module_schemas import ModuleOut
+from api.schemas import Page, Strict
+from domain.access import Role
+from domain.errors import Conflict, NotFound
+from domain.modules import ModuleStatus
+from domain.review import REASON_MAX, DecisionAction, ReviewDecision
+from models.repositories import modules
+
+router = APIRouter(prefix="/api/v1/admin/marketplace", tags=["admin"])
+
+
+class PendingModuleOut(ModuleOut):
+    publisher_slug: str
+    publisher_name: str
+    waiting_since: datetime | None
+
+
+class ApproveIn(Strict):
+    note: str | None = Field(default=None, max_length=REASON_MAX)
+
+
+class RejectIn(Strict):
+    reason: str = Field(min_length=1, max_length=REASON_MAX)
+
+
+class DecisionOut(BaseModel):
+    module: ModuleOut
+    workflow_id: str
+
+
+@router.get("/pending", response_model=Page[PendingModuleOut])
+async def pending_modules(
+    _: AdminPrincipal, session: SessionDep, limit: Limit = 20, offset: Offset = 0
+):
+    """Modules waiting for a decision, the longest waiting first."""
+    rows, total = await modules.pending_queue(session, limit=limit, offset=offset)
+    items = [
+        PendingModuleOut(
+            **ModuleOut.model_validate(m).model_dump(),
+            publisher_slug=m.publisher.slug,
+            publisher_name=m.publisher.display_name,
+            waiting_since=m.submitted_at,
+        )
+        for m in rows
+    ]
+    return Page[PendingModuleOut](items=items, total=total, limit=limit, offset=offset)
+
+
+async def _decide(module_id, decision, session, settings, temporal) -> DecisionOut:
+    module = await modules.get_module(session, module_id)
+    if module is None:
+        raise NotFound("module_not_found", "no such module")
+    if module.status != ModuleStatus.PENDING:
+        raise Conflict(
+            "module_not_pending", f"the module is {module.status}, not waiting for review"
+        )
+    found = await modules.module_with_owner_email(session, module.id)
+    request = review_workflow.review_request(module, found[1], settings)
+    await session.rollback()
+    await review_workflow.decide(temporal, request, decision, settings)
+    module = await modules.get_module(session, module_id)
+    await session.refresh(module)
+    return DecisionOut(
+        module=ModuleOut.model_validate(module),
+        workflow_id=review_workflow.review_workflow_id(module.slug),
+    )
+
+
+@router.post("/modules/{module_id}/approve", response_model=DecisionOut)
+async def approve_module(
+    module_id: IdPath,
+    principal: AdminPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    body: ApproveIn | None = None,
+):
+    decision = ReviewDecision(
+        action=DecisionAction.APPROVE,
+        reason=body.note if body else None,
+        admin_id=principal.user.id,
+        admin_role=Role(principal.user.role),
+    )
+    return await _decide(module_id, decision, session, settings, temporal)
+
+
+@router.post("/modules/{module_id}/reject", response_model=DecisionOut)
+async def reject_module(
+    module_id: IdPath,
+    body: RejectIn,
+    principal: AdminPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+):
+    decision = ReviewDecision(
+        action=DecisionAction.REJECT,
+        reason=body.reason,
+        admin_id=principal.user.id,
+        admin_role=Role(principal.user.role),
+    )
+    return await _decide(module_id, decision, session, settings, temporal)

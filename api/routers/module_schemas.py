@@ -1,0 +1,130 @@
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from api.params import INT32_MAX
+from api.schemas import Strict
+from api.routers.publisher_schemas import Url
+from domain.review import ReviewProgress
+from domain.modules import LicenseType, ModuleStatus, SubscriptionPeriod, Visibility
+from domain.slugs import SLUG_MAX, SLUG_PATTERN, TECHNICAL_NAME_MAX, TECHNICAL_NAME_PATTERN
+
+Tag = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=40)
+]
+CategoryId = Annotated[int, Field(ge=1, le=INT32_MAX)]
+Price = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)]
+
+
+class Screenshot(Strict):
+    url: Url
+    caption: str | None = Field(default=None, max_length=200)
+    order: int = Field(default=0, ge=0, le=100)
+
+
+class ModuleFields(Strict):
+    """Listing fields a publisher may set; pricing is checked as a whole in domain rules."""
+
+    display_name: str = Field(min_length=1, max_length=200)
+    short_description: str = Field(min_length=1, max_length=500)
+    description: str | None = Field(default=None, max_length=50_000)
+    category_id: CategoryId | None = None
+    license_type: LicenseType = LicenseType.FREE
+    price: Price | None = None
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
+    subscription_period: SubscriptionPeriod | None = None
+    trial_days: int | None = Field(default=None, ge=1, le=365)
+    icon_url: Url | None = None
+    banner_url: Url | None = None
+    video_url: Url | None = None
+    screenshots: list[Screenshot] = Field(default_factory=list, max_length=20)
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    keywords: list[Tag] = Field(default_factory=list, max_length=30)
+    visibility: Visibility = Visibility.PUBLIC
+
+
+class ModuleCreateIn(ModuleFields):
+    technical_name: str = Field(max_length=TECHNICAL_NAME_MAX, pattern=TECHNICAL_NAME_PATTERN)
+    slug: str | None = Field(default=None, max_length=SLUG_MAX, pattern=SLUG_PATTERN)
+
+
+class ModuleUpdateIn(Strict):
+    """Every field optional: only those sent change."""
+
+    slug: str | None = Field(default=None, max_length=SLUG_MAX, pattern=SLUG_PATTERN)
+    display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    short_description: str | None = Field(default=None, min_length=1, max_length=500)
+    description: str | None = Field(default=None, max_length=50_000)
+    category_id: CategoryId | None = None
+    license_type: LicenseType | None = None
+    price: Price | None = None
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    subscription_period: SubscriptionPeriod | None = None
+    trial_days: int | None = Field(default=None, ge=1, le=365)
+    icon_url: Url | None = None
+    banner_url: Url | None = None
+    video_url: Url | None = None
+    screenshots: list[Screenshot] | None = Field(default=None, max_length=20)
+    tags: list[Tag] | None = Field(default=None, max_length=20)
+    keywords: list[Tag] | None = Field(default=None, max_length=30)
+    visibility: Visibility | None = None
+
+
+NOT_NULLABLE_ON_UPDATE = frozenset(
+    {"slug", "display_name", "short_description", "license_type", "currency", "visibility"}
+)
+
+
+class ModuleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    publisher_id: int
+    technical_name: str
+    slug: str
+    display_name: str
+    short_description: str
+    description: str | None
+    category_id: int | None
+    license_type: LicenseType
+    price: Decimal | None
+    currency: str
+    subscription_period: SubscriptionPeriod | None
+    trial_days: int | None
+    icon_url: str | None
+    banner_url: str | None
+    video_url: str | None
+    screenshots: list[dict]
+    tags: list[str]
+    keywords: list[str]
+    visibility: Visibility
+    status: ModuleStatus
+    featured: bool
+    rejection_reason: str | None
+    submitted_at: datetime | None
+    reviewed_at: datetime | None
+    archived_at: datetime | None
+    download_count: int
+    view_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class SubmissionOut(BaseModel):
+    module: ModuleOut
+    workflow_id: str
+    status_url: str
+
+
+class ReviewStatusOut(BaseModel):
+    module_id: int
+    status: ModuleStatus
+    rejection_reason: str | None
+    submitted_at: datetime | None
+    reviewed_at: datetime | None
+    workflow_id: str
+    progress: ReviewProgress | None = Field(
+        default=None, description="Live detail from the running review workflow"
+    )

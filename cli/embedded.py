@@ -1,0 +1,89 @@
+"""The embedded services `marketplace dev` runs when no external one is configured."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DATABASE_NAME = "marketplace"
+SEARCH_ATTRIBUTES = ("ModuleSlug=Keyword",)
+
+
+def venv_executable(name: str) -> str:
+    """A console script of this environment (temporal, temporal-test-server, ...)."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} is not installed; run `make install`")
+    return found
+
+
+def start_postgres(data_dir: Path, database: str = DATABASE_NAME):
+    """Start (or attach to) Postgres from the pgserver wheel; returns (server, url)."""
+    import pgserver
+
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(_runtime_dir(data_dir)))
+    pgdata = (data_dir / "postgres").resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "1 row" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    uri = server.get_uri(database)
+    return server, uri
+
+
+def _runtime_dir(data_dir: Path) -> Path:
+    runtime = (data_dir / "run").resolve()
+    runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
+    runtime.chmod(0o700)
+    return runtime
+
+
+def start_temporal(data_dir: Path, port: int, ui_port: int) -> subprocess.Popen:
+    """Run the Temporal dev server with SQLite under the data dir and the web UI."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        venv_executable("temporal"),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str((data_dir / "temporal.db").resolve()),
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--log-level",
+        "warn",
+    ]
+    for attribute in SEARCH_ATTRIBUTES:
+        command += ["--search-attribute", attribute]
+    log = open(data_dir / "temporal.log", "ab")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    wait_for_port("127.0.0.1", port, process, timeout=60)
+    return process
+
+
+def wait_for_port(host: str, port: int, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((host, port)) == 0

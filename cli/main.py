@@ -1,0 +1,194 @@
+"""The `marketplace` command: run the system, migrate it, administer it."""
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+
+from cli import embedded
+from settings import Settings, get_settings
+
+app = typer.Typer(help="FastVue Marketplace back office.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administer accounts.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def database_url(settings: Settings):
+    """The configured database, or the embedded one (kept running while the handle lives)."""
+    if settings.database_url:
+        return settings.database_url, None
+    server, url = embedded.start_postgres(settings.data_dir)
+    return url, server
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Upgrade the database schema to REVISION (default: the newest)."""
+    from models.migrate import upgrade
+
+    url, _server = database_url(get_settings())
+    upgrade(url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.temporal import TemporalConnector
+    from integrations.temporal import connect_temporal
+    from models.db import make_engine
+
+    _logging()
+    settings = get_settings()
+    url, _server = database_url(settings)
+    application = create_app(
+        settings,
+        make_engine(url, settings.database_pool_size),
+        TemporalConnector(lambda: connect_temporal(settings)),
+    )
+    uvicorn.run(
+        application,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level="info",
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run the Temporal worker (all workflows and activities); SIGTERM stops it gracefully."""
+    import worker as worker_process
+
+    _logging()
+    settings = get_settings()
+    url, _server = database_url(settings)
+    asyncio.run(worker_process.run(settings, url))
+
+
+@app.command()
+def dev() -> None:
+    """Run everything locally: Postgres, Temporal, the worker and the API. Ctrl-C stops all."""
+    from models.migrate import upgrade
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.resolved_jwt_secret()
+    url, _server = database_url(settings)
+    upgrade(url)
+    children: list[tuple[str, subprocess.Popen]] = []
+    env = {**os.environ, "MARKETPLACE_DATABASE_URL": url}
+    try:
+        if not settings.temporal_address:
+            if embedded.port_in_use("127.0.0.1", settings.temporal_dev_port):
+                raise typer.BadParameter(
+                    f"port {settings.temporal_dev_port} is taken; set MARKETPLACE_TEMPORAL_ADDRESS"
+                    " to use that server or MARKETPLACE_TEMPORAL_DEV_PORT to move ours"
+                )
+            children.append(
+                (
+                    "temporal",
+                    embedded.start_temporal(
+                        settings.data_dir, settings.temporal_dev_port, settings.temporal_ui_port
+                    ),
+                )
+            )
+            env["MARKETPLACE_TEMPORAL_ADDRESS"] = settings.temporal_target
+        me = [sys.executable, "-m", "cli.main"]
+        children.append(("worker", subprocess.Popen([*me, "worker"], env=env)))
+        children.append(("api", subprocess.Popen([*me, "api"], env=env)))
+        embedded.wait_for_port(settings.api_host, settings.api_port, children[-1][1], timeout=60)
+        base = f"http://{settings.api_host}:{settings.api_port}"
+        typer.echo(
+            f"\nFastVue Marketplace is running\n"
+            f"  API           {base}\n"
+            f"  OpenAPI docs  {base}/docs\n"
+            f"  Temporal UI   "
+            + (
+                f"http://127.0.0.1:{settings.temporal_ui_port}"
+                if not settings.temporal_address
+                else f"(external server {settings.temporal_address})"
+            )
+            + f"\n  Data          {settings.data_dir.resolve()}\nCtrl-C stops everything.\n"
+        )
+        _supervise(children)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _stop(children)
+
+
+def _supervise(children: list[tuple[str, subprocess.Popen]]) -> None:
+    stop = False
+
+    def on_term(*_):
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    while not stop:
+        for name, process in children:
+            if process.poll() is not None:
+                typer.echo(f"{name} exited with {process.returncode}; stopping", err=True)
+                raise typer.Exit(1)
+        try:
+            children[0][1].wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def _stop(children: list[tuple[str, subprocess.Popen]]) -> None:
+    for _, process in reversed(children):
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for name, process in reversed(children):
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            typer.echo(f"{name} did not stop in time; killing it", err=True)
+            process.kill()
+
+
+@admin_app.command("create")
+def admin_create(
+    email: str,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MARKETPLACE_ADMIN_PASSWORD",
+            help="password; prompted for when not given",
+        ),
+    ] = None,
+    full_name: Annotated[str | None, typer.Option(help="display name")] = None,
+) -> None:
+    """Create an admin account, or make an existing account an admin."""
+    from cli.admin import create_admin
+
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = get_settings()
+    url, _server = database_url(settings)
+    try:
+        message = asyncio.run(create_admin(url, email, password, full_name))
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(message)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,131 @@
+"""Module review: wait for an admin's decision, remind and escalate while none comes."""
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.review import ApplyDecisionInput, ReviewActivities
+    from domain.errors import DomainError
+    from domain.modules import ModuleStatus
+    from domain.review import (
+        ReviewDecision,
+        ReviewOutcome,
+        ReviewProgress,
+        ReviewReminder,
+        ReviewRequest,
+        ReviewState,
+        check_decision_allowed,
+        reminder_is_escalation,
+    )
+
+MODULE_SLUG = SearchAttributeKey.for_keyword("ModuleSlug")
+ACTIVITY_OPTIONS = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=20),
+}
+
+
+def review_workflow_id(slug: str) -> str:
+    return f"review-{slug}"
+
+
+@workflow.defn(name="ModuleReview")
+class ModuleReviewWorkflow:
+    @workflow.init
+    def __init__(self, request: ReviewRequest) -> None:
+        self.request = request
+        self.state = ReviewState.WAITING
+        self.waiting_since = workflow.now()
+        self.decision: ReviewDecision | None = None
+        self.outcome: ReviewOutcome | None = None
+        self.reminders_sent = 0
+
+    @workflow.run
+    async def run(self, request: ReviewRequest) -> ReviewOutcome:
+        reminder_after = timedelta(seconds=request.reminder_after_seconds)
+        while self.decision is None and self.state is ReviewState.WAITING:
+            try:
+                await workflow.wait_condition(
+                    lambda: self.decision is not None or self.state is not ReviewState.WAITING,
+                    timeout=reminder_after,
+                )
+            except asyncio.TimeoutError:
+                await self._remind()
+        if self.decision is None:
+            self.outcome = ReviewOutcome(module_id=request.module_id, status=ModuleStatus.ARCHIVED)
+            return self.outcome
+        outcome = await workflow.execute_activity_method(
+            ReviewActivities.apply_decision,
+            ApplyDecisionInput(module_id=request.module_id, **self.decision.model_dump()),
+            **ACTIVITY_OPTIONS,
+        )
+        if outcome.status is self.decision.resulting_status:
+            self.state = ReviewState.DECIDED
+            self.outcome = outcome
+            await workflow.execute_activity_method(
+                ReviewActivities.notify_publisher, outcome, **ACTIVITY_OPTIONS
+            )
+        else:
+            self.state = ReviewState.WITHDRAWN
+            self.outcome = outcome
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return outcome
+
+    async def _remind(self) -> None:
+        self.reminders_sent += 1
+        await workflow.execute_activity_method(
+            ReviewActivities.remind_admins,
+            ReviewReminder(
+                module_id=self.request.module_id,
+                slug=self.request.slug,
+                display_name=self.request.display_name,
+                reminder_number=self.reminders_sent,
+                escalated=self._escalated,
+                waiting_since=self.waiting_since,
+            ),
+            **ACTIVITY_OPTIONS,
+        )
+
+    @property
+    def _escalated(self) -> bool:
+        return reminder_is_escalation(self.reminders_sent, self.request.escalate_after_reminders)
+
+    @workflow.update
+    async def decide(self, decision: ReviewDecision) -> ReviewOutcome:
+        self.decision = decision
+        await workflow.wait_condition(lambda: self.outcome is not None)
+        assert self.outcome is not None
+        if self.state is ReviewState.WITHDRAWN:
+            raise ApplicationError(
+                "the module left the review queue before the decision was recorded",
+                type="review_withdrawn",
+            )
+        return self.outcome
+
+    @decide.validator
+    def validate_decide(self, decision: ReviewDecision) -> None:
+        state = ReviewState.DECIDED if self.decision is not None else self.state
+        try:
+            check_decision_allowed(decision, state)
+        except DomainError as error:
+            raise ApplicationError(error.detail, type=error.code, non_retryable=True) from None
+
+    @workflow.signal
+    def withdraw(self) -> None:
+        """The publisher archived the module: stop waiting, unless a decision is in."""
+        if self.decision is None:
+            self.state = ReviewState.WITHDRAWN
+
+    @workflow.query
+    def progress(self) -> ReviewProgress:
+        return ReviewProgress(
+            state=self.state,
+            waiting_since=self.waiting_since,
+            reminders_sent=self.reminders_sent,
+            escalated=self.reminders_sent > 0 and self._escalated,
+            outcome=self.outcome,
+        )
