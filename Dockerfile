@@ -1,0 +1,30 @@
+# Production image for the FastVue Marketplace back office.
+# One image, three roles (see docker-compose.yml):
+#   marketplace api     HTTP edge (default)
+#   marketplace worker  Temporal worker
+#   marketplace migrate Alembic upgrade, one-shot
+FROM python:3.11-slim
+
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# The source tree stays in /app (alembic.ini and migrations/ are read from here);
+# .dockerignore keeps virtualenvs, local data, caches and .env out of the image.
+COPY . .
+
+RUN pip install . \
+ && groupadd --system --gid 10001 marketplace \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home marketplace \
+ && mkdir -p /app/.data \
+ && chown 10001:10001 /app/.data
+
+# Numeric, so Kubernetes' runAsNonRoot can check it.
+USER 10001:10001
+
+EXPOSE 8000
+
+CMD ["marketplace", "api", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,155 @@
+"""Test session: real Postgres (migrated once, one rolled-back transaction per test) and
+real Temporal servers; helpers to make accounts and call the API as each role."""
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from api.security import issue_access_token
+from api.temporal import TemporalConnector
+from cli import embedded
+from models import Base
+from models.db import make_engine
+from models.migrate import upgrade
+from settings import Settings
+from tests import factories
+from tests.services import fresh_database, postgres_server, unique_name
+from workflows.module_review import MODULE_SLUG
+
+JWT_SECRET = "test-only-" + uuid.uuid4().hex
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_cmdline_main(config):
+    """The temporalio bridge can abort the interpreter at exit (sdk-python #300):
+    leave with the real exit code before it gets the chance."""
+    outcome = yield
+    code = outcome.get_result()
+    os._exit(int(code) if code is not None else 0)
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    with postgres_server(tmp_path_factory.mktemp("pg")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres):
+    with fresh_database(postgres, unique_name("marketplace_test")) as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url):
+    engine = make_engine(database_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db(engine) -> AsyncIterator[async_sessionmaker]:
+    """Sessions inside one outer transaction that is rolled back after the test."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        yield async_sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        await transaction.rollback()
+
+
+@pytest.fixture
+async def committed(engine) -> AsyncIterator[async_sessionmaker]:
+    """Sessions that really commit, for tests where a worker must see the rows.
+    Every table is emptied afterwards."""
+    yield async_sessionmaker(engine, expire_on_commit=False)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session")
+async def temporal_dev() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=embedded.venv_executable("temporal"),
+        ui=False,
+        data_converter=pydantic_data_converter,
+        search_attributes=[MODULE_SLUG],
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        jwt_secret=JWT_SECRET,
+        temporal_task_queue=f"test-{uuid.uuid4().hex}",
+        review_reminder_after=timedelta(days=3),
+    )
+
+
+@dataclass
+class Api:
+    """An HTTP client on the app, with bearer tokens for the accounts a test made."""
+
+    http: httpx.AsyncClient
+    settings: Settings
+
+    def token_for(self, user) -> dict[str, str]:
+        token, _ = issue_access_token(
+            user.id,
+            secret=JWT_SECRET,
+            issuer=self.settings.jwt_issuer,
+            ttl=timedelta(minutes=5),
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    async def request(self, method: str, url: str, as_user=None, **kwargs) -> httpx.Response:
+        headers = kwargs.pop("headers", {}) | (self.token_for(as_user) if as_user else {})
+        return await self.http.request(method, url, headers=headers, **kwargs)
+
+
+async def _api(sessions, settings, engine, temporal_dev) -> AsyncIterator[Api]:
+    app = create_app(settings, engine, TemporalConnector.of(temporal_dev.client))
+    app.state.sessions = sessions
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield Api(http, settings)
+
+
+@pytest.fixture
+async def api(db, settings, engine, temporal_dev) -> AsyncIterator[Api]:
+    """The API on the rolled-back test transaction."""
+    async for client in _api(db, settings, engine, temporal_dev):
+        yield client
+
+
+@pytest.fixture
+async def committed_api(committed, settings, engine, temporal_dev) -> AsyncIterator[Api]:
+    """The API on committed data, for flows a worker takes part in."""
+    async for client in _api(committed, settings, engine, temporal_dev):
+        yield client
+
+
+@pytest.fixture
+def make(db):
+    return factories.Factory(db)
+
+
+@pytest.fixture
+def make_committed(committed):
+    return factories.Factory(committed)

@@ -1,0 +1,87 @@
+"""Rows a test needs, made through the same repositories the application uses."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from api.security import hash_password
+from domain.access import Role
+from domain.modules import ModuleStatus
+from models.module import MarketplaceCategory, MarketplaceModule
+from models.publisher import Publisher
+from models.repositories import categories, modules, publishers, users
+from models.user import User
+
+PASSWORD = "correct horse battery staple"
+_PASSWORD_HASH = hash_password(PASSWORD)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class Factory:
+    sessions: async_sessionmaker
+
+    async def user(self, role: Role = Role.CONSUMER, email: str | None = None) -> User:
+        async with self.sessions() as session:
+            user = await users.create_user(
+                session,
+                email=email or f"{unique('user')}@example.com",
+                password_hash=_PASSWORD_HASH,
+                full_name="Test User",
+                role=role,
+            )
+            await session.commit()
+            return user
+
+    async def publisher(self, status: str = "active") -> tuple[User, Publisher]:
+        user = await self.user(Role.PUBLISHER)
+        async with self.sessions() as session:
+            slug = unique("pub")
+            publisher = await publishers.create_publisher(
+                session,
+                Publisher(user_id=user.id, display_name=slug, slug=slug, status=status),
+            )
+            await session.commit()
+            return user, publisher
+
+    async def admin(self) -> User:
+        return await self.user(Role.ADMIN)
+
+    async def category(self, parent_id: int | None = None, **fields) -> MarketplaceCategory:
+        slug = unique("cat")
+        async with self.sessions() as session:
+            category = MarketplaceCategory(
+                name=fields.pop("name", slug), slug=slug, parent_id=parent_id, **fields
+            )
+            await categories.save_category(session, category)
+            await session.commit()
+            return category
+
+    async def module(
+        self, publisher: Publisher, status: ModuleStatus = ModuleStatus.DRAFT, **fields
+    ) -> MarketplaceModule:
+        name = unique("mod")
+        submitted = datetime.now(UTC) if status is ModuleStatus.PENDING else None
+        async with self.sessions() as session:
+            module = MarketplaceModule(
+                publisher_id=publisher.id,
+                technical_name=name.replace("-", "_"),
+                slug=name,
+                display_name=fields.pop("display_name", f"Module {name}"),
+                short_description=fields.pop("short_description", "Does a useful thing."),
+                status=status,
+                submitted_at=fields.pop("submitted_at", submitted),
+                **fields,
+            )
+            await modules.save_module(session, module)
+            await session.commit()
+            return module
+
+    async def reload(self, model, key):
+        async with self.sessions() as session:
+            return await session.get(model, key)

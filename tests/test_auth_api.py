@@ -1,0 +1,131 @@
+"""Registering, signing in, and personal API tokens, through the HTTP API."""
+
+from domain.access import Role
+from tests.factories import PASSWORD
+
+
+async def register(api, email="ada@example.com", password=PASSWORD):
+    return await api.request(
+        "POST", "/api/v1/auth/register", json={"email": email, "password": password}
+    )
+
+
+async def sign_in(api, email, password=PASSWORD):
+    return await api.request(
+        "POST", "/api/v1/auth/token", data={"username": email, "password": password}
+    )
+
+
+async def test_register_then_sign_in_gives_a_consumer_token(api):
+    created = await register(api)
+    assert created.status_code == 201, created.text
+    assert created.json()["role"] == "consumer"
+    assert "password" not in created.text
+
+    token = await sign_in(api, "ADA@example.com")
+    assert token.status_code == 200, token.text
+    me = await api.request(
+        "GET",
+        "/api/v1/auth/me",
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+    )
+    assert me.status_code == 200
+    assert me.json()["email"] == "ada@example.com"
+    assert me.json()["scopes"] == ["account"]
+
+
+async def test_email_is_unique_whatever_its_case(api):
+    assert (await register(api)).status_code == 201
+    again = await register(api, email="Ada@Example.com")
+    assert again.status_code == 409
+    assert again.json()["error"] == "email_taken"
+
+
+async def test_wrong_password_and_unknown_email_look_the_same(api):
+    await register(api)
+    wrong = await sign_in(api, "ada@example.com", "not the password at all")
+    unknown = await sign_in(api, "nobody@example.com")
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json() == {
+        "error": "invalid_credentials",
+        "detail": "wrong email or password",
+    }
+
+
+async def test_weak_or_malformed_registration_is_refused(api):
+    short = await register(api, password="short")
+    assert short.status_code == 422
+    assert short.json()["error"] == "validation_error"
+    bad_email = await register(api, email="not-an-email")
+    assert bad_email.status_code == 422
+    extra = await api.request(
+        "POST",
+        "/api/v1/auth/register",
+        json={"email": "eve@example.com", "password": PASSWORD, "role": "admin"},
+    )
+    assert extra.status_code == 422, "a client cannot choose its own role"
+
+
+async def test_missing_and_forged_tokens_are_401(api):
+    missing = await api.request("GET", "/api/v1/auth/me")
+    assert missing.status_code == 401
+    assert missing.json()["error"] == "not_authenticated"
+    assert missing.headers["www-authenticate"] == "Bearer"
+    forged = await api.request(
+        "GET", "/api/v1/auth/me", headers={"Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."}
+    )
+    assert forged.status_code == 401
+    assert forged.json()["error"] == "invalid_token"
+
+
+async def test_api_token_is_shown_once_works_and_can_be_revoked(api, make):
+    user, _ = await make.publisher()
+    created = await api.request(
+        "POST",
+        "/api/v1/auth/tokens",
+        as_user=user,
+        json={"name": "ci", "scopes": ["publish", "account"]},
+    )
+    assert created.status_code == 201, created.text
+    secret = created.json()["token"]
+    assert secret.startswith("fvm_")
+    bearer = {"Authorization": f"Bearer {secret}"}
+
+    listed = await api.request("GET", "/api/v1/auth/tokens", as_user=user)
+    assert secret not in listed.text
+    assert listed.json()[0]["token_prefix"] == secret[:12]
+
+    me = await api.request("GET", "/api/v1/auth/me", headers=bearer)
+    assert me.status_code == 200
+    assert sorted(me.json()["scopes"]) == ["account", "publish"]
+    narrowed = await api.request("GET", "/api/v1/publisher/modules", headers=bearer)
+    assert narrowed.status_code == 403, "a publish-only token cannot edit listings"
+    assert narrowed.json()["error"] == "insufficient_scope"
+
+    revoked = await api.request(
+        "DELETE", f"/api/v1/auth/tokens/{created.json()['id']}", as_user=user
+    )
+    assert revoked.status_code == 204
+    after = await api.request("GET", "/api/v1/auth/me", headers=bearer)
+    assert after.status_code == 401
+
+
+async def test_a_token_cannot_carry_more_than_its_role(api, make):
+    consumer = await make.user(Role.CONSUMER)
+    response = await api.request(
+        "POST", "/api/v1/auth/tokens", as_user=consumer, json={"name": "x", "scopes": ["admin"]}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "scope_not_allowed"
+
+
+async def test_another_users_token_cannot_be_revoked(api, make):
+    owner, _ = await make.publisher()
+    other = await make.user()
+    created = await api.request(
+        "POST", "/api/v1/auth/tokens", as_user=owner, json={"name": "ci", "scopes": ["publish"]}
+    )
+    response = await api.request(
+        "DELETE", f"/api/v1/auth/tokens/{created.json()['id']}", as_user=other
+    )
+    assert response.status_code == 404
