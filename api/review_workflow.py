@@ -5,7 +5,11 @@ from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -34,7 +38,7 @@ def _start_options(request: ReviewRequest, settings: Settings) -> dict:
         "id": review_workflow_id(request.slug),
         "task_queue": settings.temporal_task_queue,
         "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
-        "search_attributes": TypedSearchAttributes([MODULE_SLUG.value_set(request.slug)]),
+        "search_attributes": TypedSearchAttributes([SearchAttributePair(MODULE_SLUG, request.slug)]),
     }
 
 

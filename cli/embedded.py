@@ -1,11 +1,11 @@
 """The embedded services `marketplace dev` runs when no external one is configured."""
 
-import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 DATABASE_NAME = "marketplace"
@@ -25,9 +25,10 @@ def venv_executable(name: str) -> str:
 
 def start_postgres(data_dir: Path, database: str = DATABASE_NAME):
     """Start (or attach to) Postgres from the pgserver wheel; returns (server, url)."""
-    import pgserver
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        import pgserver
 
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(_runtime_dir(data_dir)))
     pgdata = (data_dir / "postgres").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
@@ -36,13 +37,6 @@ def start_postgres(data_dir: Path, database: str = DATABASE_NAME):
         server.psql(f'CREATE DATABASE "{database}";')
     uri = server.get_uri(database)
     return server, uri
-
-
-def _runtime_dir(data_dir: Path) -> Path:
-    runtime = (data_dir / "run").resolve()
-    runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
-    runtime.chmod(0o700)
-    return runtime
 
 
 def start_temporal(data_dir: Path, port: int, ui_port: int) -> subprocess.Popen:

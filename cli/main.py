@@ -158,10 +158,13 @@ def _stop(children: list[tuple[str, subprocess.Popen]]) -> None:
             process.send_signal(signal.SIGTERM)
     for name, process in reversed(children):
         try:
-            process.wait(timeout=40)
+            code = process.wait(timeout=40)
         except subprocess.TimeoutExpired:
             typer.echo(f"{name} did not stop in time; killing it", err=True)
             process.kill()
+            continue
+        if code not in (0, -signal.SIGTERM, -signal.SIGINT):
+            typer.echo(f"{name} exited with {code} while stopping", err=True)
 
 
 @admin_app.command("create")

@@ -1,0 +1,152 @@
+"""The `marketplace` command as an operator uses it, in real subprocesses."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from models.db import async_url
+from tests.services import fresh_database, unique_name
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def marketplace(*args: str, env: dict, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def fresh_db(postgres):
+    with fresh_database(postgres, unique_name("cli")) as url:
+        yield url
+
+
+def test_migrate_then_admin_create_makes_a_usable_admin(fresh_db):
+    env = {"MARKETPLACE_DATABASE_URL": fresh_db}
+    migrated = marketplace("migrate", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+
+    created = marketplace(
+        "admin", "create", "root@example.com", env={**env, "MARKETPLACE_ADMIN_PASSWORD": "x" * 12}
+    )
+    assert created.returncode == 0, created.stderr
+    assert "admin root@example.com created" in created.stdout
+    assert "x" * 12 not in created.stdout + created.stderr
+
+    promoted = marketplace(
+        "admin", "create", "ROOT@example.com", env={**env, "MARKETPLACE_ADMIN_PASSWORD": "y" * 12}
+    )
+    assert promoted.returncode == 0
+    engine = create_engine(async_url(fresh_db))
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT email, role FROM users")).all()
+    engine.dispose()
+    assert rows == [("root@example.com", "admin")]
+
+
+def test_admin_create_refuses_a_bad_email_or_short_password(fresh_db):
+    env = {"MARKETPLACE_DATABASE_URL": fresh_db}
+    assert marketplace("migrate", env=env).returncode == 0
+    bad_email = marketplace(
+        "admin", "create", "nope", env={**env, "MARKETPLACE_ADMIN_PASSWORD": "x" * 12}
+    )
+    assert bad_email.returncode != 0 and "not an email" in bad_email.stderr
+    short = marketplace(
+        "admin", "create", "a@example.com", env={**env, "MARKETPLACE_ADMIN_PASSWORD": "short"}
+    )
+    assert short.returncode != 0 and "password" in short.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_ready(base: str, process: subprocess.Popen, timeout: float = 120) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"marketplace dev exited with {process.returncode}"
+        try:
+            response = httpx.get(f"{base}/ready", timeout=2)
+            if response.status_code == 200:
+                return response
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("marketplace dev never became ready")
+
+
+def _run_dev_once(env: dict, api_port: int, use) -> str:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "dev"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{api_port}"
+    try:
+        ready = _wait_ready(base, process)
+        assert ready.json()["checks"] == {"database": "ok", "temporal": "ok"}
+        docs = httpx.get(f"{base}/openapi.json", timeout=5)
+        assert docs.status_code == 200
+        use(base)
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=90)
+    assert process.returncode == 0, output
+    assert "while stopping" not in output and "did not stop" not in output, output
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", api_port)) != 0, "the API outlived `dev`"
+    return output
+
+
+ACCOUNT = {"email": "first@example.com", "password": "a long enough password"}
+
+
+def _register(base: str) -> None:
+    response = httpx.post(f"{base}/api/v1/auth/register", json=ACCOUNT, timeout=10)
+    assert response.status_code == 201, response.text
+
+
+def _sign_in(base: str) -> None:
+    form = {"username": ACCOUNT["email"], "password": ACCOUNT["password"]}
+    response = httpx.post(f"{base}/api/v1/auth/token", data=form, timeout=10)
+    assert response.status_code == 200, "the account made in the first run is gone"
+
+
+def test_dev_runs_everything_embedded_stops_on_ctrl_c_and_reuses_its_data(tmp_path, monkeypatch):
+    api_port = _free_port()
+    env = {
+        "MARKETPLACE_DATA_DIR": str(tmp_path / "data"),
+        "MARKETPLACE_API_PORT": str(api_port),
+        "MARKETPLACE_TEMPORAL_DEV_PORT": str(_free_port()),
+        "MARKETPLACE_TEMPORAL_UI_PORT": str(_free_port()),
+    }
+    for name in ("MARKETPLACE_DATABASE_URL", "MARKETPLACE_TEMPORAL_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
+    first = _run_dev_once(env, api_port, _register)
+    assert f"http://127.0.0.1:{api_port}/docs" in first
+    assert f"http://127.0.0.1:{env['MARKETPLACE_TEMPORAL_UI_PORT']}" in first
+    data = tmp_path / "data"
+    assert (data / "postgres").is_dir() and (data / "temporal.db").is_file()
+
+    second = _run_dev_once(env, api_port, _sign_in)
+    assert "FastVue Marketplace is running" in second

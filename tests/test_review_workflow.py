@@ -1,0 +1,207 @@
+"""The module review workflow on the time-skipping server: days pass in seconds."""
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import pytest
+from temporalio import activity
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
+
+from activities.review import ApplyDecisionInput
+from cli import embedded
+from domain.access import Role
+from domain.modules import ModuleStatus
+from domain.review import (
+    DecisionAction,
+    ReviewDecision,
+    ReviewOutcome,
+    ReviewReminder,
+    ReviewRequest,
+    ReviewState,
+)
+from workflows.module_review import ModuleReviewWorkflow
+
+DAY = timedelta(days=1)
+
+
+@pytest.fixture(scope="module")
+async def env():
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=embedded.venv_executable("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    yield env
+    await env.shutdown()
+
+
+class FakeReviewActivities:
+    """Stand-ins recording what the workflow asked for; the module is pending unless
+    ``archived`` says the publisher withdrew it meanwhile."""
+
+    def __init__(self, archived: bool = False) -> None:
+        self.archived = archived
+        self.decision_gate: asyncio.Event | None = None
+        self.reminders: list[ReviewReminder] = []
+        self.decisions: list[ApplyDecisionInput] = []
+        self.notified: list[ReviewOutcome] = []
+
+    def all(self):
+        @activity.defn(name="review.apply_decision")
+        async def apply_decision(request: ApplyDecisionInput) -> ReviewOutcome:
+            self.decisions.append(request)
+            if self.decision_gate is not None:
+                await self.decision_gate.wait()
+            if self.archived:
+                return ReviewOutcome(module_id=request.module_id, status=ModuleStatus.ARCHIVED)
+            return ReviewOutcome(
+                module_id=request.module_id,
+                status=request.resulting_status,
+                reason=request.reason,
+                decided_by=request.admin_id,
+            )
+
+        @activity.defn(name="review.notify_publisher")
+        async def notify_publisher(outcome: ReviewOutcome) -> None:
+            self.notified.append(outcome)
+
+        @activity.defn(name="review.remind_admins")
+        async def remind_admins(reminder: ReviewReminder) -> None:
+            self.reminders.append(reminder)
+
+        return [apply_decision, notify_publisher, remind_admins]
+
+
+def request(reminder_days: float = 3) -> ReviewRequest:
+    return ReviewRequest(
+        module_id=7,
+        slug=f"mod-{uuid.uuid4().hex[:8]}",
+        display_name="Module",
+        publisher_email="pub@example.com",
+        reminder_after_seconds=timedelta(days=reminder_days).total_seconds(),
+        escalate_after_reminders=2,
+    )
+
+
+def decision(action=DecisionAction.APPROVE, role=Role.ADMIN, reason=None) -> ReviewDecision:
+    return ReviewDecision(action=action, reason=reason, admin_id=1, admin_role=role)
+
+
+async def start(env, fakes: FakeReviewActivities, req: ReviewRequest):
+    queue = f"review-{uuid.uuid4().hex}"
+    worker = Worker(env.client, task_queue=queue, workflows=[ModuleReviewWorkflow],
+                    activities=fakes.all())
+    handle = await env.client.start_workflow(
+        ModuleReviewWorkflow.run, req, id=f"review-{req.slug}", task_queue=queue
+    )
+    return worker, handle
+
+
+async def test_reminds_after_three_days_escalates_then_publishes_on_approval(env):
+    fakes = FakeReviewActivities()
+    worker, handle = await start(env, fakes, request())
+    async with worker:
+        await env.sleep(2 * DAY)
+        assert fakes.reminders == []
+        await env.sleep(1 * DAY + timedelta(minutes=1))
+        progress = await handle.query(ModuleReviewWorkflow.progress)
+        assert progress.reminders_sent == 1 and not progress.escalated
+        assert [r.reminder_number for r in fakes.reminders] == [1]
+        assert fakes.reminders[0].escalated is False
+
+        await env.sleep(3 * DAY)
+        assert [r.escalated for r in fakes.reminders] == [False, True]
+        assert (await handle.query(ModuleReviewWorkflow.progress)).state is ReviewState.WAITING
+
+        outcome = await handle.execute_update(ModuleReviewWorkflow.decide, decision())
+        assert outcome.status is ModuleStatus.PUBLISHED
+        result = await handle.result()
+    assert result.status is ModuleStatus.PUBLISHED
+    assert len(fakes.decisions) == 1
+    assert [n.status for n in fakes.notified] == [ModuleStatus.PUBLISHED]
+
+
+async def test_rejection_carries_its_reason_to_the_publisher(env):
+    fakes = FakeReviewActivities()
+    worker, handle = await start(env, fakes, request())
+    async with worker:
+        outcome = await handle.execute_update(
+            ModuleReviewWorkflow.decide,
+            decision(DecisionAction.REJECT, reason="  Missing screenshots  "),
+        )
+        await handle.result()
+    assert outcome.status is ModuleStatus.REJECTED
+    assert outcome.reason == "Missing screenshots"
+    assert fakes.notified[0].reason == "Missing screenshots"
+
+
+async def refused(handle, dec) -> ApplicationError:
+    with pytest.raises(WorkflowUpdateFailedError) as failure:
+        await handle.execute_update(ModuleReviewWorkflow.decide, dec)
+    assert isinstance(failure.value.cause, ApplicationError)
+    return failure.value.cause
+
+
+async def test_validator_refuses_non_admins_and_second_decisions(env):
+    fakes = FakeReviewActivities()
+    worker, handle = await start(env, fakes, request())
+    async with worker:
+        assert (await refused(handle, decision(role=Role.PUBLISHER))).type == "admin_required"
+        first = await handle.execute_update(ModuleReviewWorkflow.decide, decision())
+        assert first.status is ModuleStatus.PUBLISHED
+        await handle.result()
+    assert len(fakes.decisions) == 1, "the refused decision never reached an activity"
+
+
+async def test_second_decision_while_first_is_applied_is_refused(env):
+    fakes = FakeReviewActivities()
+    fakes.decision_gate = asyncio.Event()
+    worker, handle = await start(env, fakes, request())
+    async with worker:
+        first = await handle.start_update(
+            ModuleReviewWorkflow.decide, decision(), wait_for_stage=WorkflowUpdateStage.ACCEPTED
+        )
+        second = await refused(handle, decision(DecisionAction.REJECT, reason="too late"))
+        assert second.type == "already_decided"
+        fakes.decision_gate.set()
+        assert (await first.result()).status is ModuleStatus.PUBLISHED
+        result = await handle.result()
+    assert result.status is ModuleStatus.PUBLISHED
+    assert [d.action for d in fakes.decisions] == [DecisionAction.APPROVE]
+
+
+async def test_archiving_withdraws_the_review_and_refuses_decisions(env):
+    fakes = FakeReviewActivities(archived=True)
+    worker, handle = await start(env, fakes, request())
+    async with worker:
+        await handle.signal(ModuleReviewWorkflow.withdraw)
+        result = await handle.result()
+    assert result.status is ModuleStatus.ARCHIVED
+    assert fakes.decisions == [] and fakes.notified == []
+
+
+async def test_decision_racing_an_archive_is_refused_not_recorded(env):
+    fakes = FakeReviewActivities(archived=True)
+    worker, handle = await start(env, fakes, request())
+    async with worker:
+        error = await refused(handle, decision())
+        assert error.type == "review_withdrawn"
+        result = await handle.result()
+    assert result.status is ModuleStatus.ARCHIVED
+    assert fakes.notified == []
+
+
+async def test_recorded_history_replays_deterministically(env):
+    fakes = FakeReviewActivities()
+    worker, handle = await start(env, fakes, request(reminder_days=1))
+    async with worker:
+        await env.sleep(DAY + timedelta(minutes=1))
+        await handle.execute_update(ModuleReviewWorkflow.decide, decision())
+        await handle.result()
+    history = await handle.fetch_history()
+    replayer = Replayer(workflows=[ModuleReviewWorkflow], data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(history)
