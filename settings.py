@@ -15,9 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="MARKETPLACE_", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="MARKETPLACE_", extra="ignore", frozen=True)
 
     data_dir: Path = Path(".data")
 

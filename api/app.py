@@ -12,9 +12,7 @@ from api.temporal import TemporalConnector
 from models.db import make_sessionmaker
 from settings import Settings
 
-ERROR_RESPONSES = {
-    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 422, 503)
-}
+ERROR_RESPONSES = {status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 422, 503)}
 
 
 def create_app(settings: Settings, engine: AsyncEngine, temporal: TemporalConnector) -> FastAPI:

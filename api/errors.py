@@ -63,7 +63,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
         code = CODE_OF_STATUS.get(error.status_code, HTTPStatus(error.status_code).phrase)
-        detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
+        detail = (
+            error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
+        )
         return error_response(error.status_code, code, detail, getattr(error, "headers", None))
 
     @app.exception_handler(Exception)

@@ -38,7 +38,9 @@ def _start_options(request: ReviewRequest, settings: Settings) -> dict:
         "id": review_workflow_id(request.slug),
         "task_queue": settings.temporal_task_queue,
         "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
-        "search_attributes": TypedSearchAttributes([SearchAttributePair(MODULE_SLUG, request.slug)]),
+        "search_attributes": TypedSearchAttributes(
+            [SearchAttributePair(MODULE_SLUG, request.slug)]
+        ),
     }
 
 
@@ -88,4 +90,3 @@ async def progress(client: Client, slug: str) -> ReviewProgress | None:
         if error.status is RPCStatusCode.NOT_FOUND:
             return None
         raise
-

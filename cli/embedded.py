@@ -59,8 +59,8 @@ def start_temporal(data_dir: Path, port: int, ui_port: int) -> subprocess.Popen:
     ]
     for attribute in SEARCH_ATTRIBUTES:
         command += ["--search-attribute", attribute]
-    log = open(data_dir / "temporal.log", "ab")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    with open(data_dir / "temporal.log", "ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     wait_for_port("127.0.0.1", port, process, timeout=60)
     return process
 

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from typing import Annotated
 
 import typer
@@ -146,10 +147,7 @@ def _supervise(children: list[tuple[str, subprocess.Popen]]) -> None:
             if process.poll() is not None:
                 typer.echo(f"{name} exited with {process.returncode}; stopping", err=True)
                 raise typer.Exit(1)
-        try:
-            children[0][1].wait(timeout=0.5)
-        except subprocess.TimeoutExpired:
-            pass
+        time.sleep(0.5)
 
 
 def _stop(children: list[tuple[str, subprocess.Popen]]) -> None:

@@ -90,9 +90,7 @@ class CartItem(Base, TimestampMixin):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    module_id: Mapped[int] = mapped_column(
-        ForeignKey("marketplace_modules.id", ondelete="CASCADE")
-    )
+    module_id: Mapped[int] = mapped_column(ForeignKey("marketplace_modules.id", ondelete="CASCADE"))
 
     __table_args__ = (UniqueConstraint("user_id", "module_id"),)
 

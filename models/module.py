@@ -71,9 +71,7 @@ class MarketplaceModule(Base, TimestampMixin, AuditMixin):
     fastvue_versions: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     python_versions: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     dependencies: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
-    external_dependencies: Mapped[dict[str, Any]] = mapped_column(
-        default=dict, server_default="{}"
-    )
+    external_dependencies: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
 
     status: Mapped[str] = mapped_column(
         String(20), default="draft", server_default="draft", index=True

@@ -24,9 +24,7 @@ class ModuleReview(Base, TimestampMixin, AuditMixin):
     not_helpful_count: Mapped[int] = mapped_column(default=0, server_default="0")
     publisher_response: Mapped[str | None] = mapped_column(Text)
     publisher_responded_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(
-        String(20), default="published", server_default="published"
-    )
+    status: Mapped[str] = mapped_column(String(20), default="published", server_default="published")
     verified_purchase: Mapped[bool] = mapped_column(default=False, server_default="false")
 
     __table_args__ = (
@@ -39,9 +37,7 @@ class ReviewVote(Base, TimestampMixin):
     __tablename__ = "marketplace_review_votes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    review_id: Mapped[int] = mapped_column(
-        ForeignKey("marketplace_reviews.id", ondelete="CASCADE")
-    )
+    review_id: Mapped[int] = mapped_column(ForeignKey("marketplace_reviews.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     vote: Mapped[str] = mapped_column(String(10))
 

@@ -46,10 +46,14 @@ async def test_wrong_password_and_unknown_email_look_the_same(api):
     wrong = await sign_in(api, "ada@example.com", "not the password at all")
     unknown = await sign_in(api, "nobody@example.com")
     assert wrong.status_code == unknown.status_code == 401
-    assert wrong.json() == unknown.json() == {
-        "error": "invalid_credentials",
-        "detail": "wrong email or password",
-    }
+    assert (
+        wrong.json()
+        == unknown.json()
+        == {
+            "error": "invalid_credentials",
+            "detail": "wrong email or password",
+        }
+    )
 
 
 async def test_weak_or_malformed_registration_is_refused(api):

@@ -32,7 +32,9 @@ async def eventually(check, timeout: float = 15.0):
         await asyncio.sleep(0.1)
 
 
-async def test_submit_wait_in_queue_and_approve(committed_api, make_committed, worker, temporal_dev):
+async def test_submit_wait_in_queue_and_approve(
+    committed_api, make_committed, worker, temporal_dev
+):
     api = committed_api
     owner, publisher = await make_committed.publisher()
     admin = await make_committed.admin()
@@ -46,6 +48,7 @@ async def test_submit_wait_in_queue_and_approve(committed_api, make_committed, w
 
     retried = await submit(api, owner, module)
     assert retried.status_code == 202
+
     async def runs_found():
         query = f'ModuleSlug="{module.slug}"'
         return [wf async for wf in temporal_dev.client.list_workflows(query)]

@@ -93,8 +93,9 @@ def decision(action=DecisionAction.APPROVE, role=Role.ADMIN, reason=None) -> Rev
 
 async def start(env, fakes: FakeReviewActivities, req: ReviewRequest):
     queue = f"review-{uuid.uuid4().hex}"
-    worker = Worker(env.client, task_queue=queue, workflows=[ModuleReviewWorkflow],
-                    activities=fakes.all())
+    worker = Worker(
+        env.client, task_queue=queue, workflows=[ModuleReviewWorkflow], activities=fakes.all()
+    )
     handle = await env.client.start_workflow(
         ModuleReviewWorkflow.run, req, id=f"review-{req.slug}", task_queue=queue
     )

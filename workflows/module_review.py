@@ -1,6 +1,5 @@
 """Module review: wait for an admin's decision, remind and escalate while none comes."""
 
-import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -53,7 +52,7 @@ class ModuleReviewWorkflow:
                     lambda: self.decision is not None or self.state is not ReviewState.WAITING,
                     timeout=reminder_after,
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await self._remind()
         if self.decision is None:
             self.outcome = ReviewOutcome(module_id=request.module_id, status=ModuleStatus.ARCHIVED)

@@ -5,10 +5,10 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.params import INT32_MAX
-from api.schemas import Strict
 from api.routers.publisher_schemas import Url
-from domain.review import ReviewProgress
+from api.schemas import Strict
 from domain.modules import LicenseType, ModuleStatus, SubscriptionPeriod, Visibility
+from domain.review import ReviewProgress
 from domain.slugs import SLUG_MAX, SLUG_PATTERN, TECHNICAL_NAME_MAX, TECHNICAL_NAME_PATTERN
 
 Tag = Annotated[

@@ -54,9 +54,7 @@ async def get_profile(publisher: PublisherDep):
 
 
 @router.put("/profile", response_model=PublisherOut)
-async def update_profile(
-    body: PublisherUpdateIn, publisher: PublisherDep, session: SessionDep
-):
+async def update_profile(body: PublisherUpdateIn, publisher: PublisherDep, session: SessionDep):
     changes = body.model_dump(exclude_unset=True)
     if changes.get("display_name", "") is None:
         raise DomainError("display_name_required", "display_name cannot be empty")
