@@ -37,7 +37,9 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []
 
     jwt_secret: SecretStr | None = Field(
-        default=None, description="HS256 key; empty uses a random key kept in data_dir"
+        default=None,
+        min_length=32,
+        description="HS256 key, 32+ characters; empty uses a random key kept in data_dir",
     )
     jwt_issuer: str = "fastvue-marketplace"
     access_token_ttl: timedelta = timedelta(hours=1)

@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import DomainError, ErrorKind
@@ -67,6 +68,11 @@ def install_error_handlers(app: FastAPI) -> None:
             error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
         )
         return error_response(error.status_code, code, detail, getattr(error, "headers", None))
+
+    @app.exception_handler(DataError)
+    async def data_error(_: Request, error: DataError) -> JSONResponse:
+        log.info("database refused a value: %s", error.orig)
+        return error_response(400, "invalid_value", "a value cannot be stored as given")
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:

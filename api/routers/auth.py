@@ -10,6 +10,8 @@ from api import security
 from api.deps import AccountPrincipal, SessionDep, SettingsDep
 from api.params import IdPath
 from api.routers.auth_schemas import (
+    EMAIL_MAX,
+    PASSWORD_MAX,
     ApiTokenCreated,
     ApiTokenIn,
     ApiTokenOut,
@@ -47,7 +49,10 @@ async def sign_in(
     session: SessionDep,
     settings: SettingsDep,
 ):
-    user = await users.get_user_by_email(session, form.username.strip())
+    email = form.username.strip()
+    if "\x00" in email or len(email) > EMAIL_MAX or len(form.password) > PASSWORD_MAX:
+        raise Unauthenticated("invalid_credentials", "wrong email or password")
+    user = await users.get_user_by_email(session, email)
     valid = security.verify_password(form.password, user.password_hash if user else None)
     if user is None or not valid:
         raise Unauthenticated("invalid_credentials", "wrong email or password")

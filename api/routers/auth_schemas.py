@@ -7,10 +7,11 @@ from domain.access import Role, Scope
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256
+EMAIL_MAX = 320
 
 
 class RegisterIn(Strict):
-    email: EmailStr = Field(max_length=320)
+    email: EmailStr = Field(max_length=EMAIL_MAX)
     password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
     full_name: str | None = Field(default=None, max_length=200)
 
