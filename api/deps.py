@@ -123,15 +123,23 @@ AdminPrincipal = Annotated[Principal, requires(Scope.ADMIN)]
 async def current_publisher(
     principal: Annotated[Principal, requires(Scope.MODULES_WRITE)], session: SessionDep
 ) -> Publisher:
-    """The caller's publisher profile; suspended publishers may not change listings."""
+    """The caller's publisher profile, whatever its status (a suspended one can still look)."""
     publisher = await publishers.get_publisher_of_user(session, principal.user.id)
     if publisher is None:
         raise Forbidden(
             "publisher_profile_required", "register as a publisher first: POST /publisher/register"
         )
+    return publisher
+
+
+PublisherDep = Annotated[Publisher, Depends(current_publisher)]
+
+
+async def active_publisher(publisher: PublisherDep) -> Publisher:
+    """The caller's publisher profile, for changes: refused while suspended."""
     if publisher.status == "suspended":
         raise Forbidden("publisher_suspended", "this publisher account is suspended")
     return publisher
 
 
-PublisherDep = Annotated[Publisher, Depends(current_publisher)]
+ActivePublisherDep = Annotated[Publisher, Depends(active_publisher)]

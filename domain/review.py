@@ -2,14 +2,16 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from domain.access import Role
 from domain.errors import Conflict, Forbidden
 from domain.modules import ModuleStatus
 
 REASON_MAX = 2000
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=REASON_MAX)]
 
 
 class DecisionAction(StrEnum):
@@ -34,14 +36,14 @@ class ReviewRequest(BaseModel):
 
 class ReviewDecision(BaseModel):
     action: DecisionAction
-    reason: str | None = Field(default=None, max_length=REASON_MAX)
+    reason: Reason | None = None
     admin_id: int
     admin_role: Role
 
     @model_validator(mode="after")
     def _reason_for_rejection(self) -> "ReviewDecision":
-        if self.reason is not None:
-            self.reason = self.reason.strip() or None
+        if not self.reason:
+            self.reason = None
         if self.action is DecisionAction.REJECT and not self.reason:
             raise ValueError("a rejection needs a reason")
         return self

@@ -20,4 +20,4 @@ def slugify(text: str, max_length: int = SLUG_MAX) -> str:
 
 
 def is_slug(value: str) -> bool:
-    return len(value) <= SLUG_MAX and bool(_slug_re.match(value))
+    return len(value) <= SLUG_MAX and bool(_slug_re.fullmatch(value))

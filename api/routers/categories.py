@@ -15,13 +15,15 @@ public = APIRouter(prefix="/api/v1/marketplace/categories", tags=["discovery"])
 admin = APIRouter(prefix="/api/v1/admin/marketplace/categories", tags=["admin"])
 
 
-def _tree(rows: list[MarketplaceCategory]) -> list[CategoryNode]:
+def _tree(rows: list[tuple[MarketplaceCategory, int]]) -> list[CategoryNode]:
     return build_tree(
         rows,
-        key=lambda c: c.id,
-        parent=lambda c: c.parent_id,
-        make_node=lambda c, kids: CategoryNode(
-            **CategoryOut.model_validate(c).model_dump(), children=kids
+        key=lambda row: row[0].id,
+        parent=lambda row: row[0].parent_id,
+        make_node=lambda row, kids: CategoryNode(
+            **CategoryOut.model_validate(row[0]).model_dump(),
+            module_count=row[1],
+            children=kids,
         ),
     )
 

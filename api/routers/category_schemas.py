@@ -38,9 +38,9 @@ class CategoryOut(BaseModel):
     parent_id: int | None
     order: int
     is_active: bool
-    module_count: int
     created_at: datetime
 
 
 class CategoryNode(CategoryOut):
+    module_count: int = Field(description="Published public modules filed directly here")
     children: list["CategoryNode"] = []

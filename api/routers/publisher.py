@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
 
-from api.deps import AccountPrincipal, PublisherDep, SessionDep
+from api.deps import AccountPrincipal, ActivePublisherDep, PublisherDep, SessionDep
 from api.routers.publisher_schemas import PublisherOut, PublisherRegisterIn, PublisherUpdateIn
 from domain.access import role_after_publisher_registration
 from domain.errors import Conflict, DomainError
@@ -54,7 +54,9 @@ async def get_profile(publisher: PublisherDep):
 
 
 @router.put("/profile", response_model=PublisherOut)
-async def update_profile(body: PublisherUpdateIn, publisher: PublisherDep, session: SessionDep):
+async def update_profile(
+    body: PublisherUpdateIn, publisher: ActivePublisherDep, session: SessionDep
+):
     changes = body.model_dump(exclude_unset=True)
     if changes.get("display_name", "") is None:
         raise DomainError("display_name_required", "display_name cannot be empty")
@@ -75,7 +77,7 @@ async def update_profile(body: PublisherUpdateIn, publisher: PublisherDep, sessi
 
 
 @router.post("/verify", status_code=status.HTTP_202_ACCEPTED, response_model=PublisherOut)
-async def request_verification(publisher: PublisherDep, session: SessionDep):
+async def request_verification(publisher: ActivePublisherDep, session: SessionDep):
     if publisher.verified:
         raise Conflict("already_verified", "this publisher is already verified")
     if publisher.verification_requested_at is None:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api import review_workflow
-from api.deps import PublisherDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import ActivePublisherDep, PublisherDep, SessionDep, SettingsDep, TemporalDep
 from api.params import IdPath, Limit, Offset
 from api.routers.module_schemas import (
     NOT_NULLABLE_ON_UPDATE,
@@ -75,7 +75,7 @@ async def list_my_modules(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ModuleOut)
-async def create_module(body: ModuleCreateIn, publisher: PublisherDep, session: SessionDep):
+async def create_module(body: ModuleCreateIn, publisher: ActivePublisherDep, session: SessionDep):
     values = body.model_dump()
     await _check_category(session, body.category_id)
     values["price"] = _checked_price(values)
@@ -109,7 +109,7 @@ async def get_my_module(module_id: IdPath, publisher: PublisherDep, session: Ses
 
 @router.put("/{module_id}", response_model=ModuleOut)
 async def update_module(
-    module_id: IdPath, body: ModuleUpdateIn, publisher: PublisherDep, session: SessionDep
+    module_id: IdPath, body: ModuleUpdateIn, publisher: ActivePublisherDep, session: SessionDep
 ):
     module = await _own_module(session, publisher, module_id, lock=True)
     rules.check_editable(ModuleStatus(module.status))
@@ -144,7 +144,7 @@ async def update_module(
 
 @router.delete("/{module_id}", response_model=ModuleOut)
 async def archive_module(
-    module_id: IdPath, publisher: PublisherDep, session: SessionDep, temporal: TemporalDep
+    module_id: IdPath, publisher: ActivePublisherDep, session: SessionDep, temporal: TemporalDep
 ):
     """Archive: the listing leaves the marketplace; buyers keep what they bought."""
     module = await _own_module(session, publisher, module_id, lock=True)
@@ -173,7 +173,7 @@ async def archive_module(
 )
 async def submit_for_review(
     module_id: IdPath,
-    publisher: PublisherDep,
+    publisher: ActivePublisherDep,
     session: SessionDep,
     settings: SettingsDep,
     temporal: TemporalDep,

@@ -3,12 +3,12 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
     Field,
     HttpUrl,
+    PlainSerializer,
     StringConstraints,
     UrlConstraints,
 )
@@ -16,7 +16,7 @@ from pydantic import (
 from api.schemas import Strict
 from domain.slugs import SLUG_MAX, SLUG_PATTERN
 
-Url = Annotated[HttpUrl, UrlConstraints(max_length=500), AfterValidator(str)]
+Url = Annotated[HttpUrl, UrlConstraints(max_length=500), PlainSerializer(str, return_type=str)]
 LinkName = Annotated[str, StringConstraints(min_length=1, max_length=30)]
 
 

@@ -1,21 +1,42 @@
 """Queries on the category tree."""
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.modules import ModuleStatus, Visibility
 from models.module import MarketplaceCategory, MarketplaceModule
 from models.repositories.errors import unique_violations
 
 CATEGORY_UNIQUES = {"ix_marketplace_categories_slug": ("slug_taken", "this category slug is taken")}
 
 
-async def list_categories(session: AsyncSession, *, active_only: bool) -> list[MarketplaceCategory]:
-    query = select(MarketplaceCategory).order_by(
-        MarketplaceCategory.order, MarketplaceCategory.name
+async def list_categories(
+    session: AsyncSession, *, active_only: bool
+) -> list[tuple[MarketplaceCategory, int]]:
+    """Categories in display order (``order``, then name whatever its case), each with the
+    number of published public modules filed directly under it."""
+    listed = (
+        select(MarketplaceModule.category_id, func.count().label("modules"))
+        .where(
+            MarketplaceModule.status == ModuleStatus.PUBLISHED,
+            MarketplaceModule.visibility == Visibility.PUBLIC,
+        )
+        .group_by(MarketplaceModule.category_id)
+        .subquery()
+    )
+    query = (
+        select(MarketplaceCategory, func.coalesce(listed.c.modules, 0))
+        .outerjoin(listed, listed.c.category_id == MarketplaceCategory.id)
+        .order_by(
+            MarketplaceCategory.order,
+            func.lower(MarketplaceCategory.name),
+            MarketplaceCategory.name,
+            MarketplaceCategory.id,
+        )
     )
     if active_only:
         query = query.where(MarketplaceCategory.is_active)
-    return list((await session.execute(query)).scalars())
+    return [(category, count) for category, count in (await session.execute(query)).all()]
 
 
 async def get_category(session: AsyncSession, category_id: int) -> MarketplaceCategory | None:
