@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-INT32_MAX = 2**31 - 1
+from api.schemas import INT32_MAX
 
 IdPath = Annotated[int, Path(ge=1, le=INT32_MAX)]
 Limit = Annotated[int, Query(ge=1, le=100)]

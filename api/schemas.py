@@ -1,10 +1,18 @@
 """Schema pieces every router shares."""
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Strict as StrictType
 
 T = TypeVar("T")
+INT32_MAX = 2**31 - 1
+
+Int = Annotated[int, StrictType()]
+"""An integer that must arrive as a JSON number: ``true`` or ``"1"`` are refused."""
+Flag = Annotated[bool, StrictType()]
+"""A boolean that must arrive as ``true`` or ``false``."""
+RowId = Annotated[int, StrictType(), Field(ge=1, le=INT32_MAX)]
 
 
 def _has_nul(value: Any) -> bool:
@@ -19,7 +27,7 @@ def _has_nul(value: Any) -> bool:
 
 class Strict(BaseModel):
     """A request body: unknown fields are refused, text is trimmed, NUL bytes refused
-    (Postgres text cannot hold them)."""
+    (Postgres text cannot hold them). Numbers and flags use the strict types below."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

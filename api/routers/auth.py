@@ -76,9 +76,16 @@ async def me(principal: AccountPrincipal):
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=ApiTokenCreated)
-async def create_api_token(body: ApiTokenIn, principal: AccountPrincipal, session: SessionDep):
+async def create_api_token(
+    body: ApiTokenIn, principal: AccountPrincipal, session: SessionDep, settings: SettingsDep
+):
     if principal.token_id is not None:
         raise Forbidden("token_cannot_mint_tokens", "API tokens cannot create other tokens")
+    if timedelta(days=body.expires_in_days) > settings.api_token_max_ttl:
+        raise DomainError(
+            "token_lifetime_too_long",
+            f"tokens live at most {settings.api_token_max_ttl.days} days",
+        )
     allowed = ROLE_SCOPES[principal.role]
     beyond = set(body.scopes) - allowed
     if beyond:
@@ -87,9 +94,7 @@ async def create_api_token(body: ApiTokenIn, principal: AccountPrincipal, sessio
             f"your role cannot grant: {', '.join(sorted(beyond))}",
         )
     secret, prefix, digest = security.new_api_token()
-    expires = (
-        datetime.now(UTC) + timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    )
+    expires = datetime.now(UTC) + timedelta(days=body.expires_in_days)
     token = await users.add_token(
         session,
         ApiToken(

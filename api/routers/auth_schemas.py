@@ -2,7 +2,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from api.schemas import Strict
+from api.schemas import Int, Strict
 from domain.access import Role, Scope
 
 PASSWORD_MIN = 10
@@ -39,7 +39,9 @@ class TokenOut(BaseModel):
 class ApiTokenIn(Strict):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
-    expires_in_days: int | None = Field(default=90, ge=1, le=365)
+    expires_in_days: Int = Field(
+        default=90, ge=1, le=36_500, description="at most the api_token_max_ttl setting"
+    )
 
 
 class ApiTokenOut(BaseModel):

@@ -2,8 +2,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.params import INT32_MAX
-from api.schemas import Strict
+from api.schemas import Flag, Int, RowId, Strict
 from domain.slugs import SLUG_MAX, SLUG_PATTERN
 
 
@@ -12,9 +11,9 @@ class CategoryIn(Strict):
     slug: str | None = Field(default=None, max_length=SLUG_MAX, pattern=SLUG_PATTERN)
     description: str | None = Field(default=None, max_length=2000)
     icon: str | None = Field(default=None, max_length=50)
-    parent_id: int | None = Field(default=None, ge=1, le=INT32_MAX)
-    order: int = Field(default=0, ge=0, le=10_000)
-    is_active: bool = True
+    parent_id: RowId | None = None
+    order: Int = Field(default=0, ge=0, le=10_000)
+    is_active: Flag = True
 
 
 class CategoryUpdateIn(Strict):
@@ -22,9 +21,9 @@ class CategoryUpdateIn(Strict):
     slug: str | None = Field(default=None, max_length=SLUG_MAX, pattern=SLUG_PATTERN)
     description: str | None = Field(default=None, max_length=2000)
     icon: str | None = Field(default=None, max_length=50)
-    parent_id: int | None = Field(default=None, ge=1, le=INT32_MAX)
-    order: int | None = Field(default=None, ge=0, le=10_000)
-    is_active: bool | None = None
+    parent_id: RowId | None = None
+    order: Int | None = Field(default=None, ge=0, le=10_000)
+    is_active: Flag | None = None
 
 
 class CategoryOut(BaseModel):

@@ -4,9 +4,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from api.params import INT32_MAX
 from api.routers.publisher_schemas import Url
-from api.schemas import Strict
+from api.schemas import Int, RowId, Strict
 from domain.modules import LicenseType, ModuleStatus, SubscriptionPeriod, Visibility
 from domain.review import ReviewProgress
 from domain.slugs import SLUG_MAX, SLUG_PATTERN, TECHNICAL_NAME_MAX, TECHNICAL_NAME_PATTERN
@@ -14,14 +13,13 @@ from domain.slugs import SLUG_MAX, SLUG_PATTERN, TECHNICAL_NAME_MAX, TECHNICAL_N
 Tag = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=40)
 ]
-CategoryId = Annotated[int, Field(ge=1, le=INT32_MAX)]
 Price = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)]
 
 
 class Screenshot(Strict):
     url: Url
     caption: str | None = Field(default=None, max_length=200)
-    order: int = Field(default=0, ge=0, le=100)
+    order: Int = Field(default=0, ge=0, le=100)
 
 
 class ModuleFields(Strict):
@@ -30,12 +28,12 @@ class ModuleFields(Strict):
     display_name: str = Field(min_length=1, max_length=200)
     short_description: str = Field(min_length=1, max_length=500)
     description: str | None = Field(default=None, max_length=50_000)
-    category_id: CategoryId | None = None
+    category_id: RowId | None = None
     license_type: LicenseType = LicenseType.FREE
     price: Price | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
     subscription_period: SubscriptionPeriod | None = None
-    trial_days: int | None = Field(default=None, ge=1, le=365)
+    trial_days: Int | None = Field(default=None, ge=1, le=365)
     icon_url: Url | None = None
     banner_url: Url | None = None
     video_url: Url | None = None
@@ -57,12 +55,12 @@ class ModuleUpdateIn(Strict):
     display_name: str | None = Field(default=None, min_length=1, max_length=200)
     short_description: str | None = Field(default=None, min_length=1, max_length=500)
     description: str | None = Field(default=None, max_length=50_000)
-    category_id: CategoryId | None = None
+    category_id: RowId | None = None
     license_type: LicenseType | None = None
     price: Price | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     subscription_period: SubscriptionPeriod | None = None
-    trial_days: int | None = Field(default=None, ge=1, le=365)
+    trial_days: Int | None = Field(default=None, ge=1, le=365)
     icon_url: Url | None = None
     banner_url: Url | None = None
     video_url: Url | None = None
