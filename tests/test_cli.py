@@ -150,3 +150,31 @@ def test_dev_runs_everything_embedded_stops_on_ctrl_c_and_reuses_its_data(tmp_pa
 
     second = _run_dev_once(env, api_port, _sign_in)
     assert "FastVue Marketplace is running" in second
+
+
+def test_worker_drains_and_exits_cleanly_on_sigterm(database_url, temporal_dev, tmp_path):
+    env = {
+        **os.environ,
+        "MARKETPLACE_DATABASE_URL": database_url,
+        "MARKETPLACE_TEMPORAL_ADDRESS": temporal_dev.client.service_client.config.target_host,
+        "MARKETPLACE_DATA_DIR": str(tmp_path),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        if "worker polling task queue" in line:
+            break
+    assert process.poll() is None, "".join(lines)
+    process.send_signal(signal.SIGTERM)
+    rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, "".join(lines) + rest
+    assert "worker stopped" in rest
