@@ -138,6 +138,27 @@ async def api(db, settings, engine, temporal_dev) -> AsyncIterator[Api]:
         yield client
 
 
+@pytest.fixture(scope="module")
+async def shared_app(engine, temporal_dev, tmp_path_factory):
+    """One app for a whole module: a fresh app spends ~0.2 s on its first request (route
+    setup), which over hundreds of table-driven cases would dominate the run."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("shared") / "data",
+        jwt_secret=JWT_SECRET,
+        temporal_task_queue=f"test-{uuid.uuid4().hex}",
+    )
+    return create_app(settings, engine, TemporalConnector.of(temporal_dev.client))
+
+
+@pytest.fixture
+async def shared_api(shared_app, db) -> AsyncIterator[Api]:
+    """Like ``api`` (the rolled-back test transaction), on the module's shared app."""
+    shared_app.state.sessions = db
+    transport = httpx.ASGITransport(app=shared_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield Api(http, shared_app.state.settings)
+
+
 @pytest.fixture
 async def committed_api(committed, settings, engine, temporal_dev) -> AsyncIterator[Api]:
     """The API on committed data, for flows a worker takes part in."""

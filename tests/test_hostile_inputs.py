@@ -12,26 +12,21 @@ workflow, so those requests run under a deadline and a timeout fails the test.
 
 import asyncio
 import json
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 from sqlalchemy import text
 
 from api import security
-from api.app import create_app
-from api.temporal import TemporalConnector
 from domain.access import Role
 from domain.modules import ModuleStatus
 from models import Base
 from models.module import MarketplaceCategory, MarketplaceModule
 from models.publisher import Publisher
 from models.user import ApiToken, User
-from settings import Settings
-from tests.conftest import JWT_SECRET, Api
+from tests.conftest import Api
 from tests.factories import PASSWORD, unique
 
 V = "validation_error"  # the error code of a malformed payload (422)
@@ -173,26 +168,10 @@ async def snapshot(sessions) -> dict:
     return json.loads(value) if isinstance(value, str) else value
 
 
-@pytest.fixture(scope="module")
-async def shared_app(engine, temporal_dev, tmp_path_factory):
-    """One app for the whole module: a fresh app spends ~0.2 s on its first request
-    (route setup), which over hundreds of cases would dominate the run."""
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("hostile") / "data",
-        jwt_secret=JWT_SECRET,
-        temporal_task_queue=f"test-{uuid.uuid4().hex}",
-    )
-    return create_app(settings, engine, TemporalConnector.of(temporal_dev.client))
-
-
 @pytest.fixture
-async def api(shared_app, db) -> AsyncIterator[Api]:
-    """Like conftest's ``api`` (the app on the rolled-back test transaction), but on the
-    module's shared app."""
-    shared_app.state.sessions = db
-    transport = httpx.ASGITransport(app=shared_app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield Api(http, shared_app.state.settings)
+def api(shared_api: Api) -> Api:
+    """Every case here runs on the module's one app (see conftest's ``shared_api``)."""
+    return shared_api
 
 
 @pytest.fixture
