@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     cors_origins: list[str] = []
+    max_request_body_bytes: int = Field(
+        default=1024 * 1024, description="cap on JSON and form bodies (uploads have their own)"
+    )
 
     jwt_secret: SecretStr | None = Field(
         default=None,

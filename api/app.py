@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.body_limit import BodyLimitMiddleware
 from api.errors import ErrorBody, install_error_handlers
 from api.routers import auth, categories, health, moderation, publisher, publisher_modules
 from api.temporal import TemporalConnector
@@ -38,6 +39,7 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: TemporalConnec
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_body_bytes)
     install_error_handlers(app)
     for router in (
         health.router,

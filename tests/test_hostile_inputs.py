@@ -965,3 +965,31 @@ async def test_a_name_made_of_sql_gets_a_clean_slug(api, world):
     assert response.status_code == 201, response.text
     assert response.json()["display_name"] == SQL
     assert response.json()["slug"] == "drop-table-users"
+
+
+async def test_an_oversized_body_is_refused_before_it_is_read(api, make):
+    user, _ = await make.publisher()
+    huge = b'{"display_name": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    declared = await api.request(
+        "POST",
+        "/api/v1/publisher/modules",
+        as_user=user,
+        content=huge,
+        headers={"Content-Type": "application/json"},
+    )
+    assert declared.status_code == 413
+    assert declared.json()["error"] == "payload_too_large"
+
+    async def chunks():
+        for _ in range(40):
+            yield b"x" * 65536
+
+    streamed = await api.request(
+        "POST",
+        "/api/v1/auth/register",
+        content=chunks(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert streamed.status_code == 413
+    listed = await api.request("GET", "/api/v1/publisher/modules", as_user=user)
+    assert listed.json()["total"] == 0
