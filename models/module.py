@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Computed,
     ForeignKey,
     Index,
     Integer,
@@ -13,10 +14,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import AuditMixin, Base, TimestampMixin
+from models.search_vector import SEARCH_VECTOR_SQL
 from models.publisher import Publisher
 
 
@@ -89,6 +93,14 @@ class MarketplaceModule(Base, TimestampMixin, AuditMixin):
     download_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     install_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     view_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    rating_average: Mapped[Decimal | None] = mapped_column(Numeric(3, 2))
+    rating_count: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    search_vector: Mapped[str | None] = mapped_column(
+        TSVECTOR,
+        Computed(SEARCH_VECTOR_SQL, persisted=True),
+        deferred=True,
+    )
 
     publisher: Mapped[Publisher] = relationship(back_populates="modules")
     category: Mapped[MarketplaceCategory | None] = relationship()
@@ -96,7 +108,10 @@ class MarketplaceModule(Base, TimestampMixin, AuditMixin):
         back_populates="module", order_by="desc(ModuleVersion.created_at)"
     )
 
-    __table_args__ = (Index("ix_marketplace_modules_pending_queue", "status", "submitted_at"),)
+    __table_args__ = (
+        Index("ix_marketplace_modules_pending_queue", "status", "submitted_at"),
+        Index("ix_marketplace_modules_search_vector", "search_vector", postgresql_using="gin"),
+    )
 
 
 class ModuleVersion(Base, TimestampMixin):
@@ -111,10 +126,13 @@ class ModuleVersion(Base, TimestampMixin):
     semver_minor: Mapped[int | None]
     semver_patch: Mapped[int | None]
 
-    zip_file_url: Mapped[str] = mapped_column(String(500))
+    zip_file_url: Mapped[str] = mapped_column(String(500), comment="object storage key")
     zip_file_size: Mapped[int | None] = mapped_column(BigInteger)
     zip_file_hash: Mapped[str | None] = mapped_column(String(64))
     signature: Mapped[str | None] = mapped_column(Text)
+    signature_key_id: Mapped[str | None] = mapped_column(String(32))
+    upload_sha256: Mapped[str | None] = mapped_column(String(64))
+    manifest: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
     changelog: Mapped[str | None] = mapped_column(Text)
     release_notes: Mapped[str | None] = mapped_column(Text)
@@ -122,7 +140,16 @@ class ModuleVersion(Base, TimestampMixin):
     min_fastvue_version: Mapped[str | None] = mapped_column(String(20))
     max_fastvue_version: Mapped[str | None] = mapped_column(String(20))
 
-    status: Mapped[str] = mapped_column(String(20), default="draft", server_default="draft")
+    status: Mapped[str] = mapped_column(
+        String(20), default="processing", server_default="processing"
+    )
+    pipeline_step: Mapped[str | None] = mapped_column(String(30))
+    rejection_reasons: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    scan_findings: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    audit_status: Mapped[str | None] = mapped_column(String(20))
+    audit_report: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    workflow_id: Mapped[str | None] = mapped_column(String(200))
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     is_latest: Mapped[bool] = mapped_column(default=False, server_default="false")
     is_prerelease: Mapped[bool] = mapped_column(default=False, server_default="false")
     download_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
@@ -132,4 +159,12 @@ class ModuleVersion(Base, TimestampMixin):
 
     module: Mapped[MarketplaceModule] = relationship(back_populates="versions")
 
-    __table_args__ = (UniqueConstraint("module_id", "version", name="uq_module_version"),)
+    __table_args__ = (
+        UniqueConstraint("module_id", "version", name="uq_module_version"),
+        Index(
+            "uq_module_latest_version",
+            "module_id",
+            unique=True,
+            postgresql_where=text("is_latest"),
+        ),
+    )
