@@ -9,6 +9,7 @@ import secrets
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,11 +55,53 @@ class Settings(BaseSettings):
 
     mail_from: str = "FastVue Marketplace <no-reply@localhost>"
 
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="how buyers reach the API (download links)"
+    )
+    max_upload_bytes: int = 50 * 1024 * 1024
+    archive_max_entries: int = 2000
+    archive_max_total_uncompressed: int = 200 * 1024 * 1024
+    archive_max_ratio: float = 100.0
+
+    storage_backend: Literal["local", "s3"] = "local"
+    download_url_ttl: timedelta = timedelta(minutes=5)
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "module-packages"
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_region: str = "us-east-1"
+
+    signing_private_key_pem: SecretStr | None = Field(
+        default=None, description="ECDSA P-256 PEM; empty uses a dev key generated in data_dir"
+    )
+    signing_retired_public_keys_pem: list[str] = []
+
+    scan_reject_severity: Literal["LOW", "MEDIUM", "HIGH"] = "HIGH"
+    scan_review_severity: Literal["LOW", "MEDIUM", "HIGH"] = "MEDIUM"
+    osv_url: str = "https://api.osv.dev/v1/query"
+    pip_audit_timeout: timedelta = timedelta(minutes=2)
+
+    search_backend: Literal["postgres", "typesense"] = "postgres"
+    typesense_url: str = "http://127.0.0.1:8108"
+    typesense_api_key: SecretStr | None = None
+    typesense_collection: str = "modules"
+
     worker_shutdown_grace: timedelta = timedelta(seconds=30)
 
     @property
     def temporal_target(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.temporal_dev_port}"
+
+    @property
+    def storage_dir(self) -> Path:
+        return self.data_dir / "storage"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    def resolved_download_secret(self) -> bytes:
+        return _secret_file(self.data_dir / "secrets" / "download.key").encode()
 
     @property
     def mail_dir(self) -> Path:
