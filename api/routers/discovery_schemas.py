@@ -1,0 +1,129 @@
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas import Page
+from domain.modules import LicenseType, SubscriptionPeriod, Visibility
+
+
+class CategoryRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    slug: str
+    name: str
+
+
+class PublisherRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    slug: str
+    display_name: str
+    verified: bool
+    logo_url: str | None
+
+
+class ModuleSummary(BaseModel):
+    """A module as lists show it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    slug: str
+    technical_name: str
+    display_name: str
+    short_description: str
+    icon_url: str | None
+    category: CategoryRef | None
+    publisher: PublisherRef
+    license_type: LicenseType
+    price: Decimal | None
+    currency: str
+    subscription_period: SubscriptionPeriod | None
+    trial_days: int | None
+    tags: list[str]
+    rating_average: Decimal | None
+    rating_count: int
+    download_count: int
+    featured: bool
+
+
+class TrendingModule(ModuleSummary):
+    recent_downloads: int = Field(description="Downloads in the last 7 days")
+
+
+class LatestVersion(BaseModel):
+    """The newest published version: what to download and how to check it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    version: str
+    sha256: str | None = Field(validation_alias="zip_file_hash")
+    size: int | None = Field(validation_alias="zip_file_size")
+    signature: str | None
+    signature_key_id: str | None
+    min_fastvue_version: str | None
+    max_fastvue_version: str | None
+    is_prerelease: bool
+    published_at: datetime | None
+
+
+class ModuleDetail(ModuleSummary):
+    description: str | None
+    banner_url: str | None
+    video_url: str | None
+    screenshots: list[dict]
+    keywords: list[str]
+    visibility: Visibility
+    install_count: int
+    created_at: datetime
+    updated_at: datetime
+    latest_version: LatestVersion | None
+
+
+class VersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    version: str
+    status: str = Field(description="published or deprecated")
+    is_latest: bool
+    is_prerelease: bool
+    changelog: str | None
+    release_notes: str | None
+    min_fastvue_version: str | None
+    max_fastvue_version: str | None
+    sha256: str | None = Field(validation_alias="zip_file_hash")
+    size: int | None = Field(validation_alias="zip_file_size")
+    signature: str | None
+    signature_key_id: str | None
+    download_count: int
+    published_at: datetime | None
+
+
+class PublisherProfileOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    slug: str
+    display_name: str
+    company_name: str | None
+    bio: str | None
+    website: str | None
+    support_email: str | None
+    logo_url: str | None
+    banner_url: str | None
+    verified: bool
+    social_links: dict[str, str]
+    created_at: datetime
+    module_count: int = Field(description="Listed modules")
+    total_downloads: int = Field(description="Downloads of the listed modules")
+
+
+class Facets(BaseModel):
+    category: dict[str, int] = Field(description="Matches per category slug")
+    license_type: dict[str, int] = Field(description="Matches per license type")
+
+
+class SearchPage(Page[ModuleSummary]):
+    facets: Facets

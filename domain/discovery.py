@@ -1,0 +1,137 @@
+"""Discovery rules: what the public catalogue lists, how it sorts, how search text is read,
+and which FastVue releases a version's compatibility range admits."""
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from domain.modules import ModuleStatus, Visibility
+
+TRENDING_WINDOW = timedelta(days=7)
+"""Trending counts the downloads of this many days before now."""
+
+SEARCH_QUERY_MAX = 200
+SEARCH_TERMS_MAX = 16
+"""A query's words beyond this many are ignored: each one is a term to match."""
+
+Release = tuple[int, int, int]
+
+
+class ModuleSort(StrEnum):
+    RELEVANCE = "relevance"
+    DOWNLOADS = "downloads"
+    RATING = "rating"
+    NEWEST = "newest"
+    PRICE_ASC = "price_asc"
+    PRICE_DESC = "price_desc"
+
+
+def effective_sort(sort: ModuleSort | None, *, has_query: bool) -> ModuleSort:
+    """Relevance only means something for a text query; without one, most downloaded first."""
+    if sort is None:
+        return ModuleSort.RELEVANCE if has_query else ModuleSort.DOWNLOADS
+    if sort is ModuleSort.RELEVANCE and not has_query:
+        return ModuleSort.DOWNLOADS
+    return sort
+
+
+@dataclass(frozen=True)
+class ModuleFilters:
+    """The narrowing a buyer asks of the catalogue; None (or empty) means "any"."""
+
+    q: str | None = None
+    category_slug: str | None = None  # this category and everything under it
+    license_type: str | None = None
+    min_price: Decimal | None = None  # a free module costs 0
+    max_price: Decimal | None = None
+    fastvue_version: Release | None = None
+    tags: tuple[str, ...] = ()  # all of them
+    publisher_slug: str | None = None
+    min_rating: Decimal | None = None
+
+
+def can_view_by_slug(
+    status: str, visibility: str, publisher_status: str, *, is_owner: bool
+) -> bool:
+    """A module's own page: published public and unlisted modules for anyone, a private
+    one for its publisher only. Unpublished modules, and those of a suspended publisher,
+    are not on the public site at all (publishers see theirs in the publisher API)."""
+    if status != ModuleStatus.PUBLISHED or publisher_status == "suspended":
+        return False
+    if visibility == Visibility.PRIVATE:
+        return is_owner
+    return visibility in (Visibility.PUBLIC, Visibility.UNLISTED)
+
+
+# --- search text ------------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def search_terms(text: str) -> list[str]:
+    """The words of a user's query, lower-cased: runs of letters and digits in any script.
+
+    Everything else (quotes, ``& | ! : * ( ) <->``, punctuation, control characters) only
+    separates words, so what reaches the full-text engine can never be query syntax.
+    """
+    terms: list[str] = []
+    for word in _WORD.findall(text.lower()):
+        if word not in terms:
+            terms.append(word)
+        if len(terms) == SEARCH_TERMS_MAX:
+            break
+    return terms
+
+
+# --- FastVue compatibility --------------------------------------------------------------
+
+RELEASE_INPUT_PATTERN = r"^[0-9]{1,9}(\.[0-9]{1,9}){0,2}$"
+"""What a buyer may ask for: ``2``, ``2.1`` or ``2.1.3`` (missing parts are zero)."""
+
+RANGE_BOUND_PATTERN = (
+    r"^v?([0-9]{1,9})(?:\.([0-9]{1,9}))?(?:\.([0-9]{1,9}))?"
+    r"(?:[-+][0-9a-z.+-]*|[._]?(?:a|b|c|rc|alpha|beta|pre|preview|dev)[0-9a-z.+-]*)?$"
+)
+"""A stored range bound (lower-cased first): one to three numbers, optionally a ``v``
+before them and a pre-release or build suffix after them (semver ``-rc.1``/``+build``, or
+PEP 440 ``rc1``/``.dev0``). The same pattern runs in SQL (see models/repositories/
+discovery.py); each number is at most nine digits, so it fits a Postgres integer.
+
+The suffix can be ignored when comparing because buyers ask about releases only: for a
+release ``v``, ``v >= 2.0.0-rc1`` is ``v >= 2.0.0`` and ``v < 3.0.0-rc1`` is ``v < 3.0.0``."""
+
+_release_input = re.compile(RELEASE_INPUT_PATTERN)
+_range_bound = re.compile(RANGE_BOUND_PATTERN)
+
+
+def parse_release(text: str) -> Release | None:
+    """A FastVue release a buyer asks about, as (major, minor, patch); None if malformed."""
+    if not _release_input.fullmatch(text):
+        return None
+    parts = [int(part) for part in text.split(".")] + [0, 0]
+    return parts[0], parts[1], parts[2]
+
+
+def parse_range_bound(text: str) -> Release | None:
+    """A stored compatibility bound as (major, minor, patch); None if it cannot be read."""
+    found = _range_bound.fullmatch(text.lower())
+    if found is None:
+        return None
+    major, minor, patch = found.groups()
+    return int(major), int(minor or 0), int(patch or 0)
+
+
+def is_compatible(release: Release, minimum: str | None, maximum: str | None) -> bool:
+    """``minimum <= release < maximum``; a missing bound is open, an unreadable one admits
+    nothing (better to hide a module than to offer one that may not install)."""
+    if minimum is not None:
+        low = parse_range_bound(minimum)
+        if low is None or release < low:
+            return False
+    if maximum is not None:
+        high = parse_range_bound(maximum)
+        if high is None or not release < high:
+            return False
+    return True

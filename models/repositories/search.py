@@ -1,0 +1,103 @@
+"""Full-text search of the catalogue on Postgres: the weighted ``search_vector`` (name A,
+summary B, description C, tags and keywords D; see models/search_vector.py) with its GIN
+index, ranked by ``ts_rank_cd``, and facet counts over everything that matched.
+
+User text never becomes query syntax: ``domain.discovery.search_terms`` keeps only runs of
+letters and digits, and each word travels as a bound parameter into ``to_tsquery``.
+"""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, bindparam, func, literal_column, null, select, tuple_
+from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.discovery import search_terms
+from models.module import MarketplaceCategory, MarketplaceModule
+from models.publisher import Publisher
+from models.repositories.listed import listed
+
+FACETS = ("category", "license_type")
+
+# The two configurations the vector is built with: names, tags and keywords as written
+# ('simple'), summary and description stemmed ('english'). A word is looked for in both.
+_SIMPLE = literal_column("'simple'::regconfig")
+_ENGLISH = literal_column("'english'::regconfig")
+
+
+def text_query(text: str) -> ColumnElement:
+    """A tsquery that matches documents holding every word of ``text``, each as a prefix
+    (``greet`` finds ``greeting``), as written or stemmed. NULL, which matches nothing,
+    when ``text`` has no words at all."""
+    terms = search_terms(text)
+    if not terms:
+        return null().cast(TSQUERY)
+    query: ColumnElement | None = None
+    for term in terms:
+        pattern = bindparam(None, f"{term}:*", unique=True)
+        either = func.to_tsquery(_SIMPLE, pattern, type_=TSQUERY).op("||", return_type=TSQUERY)(
+            func.to_tsquery(_ENGLISH, pattern, type_=TSQUERY)
+        )
+        query = either if query is None else query.op("&&", return_type=TSQUERY)(either)
+    return query
+
+
+@dataclass
+class SearchResult:
+    ids: list[int]
+    total: int
+    facets: dict[str, dict[str, int]] = field(default_factory=lambda: {f: {} for f in FACETS})
+
+
+async def search_modules(
+    session: AsyncSession,
+    text: str,
+    *,
+    category_slugs: list[str] | None,
+    license_type: str | None,
+    limit: int,
+    offset: int,
+) -> SearchResult:
+    """Listed modules matching ``text`` and the filters, best first; facets count the
+    categories and license types of the whole match set, not just the page."""
+    query = text_query(text)
+    where = [*listed(), MarketplaceModule.search_vector.op("@@")(query)]
+    if category_slugs is not None:
+        where.append(MarketplaceCategory.slug.in_(category_slugs))
+    if license_type is not None:
+        where.append(MarketplaceModule.license_type == license_type)
+
+    def matching(*columns):
+        return (
+            select(*columns)
+            .select_from(MarketplaceModule)
+            .join(Publisher, Publisher.id == MarketplaceModule.publisher_id)
+            .outerjoin(MarketplaceCategory, MarketplaceCategory.id == MarketplaceModule.category_id)
+            .where(*where)
+        )
+
+    category, license = MarketplaceCategory.slug, MarketplaceModule.license_type
+    facet_rows = await session.execute(
+        matching(func.grouping(category), category, license, func.count()).group_by(
+            func.grouping_sets(tuple_(category), tuple_(license))
+        )
+    )
+    result = SearchResult(ids=[], total=0)
+    for by_license, slug, license_type_value, count in facet_rows:
+        if by_license:  # grouping(category) = 1: this row counts a license type
+            result.facets["license_type"][license_type_value] = count
+            result.total += count  # every module has exactly one license type
+        elif slug is not None:
+            result.facets["category"][slug] = count
+    if result.total == 0:
+        return result
+
+    rank = func.ts_rank_cd(MarketplaceModule.search_vector, query)
+    page = await session.execute(
+        matching(MarketplaceModule.id)
+        .order_by(rank.desc(), MarketplaceModule.download_count.desc(), MarketplaceModule.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    result.ids = list(page.scalars())
+    return result
