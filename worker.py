@@ -10,16 +10,21 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
+from activities.packages import PackageActivities, ScanPolicy
 from activities.review import ReviewActivities
+from activities.search_index import SearchIndexActivities
 from integrations.mail import FileMailer
+from integrations.search import build_search
 from integrations.temporal import connect_temporal
+from integrations.wiring import archive_limits_from, keyring_from, storage_from
 from models.db import make_engine, make_sessionmaker
 from settings import Settings
 from workflows.module_review import MODULE_SLUG, ModuleReviewWorkflow
+from workflows.version_ingestion import VersionIngestionWorkflow
 
 log = logging.getLogger("marketplace.worker")
 
-WORKFLOWS = [ModuleReviewWorkflow]
+WORKFLOWS = [ModuleReviewWorkflow, VersionIngestionWorkflow]
 SEARCH_ATTRIBUTES = {MODULE_SLUG.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD}
 
 
@@ -35,13 +40,48 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
 
 
 def build_activities(settings: Settings, sessions) -> list:
+    mailer = FileMailer(settings.mail_dir)
     review = ReviewActivities(
         sessions=sessions,
-        mailer=FileMailer(settings.mail_dir),
+        mailer=mailer,
         mail_from=settings.mail_from,
         admin_email=settings.admin_notification_email,
     )
-    return [review.apply_decision, review.notify_publisher, review.remind_admins]
+    packages = PackageActivities(
+        sessions=sessions,
+        storage=storage_from(settings),
+        keyring=keyring_from(settings),
+        mailer=mailer,
+        mail_from=settings.mail_from,
+        limits=archive_limits_from(settings),
+        scan_policy=ScanPolicy(
+            reject_at=settings.scan_reject_severity,
+            review_at=settings.scan_review_severity,
+            osv_url=settings.osv_url,
+            audit_timeout=settings.pip_audit_timeout.total_seconds(),
+        ),
+        workdir=settings.data_dir / "work",
+        review_reminder_after=settings.review_reminder_after,
+        review_escalate_after_reminders=settings.review_escalate_after_reminders,
+    )
+    index = SearchIndexActivities(sessions=sessions, search=build_search(settings, sessions))
+    return [
+        review.apply_decision,
+        review.notify_publisher,
+        review.remind_admins,
+        packages.check_archive,
+        packages.check_manifest,
+        packages.hash_archive,
+        packages.scan,
+        packages.hold_for_review,
+        packages.sign,
+        packages.store,
+        packages.publish,
+        packages.reject,
+        packages.notify,
+        packages.start_module_review,
+        index.index_module,
+    ]
 
 
 def build_worker(client: Client, settings: Settings, sessions, task_queue: str | None = None):

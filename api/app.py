@@ -8,8 +8,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.body_limit import BodyLimitMiddleware
 from api.errors import ErrorBody, install_error_handlers
-from api.routers import auth, categories, health, moderation, publisher, publisher_modules
+from api.routers import (
+    auth,
+    categories,
+    discovery,
+    downloads,
+    health,
+    moderation,
+    publisher,
+    publisher_modules,
+    publisher_versions,
+    version_moderation,
+)
 from api.temporal import TemporalConnector
+from integrations.search import build_search
+from integrations.wiring import keyring_from, storage_from
 from models.db import make_sessionmaker
 from settings import Settings
 
@@ -20,6 +33,7 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: TemporalConnec
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         yield
+        await app.state.search.aclose()
         await engine.dispose()
 
     app = FastAPI(
@@ -32,6 +46,9 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: TemporalConnec
     app.state.settings = settings
     app.state.sessions = make_sessionmaker(engine)
     app.state.temporal = temporal
+    app.state.search = build_search(settings, app.state.sessions)
+    app.state.storage = storage_from(settings)
+    app.state.keyring = keyring_from(settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -39,16 +56,24 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: TemporalConnec
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_request_body_bytes,
+        exempt_path=publisher_versions.UPLOAD_PATH,
+    )
     install_error_handlers(app)
     for router in (
         health.router,
         auth.router,
         publisher.router,
         publisher_modules.router,
+        publisher_versions.router,
+        downloads.router,
         categories.public,
+        discovery.router,
         categories.admin,
         moderation.router,
+        version_moderation.router,
     ):
         app.include_router(router)
     return app

@@ -1,6 +1,7 @@
 """Refuse oversized request bodies before they are read into memory."""
 
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -8,16 +9,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 class BodyLimitMiddleware:
     """Answer 413 to a body over ``limit`` bytes, by its Content-Length or while it streams.
 
-    Paths starting with one of ``exempt_prefixes`` (file uploads) enforce their own caps.
+    Paths matching ``exempt_path`` (file uploads) enforce their own caps.
     """
 
-    def __init__(self, app: ASGIApp, limit: int, exempt_prefixes: tuple[str, ...] = ()) -> None:
+    def __init__(self, app: ASGIApp, limit: int, exempt_path: str | None = None) -> None:
         self.app = app
         self.limit = limit
-        self.exempt_prefixes = exempt_prefixes
+        self.exempt = re.compile(exempt_path) if exempt_path else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(self.exempt_prefixes):
+        if scope["type"] != "http" or (self.exempt and self.exempt.match(scope["path"])):
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or ()).get(b"content-length")

@@ -112,6 +112,23 @@ async def current_principal(
     return principal
 
 
+async def optional_principal(
+    session: SessionDep,
+    settings: SettingsDep,
+    credential: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Principal | None:
+    """The caller when a credential is sent (it must be valid), else None."""
+    if not credential:
+        return None
+    principal = await _principal_from(credential, session, settings)
+    if principal is None:
+        raise Unauthenticated("invalid_token", "the access token is invalid or expired")
+    return principal
+
+
+MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
 def requires(*scopes: Scope):
     return Security(current_principal, scopes=[scope.value for scope in scopes])
 
@@ -120,26 +137,27 @@ AccountPrincipal = Annotated[Principal, requires(Scope.ACCOUNT)]
 AdminPrincipal = Annotated[Principal, requires(Scope.ADMIN)]
 
 
-async def current_publisher(
-    principal: Annotated[Principal, requires(Scope.MODULES_WRITE)], session: SessionDep
-) -> Publisher:
-    """The caller's publisher profile, whatever its status (a suspended one can still look)."""
-    publisher = await publishers.get_publisher_of_user(session, principal.user.id)
-    if publisher is None:
-        raise Forbidden(
-            "publisher_profile_required", "register as a publisher first: POST /publisher/register"
-        )
-    return publisher
+def publisher_of_caller(scope: Scope, *, active: bool):
+    """A dependency giving the caller's publisher profile, for a caller holding ``scope``;
+    with ``active``, refused while the publisher is suspended (it may still look)."""
+
+    async def dependency(
+        principal: Annotated[Principal, requires(scope)], session: SessionDep
+    ) -> Publisher:
+        publisher = await publishers.get_publisher_of_user(session, principal.user.id)
+        if publisher is None:
+            raise Forbidden(
+                "publisher_profile_required",
+                "register as a publisher first: POST /publisher/register",
+            )
+        if active and publisher.status == "suspended":
+            raise Forbidden("publisher_suspended", "this publisher account is suspended")
+        return publisher
+
+    return Depends(dependency)
 
 
-PublisherDep = Annotated[Publisher, Depends(current_publisher)]
-
-
-async def active_publisher(publisher: PublisherDep) -> Publisher:
-    """The caller's publisher profile, for changes: refused while suspended."""
-    if publisher.status == "suspended":
-        raise Forbidden("publisher_suspended", "this publisher account is suspended")
-    return publisher
-
-
-ActivePublisherDep = Annotated[Publisher, Depends(active_publisher)]
+PublisherDep = Annotated[Publisher, publisher_of_caller(Scope.MODULES_WRITE, active=False)]
+ActivePublisherDep = Annotated[Publisher, publisher_of_caller(Scope.MODULES_WRITE, active=True)]
+UploaderDep = Annotated[Publisher, publisher_of_caller(Scope.PUBLISH, active=True)]
+ReleaseReaderDep = Annotated[Publisher, publisher_of_caller(Scope.PUBLISH, active=False)]

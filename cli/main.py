@@ -7,8 +7,10 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 
 from cli import embedded
@@ -163,6 +165,56 @@ def _stop(children: list[tuple[str, subprocess.Popen]]) -> None:
             continue
         if code not in (0, -signal.SIGTERM, -signal.SIGINT):
             typer.echo(f"{name} exited with {code} while stopping", err=True)
+
+
+@app.command()
+def publish(
+    package: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="module .zip")],
+    token: Annotated[str, typer.Option(envvar="MARKETPLACE_TOKEN", help="API token (publish)")],
+    api: Annotated[str, typer.Option(envvar="MARKETPLACE_API", help="API base URL")] = (
+        "http://127.0.0.1:8000"
+    ),
+    module: Annotated[int | None, typer.Option(help="module id (looked up when omitted)")] = None,
+    notes: Annotated[str | None, typer.Option(help="release notes")] = None,
+) -> None:
+    """Upload a version and follow its pipeline until it is published or rejected."""
+    from rich.console import Console
+
+    from cli.publish import PublishError
+    from cli.publish import publish as run_publish
+
+    console = Console()
+    try:
+        version = run_publish(
+            package, api=api, token=token, module_id=module, release_notes=notes, console=console
+        )
+    except (PublishError, httpx.HTTPError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+    if version["status"] != "published":
+        for reason in version.get("rejection_reasons") or []:
+            console.print(f"  [red]{reason['code']}[/red]: {reason['detail']}")
+        raise typer.Exit(1)
+    console.print(f"[green]published[/green] {version['version']} sha256 {version['sha256']}")
+
+
+@app.command()
+def verify(
+    package: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="module .zip")],
+    module: Annotated[str, typer.Option(help="the module's slug in the marketplace")],
+    api: Annotated[str, typer.Option(envvar="MARKETPLACE_API", help="API base URL")] = (
+        "http://127.0.0.1:8000"
+    ),
+) -> None:
+    """Check a downloaded archive against the marketplace's published hash and signature."""
+    from cli.publish import PublishError
+    from cli.verify import verify as run_verify
+
+    try:
+        typer.echo(run_verify(package, api=api, module_slug=module))
+    except (PublishError, httpx.HTTPError) as error:
+        typer.echo(f"NOT VERIFIED: {error}", err=True)
+        raise typer.Exit(1) from None
 
 
 @admin_app.command("create")

@@ -20,8 +20,8 @@ from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import AuditMixin, Base, TimestampMixin
-from models.search_vector import SEARCH_VECTOR_SQL
 from models.publisher import Publisher
+from models.search_vector import SEARCH_VECTOR_SQL
 
 
 class MarketplaceCategory(Base, TimestampMixin):

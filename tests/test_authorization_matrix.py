@@ -26,7 +26,7 @@ from sqlalchemy import text
 from api import security
 from domain.access import Role
 from domain.modules import ModuleStatus
-from models import Base
+from models import Base, ModuleDownload, ModuleVersion
 from models.module import MarketplaceCategory, MarketplaceModule
 from models.publisher import Publisher
 from models.user import ApiToken, User
@@ -71,6 +71,7 @@ P = "/api/v1/publisher"
 M = "/api/v1/publisher/modules"
 C = "/api/v1/admin/marketplace/categories"
 A = "/api/v1/admin/marketplace"
+D = "/api/v1/marketplace"
 
 # fmt: off
 MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
@@ -106,6 +107,15 @@ MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]
     ("GET",    A + "/pending"):                     (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
     ("POST",   A + "/modules/{module_id}/approve"): (ANON,   SCOPE,  SCOPE,  SCOPE,  WORKER),
     ("POST",   A + "/modules/{module_id}/reject"):  (ANON,   SCOPE,  SCOPE,  SCOPE,  WORKER),
+    # the public catalogue; {slug} is the owner's *private* module, or the owner's profile
+    ("GET",    D + "/modules"):                     (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    D + "/modules/{slug}"):              (NOMOD,  NOMOD,  NOMOD,  OK200,  NOMOD),
+    ("GET",    D + "/modules/{slug}/versions"):     (NOMOD,  NOMOD,  NOMOD,  OK200,  NOMOD),
+    ("GET",    D + "/search"):                      (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    D + "/featured"):                    (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    D + "/trending"):                    (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    D + "/publishers/{slug}"):           (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    D + "/publishers/{slug}/modules"):   (OK200,  OK200,  OK200,  OK200,  OK200),
 }
 # fmt: on
 
@@ -128,6 +138,8 @@ class World:
     pending: MarketplaceModule  # owned by the owner, waiting for review
     category: MarketplaceCategory  # empty, so it may be deleted
     token_id: int  # the owner's personal API token
+    listed: MarketplaceModule  # published, public, featured, downloaded: a third publisher's
+    private: MarketplaceModule  # the same, but private, owned by the owner
 
     def publisher_of(self, role: str) -> Publisher | None:
         return {"owner": self.owner_publisher, "other_publisher": self.other_publisher}.get(role)
@@ -188,6 +200,7 @@ async def build_world(sessions) -> World:
         draft = module(owner_publisher, ModuleStatus.DRAFT)
         pending = module(owner_publisher, ModuleStatus.PENDING)
         session.add_all([other_publisher, owner_publisher, draft, pending])
+        listed, private = await add_catalogue(session, owner_publisher)
         await session.commit()
     return World(
         callers=callers,
@@ -197,15 +210,55 @@ async def build_world(sessions) -> World:
         pending=pending,
         category=category,
         token_id=token.id,
+        listed=listed,
+        private=private,
     )
+
+
+async def add_catalogue(session, owner_publisher: Publisher):
+    """A listed module of a third publisher and the owner's private one: both published,
+    featured, downloaded today, with a version, and both about "catalogue"."""
+    shop_owner = User(
+        email=f"{unique('shop')}@example.com",
+        password_hash=_PASSWORD_HASH,
+        role=Role.PUBLISHER,
+    )
+    session.add(shop_owner)
+    await session.flush()
+    shop = Publisher(
+        user_id=shop_owner.id, display_name="Shop", slug=unique("shop"), status="active"
+    )
+    listed, private = [
+        MarketplaceModule(
+            publisher=publisher,
+            technical_name=unique("mod").replace("-", "_"),
+            slug=unique("mod"),
+            display_name=f"Catalogue {visibility}",
+            short_description="Listed in the public catalogue, or not.",
+            status=ModuleStatus.PUBLISHED,
+            visibility=visibility,
+            featured=True,
+        )
+        for publisher, visibility in ((shop, "public"), (owner_publisher, "private"))
+    ]
+    versions = [
+        ModuleVersion(module=m, version="1.0.0", zip_file_url="k", status="published")
+        for m in (listed, private)
+    ]
+    session.add_all([shop, listed, private, *versions])
+    await session.flush()
+    session.add_all(ModuleDownload(module_id=v.module_id, version_id=v.id) for v in versions)
+    return listed, private
 
 
 def url_of(path: str, world: World) -> str:
     decided = path.endswith(("/approve", "/reject"))
+    profile = path.startswith(D + "/publishers/")
     return path.format(
         module_id=(world.pending if decided else world.draft).id,
         category_id=world.category.id,
         token_id=world.token_id,
+        slug=(world.owner_publisher if profile else world.private).slug,
     )
 
 
@@ -235,6 +288,7 @@ def body_of(method: str, path: str, world: World) -> dict:
         ("POST", A + "/modules/{module_id}/approve"): {"json": {"note": "looks good"}},
         ("POST", A + "/modules/{module_id}/reject"): {"json": {"reason": "screenshots missing"}},
     }
+    payloads[("GET", D + "/search")] = {"params": {"q": "catalogue"}}
     return payloads.get((method, path), {})
 
 
@@ -341,7 +395,7 @@ async def check_verification_requested(r, w, role, env):
 async def check_module_list(r, w, role, env):
     ids = {m["id"] for m in r.json()["items"]}
     if role == "owner":
-        assert ids == {w.draft.id, w.pending.id} and r.json()["total"] == 2
+        assert ids == {w.draft.id, w.pending.id, w.private.id} and r.json()["total"] == 3
     else:
         assert ids == set() and r.json()["total"] == 0, "another publisher's modules leaked"
 
@@ -412,6 +466,30 @@ async def check_pending_queue(r, w, role, env):
     assert [m["id"] for m in r.json()["items"]] == [w.pending.id]
 
 
+async def check_catalogue(r, w, role, env):
+    body = r.json()
+    ids = [m["id"] for m in (body["items"] if isinstance(body, dict) else body)]
+    assert w.listed.id in ids, "the listed module is shown to everyone"
+    assert w.private.id not in ids, "a private module is never listed, even to its owner"
+
+
+async def check_private_page(r, w, role, env):
+    assert r.json()["id"] == w.private.id and r.json()["visibility"] == "private"
+
+
+async def check_private_versions(r, w, role, env):
+    assert [v["version"] for v in r.json()] == ["1.0.0"]
+
+
+async def check_publisher_profile(r, w, role, env):
+    assert r.json()["slug"] == w.owner_publisher.slug
+    assert r.json()["module_count"] == 0, "the private module is not counted"
+
+
+async def check_publisher_modules(r, w, role, env):
+    assert r.json()["items"] == [] and r.json()["total"] == 0
+
+
 CHECKS: dict[tuple[str, str], Check] = {
     ("GET", "/openapi.json"): check_openapi,
     ("GET", "/docs"): check_html,
@@ -442,6 +520,14 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("PUT", C + "/{category_id}"): check_category_updated,
     ("DELETE", C + "/{category_id}"): check_category_deleted,
     ("GET", A + "/pending"): check_pending_queue,
+    ("GET", D + "/modules"): check_catalogue,
+    ("GET", D + "/modules/{slug}"): check_private_page,
+    ("GET", D + "/modules/{slug}/versions"): check_private_versions,
+    ("GET", D + "/search"): check_catalogue,
+    ("GET", D + "/featured"): check_catalogue,
+    ("GET", D + "/trending"): check_catalogue,
+    ("GET", D + "/publishers/{slug}"): check_publisher_profile,
+    ("GET", D + "/publishers/{slug}/modules"): check_publisher_modules,
 }
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, status
 
 from api import review_workflow
 from api.deps import ActivePublisherDep, PublisherDep, SessionDep, SettingsDep, TemporalDep
+from api.ownership import own_module
 from api.params import IdPath, Limit, Offset
 from api.routers.module_schemas import (
     NOT_NULLABLE_ON_UPDATE,
@@ -19,26 +20,16 @@ from api.routers.module_schemas import (
 )
 from api.schemas import Page
 from domain import modules as rules
-from domain.errors import DomainError, NotFound
+from domain.errors import DomainError
 from domain.modules import LicenseType, ModuleStatus, SubscriptionPeriod
 from domain.slugs import slugify
 from models.module import MarketplaceModule
-from models.publisher import Publisher
 from models.repositories import audit, categories, modules, users
 from workflows.module_review import review_workflow_id
 
 router = APIRouter(prefix="/api/v1/publisher/modules", tags=["publisher modules"])
 
 PRICING_FIELDS = ("license_type", "price", "currency", "subscription_period", "trial_days")
-
-
-async def _own_module(session, publisher: Publisher, module_id: int, *, lock: bool = False):
-    """The caller's module; another publisher's module is as absent as a missing one."""
-    getter = modules.get_module_for_update if lock else modules.get_module
-    module = await getter(session, module_id)
-    if module is None or module.publisher_id != publisher.id:
-        raise NotFound("module_not_found", "no such module in your listings")
-    return module
 
 
 async def _check_category(session, category_id: int | None) -> None:
@@ -104,14 +95,14 @@ async def create_module(body: ModuleCreateIn, publisher: ActivePublisherDep, ses
 
 @router.get("/{module_id}", response_model=ModuleOut)
 async def get_my_module(module_id: IdPath, publisher: PublisherDep, session: SessionDep):
-    return await _own_module(session, publisher, module_id)
+    return await own_module(session, publisher, module_id)
 
 
 @router.put("/{module_id}", response_model=ModuleOut)
 async def update_module(
     module_id: IdPath, body: ModuleUpdateIn, publisher: ActivePublisherDep, session: SessionDep
 ):
-    module = await _own_module(session, publisher, module_id, lock=True)
+    module = await own_module(session, publisher, module_id, lock=True)
     rules.check_editable(ModuleStatus(module.status))
     changes = body.model_dump(exclude_unset=True)
     for field in NOT_NULLABLE_ON_UPDATE & changes.keys():
@@ -147,7 +138,7 @@ async def archive_module(
     module_id: IdPath, publisher: ActivePublisherDep, session: SessionDep, temporal: TemporalDep
 ):
     """Archive: the listing leaves the marketplace; buyers keep what they bought."""
-    module = await _own_module(session, publisher, module_id, lock=True)
+    module = await own_module(session, publisher, module_id, lock=True)
     if module.status == ModuleStatus.ARCHIVED:
         return module
     was_pending = module.status == ModuleStatus.PENDING
@@ -179,7 +170,7 @@ async def submit_for_review(
     temporal: TemporalDep,
 ):
     """Send the listing to the review queue. Repeating a submit is harmless."""
-    module = await _own_module(session, publisher, module_id, lock=True)
+    module = await own_module(session, publisher, module_id, lock=True)
     if not rules.submission_is_retry(ModuleStatus(module.status)):
         module.status = ModuleStatus.PENDING
         module.submitted_at = datetime.now(UTC)
@@ -209,7 +200,7 @@ async def review_status(
     module_id: IdPath, publisher: PublisherDep, session: SessionDep, temporal: TemporalDep
 ):
     """Where the review stands: the listing's status and reason, plus live workflow detail."""
-    module = await _own_module(session, publisher, module_id)
+    module = await own_module(session, publisher, module_id)
     live = None
     if module.status == ModuleStatus.PENDING:
         live = await review_workflow.progress(temporal, module.slug)

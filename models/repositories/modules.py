@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from domain.modules import ModuleStatus
-from models.module import MarketplaceModule
+from models.module import MarketplaceCategory, MarketplaceModule
 from models.publisher import Publisher
 from models.repositories.errors import unique_violations
 from models.user import User
@@ -128,3 +128,18 @@ async def module_with_owner_email(
         )
     ).one_or_none()
     return None if row is None else (row[0], row[1])
+
+
+async def module_for_index(
+    session: AsyncSession, module_id: int
+) -> tuple[MarketplaceModule, str, str | None] | None:
+    """A module with its publisher's and category's slugs, as the search index needs."""
+    row = (
+        await session.execute(
+            select(MarketplaceModule, Publisher.slug, MarketplaceCategory.slug)
+            .join(Publisher, Publisher.id == MarketplaceModule.publisher_id)
+            .outerjoin(MarketplaceCategory, MarketplaceCategory.id == MarketplaceModule.category_id)
+            .where(MarketplaceModule.id == module_id)
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])

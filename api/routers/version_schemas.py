@@ -1,0 +1,56 @@
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from api.schemas import Strict
+from domain.ingest import IngestProgress
+from domain.versions import PipelineStep, VersionStatus
+
+VERSION_PATTERN = r"^[0-9A-Za-z.+-]{1,50}$"
+VersionText = Annotated[str, StringConstraints(pattern=VERSION_PATTERN)]
+NOTES_MAX = 20_000
+
+
+class VersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    module_id: int
+    version: str
+    status: VersionStatus
+    pipeline_step: PipelineStep | None
+    is_latest: bool
+    is_prerelease: bool
+    sha256: str | None = Field(validation_alias="zip_file_hash")
+    size: int | None = Field(validation_alias="zip_file_size")
+    signature: str | None
+    signature_key_id: str | None
+    min_fastvue_version: str | None
+    max_fastvue_version: str | None
+    release_notes: str | None
+    changelog: str | None
+    rejection_reasons: list[dict]
+    workflow_id: str | None
+    published_at: datetime | None
+    created_at: datetime
+
+
+class VersionDetailOut(VersionOut):
+    scan_findings: list[dict]
+    audit_status: str | None
+    audit_report: dict | None
+    progress: IngestProgress | None = Field(
+        default=None, description="Live state from the ingestion workflow while it runs"
+    )
+
+
+class UploadAccepted(BaseModel):
+    version: VersionOut
+    workflow_id: str
+    status_url: str
+
+
+class VersionNotesIn(Strict):
+    release_notes: str | None = Field(default=None, max_length=NOTES_MAX)
+    changelog: str | None = Field(default=None, max_length=NOTES_MAX)

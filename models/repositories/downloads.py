@@ -1,0 +1,50 @@
+"""Queries behind downloads: finding what may be downloaded, and counting downloads."""
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.versions import DOWNLOADABLE
+from models.analytics import ModuleDownload
+from models.module import MarketplaceModule, ModuleVersion
+from models.publisher import Publisher
+
+
+async def module_by_slug(
+    session: AsyncSession, slug: str
+) -> tuple[MarketplaceModule, Publisher] | None:
+    row = (
+        await session.execute(
+            select(MarketplaceModule, Publisher)
+            .join(Publisher, Publisher.id == MarketplaceModule.publisher_id)
+            .where(MarketplaceModule.slug == slug)
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+async def downloadable_version(
+    session: AsyncSession, module_id: int, number: str | None
+) -> ModuleVersion | None:
+    """The exact published or deprecated version, or the latest release when no number."""
+    query = select(ModuleVersion).where(ModuleVersion.module_id == module_id)
+    if number is None:
+        query = query.where(ModuleVersion.is_latest.is_(True))
+    else:
+        query = query.where(
+            ModuleVersion.version == number, ModuleVersion.status.in_(list(DOWNLOADABLE))
+        )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def record_download(session: AsyncSession, download: ModuleDownload) -> None:
+    session.add(download)
+    await session.execute(
+        update(MarketplaceModule)
+        .where(MarketplaceModule.id == download.module_id)
+        .values(download_count=MarketplaceModule.download_count + 1)
+    )
+    await session.execute(
+        update(ModuleVersion)
+        .where(ModuleVersion.id == download.version_id)
+        .values(download_count=ModuleVersion.download_count + 1)
+    )

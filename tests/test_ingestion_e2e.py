@@ -1,0 +1,206 @@
+"""Version ingestion end to end: multipart upload → Temporal dev server → worker activities
+(archive checks, manifest, hash, bandit, pip-audit against a local OSV, ECDSA signing,
+storage, index) → Postgres; then download and check the signature with openssl."""
+
+import base64
+import hashlib
+import subprocess
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from models.module import ModuleVersion
+from tests import archives
+from tests.factories import unique
+from tests.osv_fake import osv_fake
+from worker import build_worker
+
+pytestmark = pytest.mark.workflow
+
+INSECURE_CODE = b"import subprocess\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+
+
+@pytest.fixture
+def osv():
+    with osv_fake() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def worker(temporal_dev, settings, committed, osv):
+    worker_settings = settings.model_copy(update={"osv_url": osv.url})
+    async with build_worker(temporal_dev.client, worker_settings, committed) as running:
+        yield running
+
+
+@pytest.fixture
+async def listing(committed_api, make_committed):
+    """A publisher and its draft listing for the sample module's technical name; the slug
+    is new each time, since workflow ids (built from it) outlive the test's rows."""
+    owner, _ = await make_committed.publisher()
+    created = await committed_api.request(
+        "POST",
+        "/api/v1/publisher/modules",
+        as_user=owner,
+        json={
+            "technical_name": archives.TECHNICAL_NAME,
+            "slug": unique("hello"),
+            "display_name": "Hello FastVue",
+            "short_description": "A greeting widget for FastVue dashboards.",
+        },
+    )
+    assert created.status_code == 201, created.text
+    return owner, created.json()
+
+
+async def upload(api, owner, module, data: bytes, **fields):
+    return await api.request(
+        "POST",
+        f"/api/v1/publisher/modules/{module['id']}/versions",
+        as_user=owner,
+        files={"file": ("package.zip", data, "application/zip")},
+        data=fields or None,
+    )
+
+
+async def finish(temporal_dev, accepted) -> None:
+    handle = temporal_dev.client.get_workflow_handle(accepted["workflow_id"])
+    await handle.result()
+
+
+async def fetch(api, url: str) -> bytes:
+    parts = urlsplit(url)
+    response = await api.request("GET", f"{parts.path}?{parts.query}")
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+async def test_sample_goes_from_upload_to_published_and_verifies_with_openssl(
+    committed_api, listing, worker, temporal_dev, make_committed, tmp_path
+):
+    api = committed_api
+    owner, module = listing
+    data = archives.sample_zip()
+    response = await upload(api, owner, module, data, release_notes="First release")
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    assert accepted["workflow_id"] == f"ingest-{module['slug']}-1.0.0"
+    assert accepted["version"]["status"] == "processing"
+    await finish(temporal_dev, accepted)
+
+    version = (await api.request("GET", accepted["status_url"], as_user=owner)).json()
+    assert version["status"] == "published", version
+    assert version["sha256"] == hashlib.sha256(data).hexdigest()
+    assert version["size"] == len(data)
+    assert version["is_latest"] is True
+    assert version["audit_status"] == "clean"
+    assert version["release_notes"] == "First release"
+    assert version["min_fastvue_version"] == "2.0" and version["max_fastvue_version"] == "3"
+
+    mine = await api.request("GET", f"/api/v1/publisher/modules/{module['id']}", as_user=owner)
+    assert mine.json()["status"] == "pending", "a first version sends the draft to review"
+    hidden = await api.request("GET", f"/api/v1/marketplace/modules/{module['slug']}/download")
+    assert hidden.status_code == 404, "nobody downloads a module before it is approved"
+
+    admin = await make_committed.admin()
+    approved = await api.request(
+        "POST", f"/api/v1/admin/marketplace/modules/{module['id']}/approve", as_user=admin
+    )
+    assert approved.status_code == 200, approved.text
+
+    redirect = await api.request("GET", f"/api/v1/marketplace/modules/{module['slug']}/download")
+    assert redirect.status_code == 307
+    assert redirect.headers["x-checksum-sha256"] == version["sha256"]
+    downloaded = await fetch(api, redirect.headers["location"])
+    assert downloaded == data
+
+    keys = (await api.request("GET", "/api/v1/marketplace/signing-keys")).json()
+    key = next(k for k in keys if k["key_id"] == redirect.headers["x-signature-key-id"])
+    (tmp_path / "module.zip").write_bytes(downloaded)
+    (tmp_path / "pub.pem").write_text(key["public_key_pem"])
+    (tmp_path / "sig.der").write_bytes(base64.b64decode(redirect.headers["x-signature"]))
+    checked = subprocess.run(
+        ["openssl", "dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig.der", "module.zip"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0 and "Verified OK" in checked.stdout, checked.stderr
+
+
+async def test_a_repeated_upload_is_the_same_version_and_a_changed_one_is_refused(
+    committed_api, listing, worker, temporal_dev
+):
+    api = committed_api
+    owner, module = listing
+    data = archives.sample_zip()
+    first = (await upload(api, owner, module, data)).json()
+    again = await upload(api, owner, module, data)
+    assert again.status_code == 202
+    assert again.json()["version"]["id"] == first["version"]["id"]
+    await finish(temporal_dev, first)
+    changed = archives.build_zip(
+        [*archives.package_entries(), archives.Entry("hello_fastvue/extra.txt", b"more")]
+    )
+    refused = await upload(api, owner, module, changed)
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "version_already_used"
+
+
+async def rejection_code(api, owner, module, data, temporal_dev) -> str:
+    response = await upload(api, owner, module, data)
+    if response.status_code != 202:
+        assert 400 <= response.status_code < 500, response.text
+        return response.json()["error"]
+    accepted = response.json()
+    await finish(temporal_dev, accepted)
+    version = (await api.request("GET", accepted["status_url"], as_user=owner)).json()
+    assert version["status"] == "rejected", version
+    return version["rejection_reasons"][0]["code"]
+
+
+def with_insecure_code() -> bytes:
+    return archives.build_zip(
+        [*archives.package_entries(), archives.Entry("hello_fastvue/tools.py", INSECURE_CODE)]
+    )
+
+
+def with_vulnerable_dependency() -> bytes:
+    manifest = archives.sample_manifest() | {"external_dependencies": {"insecure-package": ">=1.0"}}
+    return archives.build_zip(archives.package_entries(manifest=manifest))
+
+
+HOSTILE = [
+    ("zip-slip", archives.zip_slip, "path_traversal"),
+    ("absolute-path", archives.absolute_path, "absolute_path"),
+    ("symlink", archives.symlink_entry, "symlink"),
+    ("ratio-bomb", archives.ratio_bomb, "compression_ratio_exceeded"),
+    ("declared-size-bomb", archives.declared_size_bomb, "too_large_uncompressed"),
+    ("too-many-entries", archives.too_many_entries, "too_many_entries"),
+    ("not-a-zip", archives.not_a_zip, "not_a_zip"),
+    ("truncated", archives.truncated_zip, "corrupt_archive"),
+    ("missing-manifest", archives.missing_manifest, "manifest_missing"),
+    ("malformed-manifest", archives.malformed_manifest, "manifest_not_json"),
+    ("name-mismatch", archives.wrong_technical_name_manifest, "technical_name_mismatch"),
+    ("non-semver", archives.non_semver_manifest, "version_not_semver"),
+    ("insecure-code", with_insecure_code, "insecure_code"),
+    ("vulnerable-dependency", with_vulnerable_dependency, "vulnerable_dependency"),
+]
+
+
+@pytest.mark.parametrize(
+    ("build", "code"), [(b, c) for _, b, c in HOSTILE], ids=[i for i, _, _ in HOSTILE]
+)
+async def test_hostile_archives_are_rejected_with_their_own_reason(
+    committed_api, listing, worker, temporal_dev, committed, build, code
+):
+    owner, module = listing
+    assert await rejection_code(committed_api, owner, module, build(), temporal_dev) == code
+    async with committed() as session:
+        published = await session.scalar(
+            select(func.count())
+            .select_from(ModuleVersion)
+            .where(ModuleVersion.status == "published")
+        )
+    assert published == 0

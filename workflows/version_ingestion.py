@@ -1,0 +1,162 @@
+"""Version ingestion: check, scan, sign, store, index and publish an uploaded archive."""
+
+import contextlib
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.packages import PackageActivities
+    from activities.search_index import SearchIndexActivities
+    from domain.access import Role
+    from domain.ingest import IngestProgress, IngestRequest, PublishOutcome, VersionDecision
+    from domain.versions import PipelineStep, Reason, ScanVerdict, VersionStatus
+    from workflows.module_review import MODULE_SLUG, ModuleReviewWorkflow, review_workflow_id
+
+RETRIES = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=8,
+)
+QUICK = {"start_to_close_timeout": timedelta(minutes=2), "retry_policy": RETRIES}
+LONG = {
+    "start_to_close_timeout": timedelta(minutes=15),
+    "heartbeat_timeout": timedelta(seconds=30),
+    "retry_policy": RETRIES,
+}
+
+
+@workflow.defn(name="VersionIngestion")
+class VersionIngestionWorkflow:
+    @workflow.init
+    def __init__(self, request: IngestRequest) -> None:
+        self.request = request
+        self.step = PipelineStep.RECEIVED
+        self.status = VersionStatus.PROCESSING
+        self.reasons: list[Reason] = []
+        self.started_at = workflow.now()
+        self.decision: VersionDecision | None = None
+
+    @workflow.run
+    async def run(self, request: IngestRequest) -> PublishOutcome | None:
+        checks = [
+            (PipelineStep.ARCHIVE, PackageActivities.check_archive),
+            (PipelineStep.MANIFEST, PackageActivities.check_manifest),
+            (PipelineStep.HASH, PackageActivities.hash_archive),
+        ]
+        for step, check in checks:
+            self.step = step
+            outcome = await workflow.execute_activity_method(check, request, **QUICK)
+            if not outcome.passed:
+                return await self._reject(outcome.reasons)
+
+        self.step = PipelineStep.SCAN
+        scan = await workflow.execute_activity_method(PackageActivities.scan, request, **LONG)
+        if scan.verdict is ScanVerdict.REJECT:
+            return await self._reject(scan.reasons)
+        if scan.verdict is ScanVerdict.REVIEW and not await self._approved_by_admin(scan.reasons):
+            return await self._reject(self.reasons)
+
+        for step, activity_method in [
+            (PipelineStep.SIGN, PackageActivities.sign),
+            (PipelineStep.STORE, PackageActivities.store),
+        ]:
+            self.step = step
+            await workflow.execute_activity_method(activity_method, request, **QUICK)
+        self.step = PipelineStep.PUBLISH
+        published = await workflow.execute_activity_method(
+            PackageActivities.publish, request, **QUICK
+        )
+        self.step = PipelineStep.INDEX
+        await workflow.execute_activity_method(
+            SearchIndexActivities.index_module, request.module_id, **QUICK
+        )
+        self.status = published.status
+        if published.module_needs_review:
+            await self._start_module_review()
+        await workflow.execute_activity_method(
+            PackageActivities.notify, args=[request, []], **QUICK
+        )
+        self.step = PipelineStep.DONE
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return published
+
+    async def _approved_by_admin(self, reasons: list[Reason]) -> bool:
+        """Hold the version for a person; True when an admin lets it through."""
+        self.step = PipelineStep.MANUAL_REVIEW
+        self.status = VersionStatus.MANUAL_REVIEW
+        self.reasons = reasons
+        await workflow.execute_activity_method(
+            PackageActivities.hold_for_review, args=[self.request, reasons], **QUICK
+        )
+        await workflow.wait_condition(lambda: self.decision is not None)
+        assert self.decision is not None
+        if self.decision.approve:
+            self.status = VersionStatus.PROCESSING
+            return True
+        self.reasons = [
+            *reasons,
+            Reason(
+                code="rejected_by_admin",
+                detail=self.decision.reason or "rejected in manual review",
+                step=PipelineStep.MANUAL_REVIEW,
+            ),
+        ]
+        return False
+
+    async def _reject(self, reasons: list[Reason]) -> None:
+        self.reasons = reasons
+        await workflow.execute_activity_method(
+            PackageActivities.reject, args=[self.request, reasons], **QUICK
+        )
+        await workflow.execute_activity_method(
+            PackageActivities.notify, args=[self.request, reasons], **QUICK
+        )
+        self.status = VersionStatus.REJECTED
+        self.step = PipelineStep.DONE
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return None
+
+    async def _start_module_review(self) -> None:
+        review = await workflow.execute_activity_method(
+            PackageActivities.start_module_review, self.request, **QUICK
+        )
+        if review is None:
+            return
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await workflow.start_child_workflow(
+                ModuleReviewWorkflow.run,
+                review,
+                id=review_workflow_id(review.slug),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                search_attributes=TypedSearchAttributes(
+                    [SearchAttributePair(MODULE_SLUG, review.slug)]
+                ),
+            )
+
+    @workflow.update
+    async def decide(self, decision: VersionDecision) -> VersionStatus:
+        self.decision = decision
+        await workflow.wait_condition(lambda: self.status is not VersionStatus.MANUAL_REVIEW)
+        return self.status
+
+    @decide.validator
+    def validate_decide(self, decision: VersionDecision) -> None:
+        if decision.admin_role is not Role.ADMIN:
+            raise ApplicationError("only an admin can decide", type="admin_required")
+        if self.step is not PipelineStep.MANUAL_REVIEW or self.decision is not None:
+            raise ApplicationError(
+                "this version is not waiting for a manual review", type="not_in_manual_review"
+            )
+        if not decision.approve and not (decision.reason or "").strip():
+            raise ApplicationError("a rejection needs a reason", type="reason_required")
+
+    @workflow.query
+    def progress(self) -> IngestProgress:
+        return IngestProgress(
+            step=self.step, status=self.status, reasons=self.reasons, started_at=self.started_at
+        )
