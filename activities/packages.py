@@ -133,7 +133,7 @@ class PackageActivities:
     async def scan(self, request: IngestRequest) -> ScanOutcome:
         await self._step(request, PipelineStep.SCAN)
         path = await asyncio.to_thread(self._local_copy, request)
-        heartbeat = asyncio.create_task(_heartbeat_every(5.0))
+        heartbeat = asyncio.create_task(_heartbeat_every(3.0))
         try:
             findings, audit_result = await asyncio.to_thread(self._scan_files, path, request)
         finally:

@@ -25,7 +25,7 @@ RETRIES = RetryPolicy(
 QUICK = {"start_to_close_timeout": timedelta(minutes=2), "retry_policy": RETRIES}
 LONG = {
     "start_to_close_timeout": timedelta(minutes=15),
-    "heartbeat_timeout": timedelta(seconds=30),
+    "heartbeat_timeout": timedelta(seconds=12),
     "retry_policy": RETRIES,
 }
 
