@@ -21,6 +21,7 @@ STATUS_OF_KIND = {
     ErrorKind.NOT_FOUND: 404,
     ErrorKind.CONFLICT: 409,
     ErrorKind.UNAVAILABLE: 503,
+    ErrorKind.TOO_LARGE: 413,
 }
 
 CODE_OF_STATUS = {

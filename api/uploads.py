@@ -19,7 +19,7 @@ FILE_FIELD = "file"
 
 
 class UploadTooLarge(DomainError):
-    kind = ErrorKind.INVALID
+    kind = ErrorKind.TOO_LARGE
 
     def __init__(self, limit: int) -> None:
         super().__init__("upload_too_large", f"the package exceeds {limit} bytes")

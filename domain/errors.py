@@ -10,6 +10,7 @@ class ErrorKind(StrEnum):
     FORBIDDEN = "forbidden"
     UNAUTHENTICATED = "unauthenticated"
     UNAVAILABLE = "unavailable"
+    TOO_LARGE = "too_large"
 
 
 class DomainError(Exception):

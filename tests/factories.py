@@ -70,7 +70,7 @@ class Factory:
         async with self.sessions() as session:
             module = MarketplaceModule(
                 publisher_id=publisher.id,
-                technical_name=name.replace("-", "_"),
+                technical_name=fields.pop("technical_name", name.replace("-", "_")),
                 slug=name,
                 display_name=fields.pop("display_name", f"Module {name}"),
                 short_description=fields.pop("short_description", "Does a useful thing."),

@@ -1,0 +1,123 @@
+"""Uploading a version: what is refused at the door, before any pipeline starts."""
+
+import pytest
+from sqlalchemy import func, select
+
+from domain.access import Role
+from models.module import ModuleVersion
+from tests import archives
+
+
+async def versions_count(db) -> int:
+    async with db() as session:
+        return await session.scalar(select(func.count()).select_from(ModuleVersion))
+
+
+async def post(api, owner, module_id, **kwargs):
+    return await api.request(
+        "POST", f"/api/v1/publisher/modules/{module_id}/versions", as_user=owner, **kwargs
+    )
+
+
+@pytest.fixture
+async def sample_listing(make):
+    owner, publisher = await make.publisher()
+    module = await make.module(publisher, technical_name=archives.TECHNICAL_NAME)
+    return owner, module
+
+
+CASES = [
+    ("json body", {"json": {"file": "x"}}, 400, "multipart_required"),
+    (
+        "no file part",
+        {"data": {"release_notes": "x"}, "files": {"other": ("a", b"b")}},
+        400,
+        "file_required",
+    ),
+    ("empty file", {"files": {"file": ("p.zip", b"", "application/zip")}}, 400, "empty_upload"),
+    ("not a zip", {"files": {"file": ("p.zip", b"hello", "application/zip")}}, 400, "not_a_zip"),
+    (
+        "two files",
+        {
+            "files": [
+                ("file", ("a.zip", archives.sample_zip())),
+                ("file", ("b.zip", archives.sample_zip())),
+            ]
+        },
+        400,
+        "one_file_only",
+    ),
+    (
+        "notes too long",
+        {
+            "files": {"file": ("p.zip", archives.sample_zip())},
+            "data": {"release_notes": "x" * 20_001},
+        },
+        400,
+        "field_too_long",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+async def test_bad_uploads_are_refused_and_leave_nothing(
+    api, sample_listing, db, kwargs, status, code
+):
+    owner, module = sample_listing
+    response = await post(api, owner, module.id, **kwargs)
+    assert response.status_code == status, response.text
+    assert response.json()["error"] == code
+    assert await versions_count(db) == 0
+    assert not list((api.settings.upload_dir).glob("*")), "the temporary file was left behind"
+
+
+async def test_an_upload_over_the_cap_is_413_and_leaves_nothing(api, sample_listing, db):
+    owner, module = sample_listing
+    api.http._transport.app.state.settings = api.settings.model_copy(
+        update={"max_upload_bytes": 1024}
+    )
+    response = await post(
+        api, owner, module.id, files={"file": ("p.zip", archives.sample_zip() + b"x" * 4096)}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"] == "upload_too_large"
+    assert await versions_count(db) == 0
+
+
+async def test_a_token_with_only_the_publish_scope_can_upload(api, sample_listing, make):
+    owner, module = sample_listing
+    created = await api.request(
+        "POST", "/api/v1/auth/tokens", as_user=owner, json={"name": "ci", "scopes": ["publish"]}
+    )
+    token = created.json()["token"]
+    response = await api.request(
+        "POST",
+        f"/api/v1/publisher/modules/{module.id}/versions",
+        headers={"Authorization": f"Bearer {token}"},
+        files={"file": ("p.zip", archives.sample_zip())},
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["version"]["version"] == "1.0.0"
+    listed = await api.request(
+        "GET",
+        f"/api/v1/publisher/modules/{module.id}/versions",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert [v["version"] for v in listed.json()] == ["1.0.0"]
+    account_only = await api.request(
+        "POST", "/api/v1/auth/tokens", as_user=owner, json={"name": "x", "scopes": ["account"]}
+    )
+    refused = await api.request(
+        "POST",
+        f"/api/v1/publisher/modules/{module.id}/versions",
+        headers={"Authorization": f"Bearer {account_only.json()['token']}"},
+        files={"file": ("p.zip", archives.sample_zip())},
+    )
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "insufficient_scope"
+    consumer = await make.user(Role.CONSUMER)
+    assert (
+        await post(api, consumer, module.id, files={"file": ("p.zip", b"x")})
+    ).status_code == 403
