@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from models.db import async_url
+from tests import archives
+from tests.osv_fake import osv_fake
 from tests.services import fresh_database, unique_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,3 +180,105 @@ def test_worker_drains_and_exits_cleanly_on_sigterm(database_url, temporal_dev, 
     rest, _ = process.communicate(timeout=60)
     assert process.returncode == 0, "".join(lines) + rest
     assert "worker stopped" in rest
+
+
+def _bearer(base: str, email: str, password: str) -> dict[str, str]:
+    form = {"username": email, "password": password}
+    response = httpx.post(f"{base}/api/v1/auth/token", data=form, timeout=10)
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def test_publish_and_verify_from_the_terminal_against_the_running_system(tmp_path, monkeypatch):
+    """`make run`, then what a publisher and a buyer do from a terminal: publish the sample
+    with a CI token (progress and pipeline steps shown), an admin approves the listing,
+    and `marketplace verify` checks the download against the published key."""
+    for name in ("MARKETPLACE_DATABASE_URL", "MARKETPLACE_TEMPORAL_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
+    package = archives.zip_sample_folder(tmp_path / "hello_fastvue.zip")
+    api_port = _free_port()
+    with osv_fake() as osv:
+        env = {
+            "MARKETPLACE_DATA_DIR": str(tmp_path / "data"),
+            "MARKETPLACE_API_PORT": str(api_port),
+            "MARKETPLACE_PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
+            "MARKETPLACE_TEMPORAL_DEV_PORT": str(_free_port()),
+            "MARKETPLACE_TEMPORAL_UI_PORT": str(_free_port()),
+            "MARKETPLACE_OSV_URL": osv.url,
+        }
+
+        def publish_and_verify(base: str) -> None:
+            password = "a long enough password"
+            httpx.post(
+                f"{base}/api/v1/auth/register",
+                json={"email": "pub@example.com", "password": password},
+                timeout=10,
+            ).raise_for_status()
+            owner = _bearer(base, "pub@example.com", password)
+            httpx.post(
+                f"{base}/api/v1/publisher/register",
+                headers=owner,
+                json={"display_name": "Acme"},
+                timeout=10,
+            ).raise_for_status()
+            module = httpx.post(
+                f"{base}/api/v1/publisher/modules",
+                headers=owner,
+                json={
+                    "technical_name": "hello_fastvue",
+                    "display_name": "Hello FastVue",
+                    "short_description": "A greeting widget.",
+                },
+                timeout=10,
+            ).json()
+            token = httpx.post(
+                f"{base}/api/v1/auth/tokens",
+                headers=owner,
+                json={"name": "ci", "scopes": ["publish"]},
+                timeout=10,
+            ).json()["token"]
+
+            published = marketplace(
+                "publish",
+                str(package),
+                "--token",
+                token,
+                "--api",
+                base,
+                "--module",
+                str(module["id"]),
+                env=env,
+            )
+            assert published.returncode == 0, published.stdout + published.stderr
+            assert "published 1.0.0" in published.stdout
+            assert "scan" in published.stdout, "the pipeline's steps are shown"
+            assert token not in published.stdout + published.stderr
+
+            made = marketplace(
+                "admin",
+                "create",
+                "root@example.com",
+                env={**env, "MARKETPLACE_ADMIN_PASSWORD": password},
+            )
+            assert made.returncode == 0, made.stderr
+            admin = _bearer(base, "root@example.com", password)
+            httpx.post(
+                f"{base}/api/v1/admin/marketplace/modules/{module['id']}/approve",
+                headers=admin,
+                timeout=30,
+            ).raise_for_status()
+
+            verified = marketplace(
+                "verify", str(package), "--module", module["slug"], "--api", base, env=env
+            )
+            assert verified.returncode == 0, verified.stdout + verified.stderr
+            assert verified.stdout.startswith("OK hello_fastvue 1.0.0")
+
+            tampered = tmp_path / "tampered.zip"
+            tampered.write_bytes(package.read_bytes() + b"\0")
+            refused = marketplace(
+                "verify", str(tampered), "--module", module["slug"], "--api", base, env=env
+            )
+            assert refused.returncode == 1 and "NOT VERIFIED" in refused.stderr
+
+        _run_dev_once(env, api_port, publish_and_verify)
