@@ -49,6 +49,7 @@ class FakeReviewActivities:
         self.reminders: list[ReviewReminder] = []
         self.decisions: list[ApplyDecisionInput] = []
         self.notified: list[ReviewOutcome] = []
+        self.indexed: list[int] = []
 
     def all(self):
         @activity.defn(name="review.apply_decision")
@@ -73,7 +74,11 @@ class FakeReviewActivities:
         async def remind_admins(reminder: ReviewReminder) -> None:
             self.reminders.append(reminder)
 
-        return [apply_decision, notify_publisher, remind_admins]
+        @activity.defn(name="search.index_module")
+        async def index_module(module_id: int) -> None:
+            self.indexed.append(module_id)
+
+        return [apply_decision, notify_publisher, remind_admins, index_module]
 
 
 def request(reminder_days: float = 3) -> ReviewRequest:
@@ -124,6 +129,7 @@ async def test_reminds_after_three_days_escalates_then_publishes_on_approval(env
     assert result.status is ModuleStatus.PUBLISHED
     assert len(fakes.decisions) == 1
     assert [n.status for n in fakes.notified] == [ModuleStatus.PUBLISHED]
+    assert fakes.indexed == [7], "an approved module is put in the search index"
 
 
 async def test_rejection_carries_its_reason_to_the_publisher(env):

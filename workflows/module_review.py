@@ -8,6 +8,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.review import ApplyDecisionInput, ReviewActivities
+    from activities.search_index import SearchIndexActivities
     from domain.errors import DomainError
     from domain.modules import ModuleStatus
     from domain.review import (
@@ -65,6 +66,10 @@ class ModuleReviewWorkflow:
         if outcome.status is self.decision.resulting_status:
             self.state = ReviewState.DECIDED
             self.outcome = outcome
+            if workflow.patched("index-after-review"):
+                await workflow.execute_activity_method(
+                    SearchIndexActivities.index_module, request.module_id, **ACTIVITY_OPTIONS
+                )
             await workflow.execute_activity_method(
                 ReviewActivities.notify_publisher, outcome, **ACTIVITY_OPTIONS
             )

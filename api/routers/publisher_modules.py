@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
 from api import review_workflow
 from api.deps import ActivePublisherDep, PublisherDep, SessionDep, SettingsDep, TemporalDep
@@ -135,7 +135,8 @@ async def update_module(
 
 @router.delete("/{module_id}", response_model=ModuleOut)
 async def archive_module(
-    module_id: IdPath, publisher: ActivePublisherDep, session: SessionDep, temporal: TemporalDep
+    module_id: IdPath,
+    request: Request, publisher: ActivePublisherDep, session: SessionDep, temporal: TemporalDep
 ):
     """Archive: the listing leaves the marketplace; buyers keep what they bought."""
     module = await own_module(session, publisher, module_id, lock=True)
@@ -153,6 +154,7 @@ async def archive_module(
         entity_id=module.id,
     )
     await session.commit()
+    await request.app.state.search.remove(module.id)
     if was_pending:
         await review_workflow.withdraw(temporal, module.slug)
     await session.refresh(module)
