@@ -1,0 +1,143 @@
+"""Downloading free modules: short-lived signed links, exact versions, what stays hidden."""
+
+import hashlib
+from datetime import UTC, datetime
+from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from domain.modules import ModuleStatus
+from models.analytics import ModuleDownload
+from models.module import MarketplaceModule, ModuleVersion
+
+BYTES = {"1.0.0": b"release one", "0.9.0": b"older release"}
+
+
+@pytest.fixture
+async def catalogue(api, make, db):
+    """A published free module with a latest, a deprecated, an in-pipeline and a rejected
+    version; the downloadable ones have objects in the app's storage."""
+    owner, publisher = await make.publisher()
+    module = await make.module(publisher, status=ModuleStatus.PUBLISHED)
+    storage = api.http._transport.app.state.storage
+    rows = [
+        ("1.0.0", "published", True),
+        ("0.9.0", "deprecated", False),
+        ("1.1.0", "processing", False),
+        ("0.8.0", "rejected", False),
+    ]
+    async with db() as session:
+        for number, status, latest in rows:
+            key = f"modules/{module.technical_name}/{number}/{module.technical_name}-{number}.zip"
+            data = BYTES.get(number)
+            if data is not None:
+                path = api.settings.data_dir / f"{number}.zip"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+                storage.put_file(key, path)
+            session.add(
+                ModuleVersion(
+                    module_id=module.id,
+                    version=number,
+                    zip_file_url=key,
+                    zip_file_hash=hashlib.sha256(data).hexdigest() if data else None,
+                    zip_file_size=len(data) if data else None,
+                    signature="c2lnbmF0dXJl" if data else None,
+                    signature_key_id="0123456789abcdef" if data else None,
+                    status=status,
+                    is_latest=latest,
+                    published_at=datetime.now(UTC) if data else None,
+                )
+            )
+        await session.commit()
+    return owner, module
+
+
+async def fetch(api, url: str):
+    parts = urlsplit(url)
+    return await api.request("GET", f"{parts.path}?{parts.query}")
+
+
+async def test_latest_release_redirects_to_a_link_that_serves_the_exact_bytes(api, catalogue, db):
+    _, module = catalogue
+    response = await api.request("GET", f"/api/v1/marketplace/modules/{module.slug}/download")
+    assert response.status_code == 307
+    assert response.headers["x-module-version"] == "1.0.0"
+    assert response.headers["x-checksum-sha256"] == hashlib.sha256(BYTES["1.0.0"]).hexdigest()
+    assert response.headers["x-signature-key-id"] == "0123456789abcdef"
+    served = await fetch(api, response.headers["location"])
+    assert served.status_code == 200 and served.content == BYTES["1.0.0"]
+    assert "attachment" in served.headers["content-disposition"]
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(ModuleDownload)) == 1
+        stored = await session.get(MarketplaceModule, module.id, populate_existing=True)
+        assert stored.download_count == 1
+
+
+async def test_deprecated_versions_download_by_exact_number_unpublished_ones_never(api, catalogue):
+    _, module = catalogue
+    base = f"/api/v1/marketplace/modules/{module.slug}/download"
+    old = await api.request("GET", f"{base}/0.9.0", params={"redirect": "false"})
+    assert old.status_code == 200
+    assert (await fetch(api, old.json()["url"])).content == BYTES["0.9.0"]
+    for hidden in ("1.1.0", "0.8.0", "9.9.9"):
+        response = await api.request("GET", f"{base}/{hidden}")
+        assert response.status_code == 404, hidden
+        assert response.json()["error"] == "version_not_found"
+
+
+async def test_a_tampered_or_expired_link_is_refused(api, catalogue):
+    _, module = catalogue
+    link = (
+        await api.request(
+            "GET", f"/api/v1/marketplace/modules/{module.slug}/download", params={"redirect": "0"}
+        )
+    ).json()["url"]
+    parts = urlsplit(link)
+    query = parse_qs(parts.query)
+    expires, signature = query["expires"][0], query["signature"][0]
+    forged = "0" * len(signature)
+    bad = await api.request("GET", parts.path, params={"expires": expires, "signature": forged})
+    assert bad.status_code == 403 and bad.json()["error"] == "download_link_invalid"
+    longer = await api.request(
+        "GET", parts.path, params={"expires": int(expires) + 3600, "signature": signature}
+    )
+    assert longer.status_code == 403, "the expiry is part of what is signed"
+    storage = api.http._transport.app.state.storage
+    key = parts.path.removeprefix("/api/v1/marketplace/files/")
+    past = int(datetime.now(UTC).timestamp()) - 1
+    expired = await api.request(
+        "GET", parts.path, params={"expires": past, "signature": storage._sign(key, past)}
+    )
+    assert expired.status_code == 403
+    other = await api.request(
+        "GET",
+        parts.path.replace("1.0.0", "0.9.0"),
+        params={"expires": expires, "signature": signature},
+    )
+    assert other.status_code == 403, "a link opens only the file it was made for"
+
+
+async def test_unpublished_modules_are_hidden_and_paid_ones_need_a_license(
+    api, make, catalogue, db
+):
+    owner, module = catalogue
+    async with db() as session:
+        row = await session.get(MarketplaceModule, module.id)
+        row.status = ModuleStatus.PENDING
+        await session.commit()
+    url = f"/api/v1/marketplace/modules/{module.slug}/download"
+    assert (await api.request("GET", url)).status_code == 404
+    assert (await api.request("GET", url, as_user=owner)).status_code == 307
+    async with db() as session:
+        row = await session.get(MarketplaceModule, module.id)
+        row.status = ModuleStatus.PUBLISHED
+        row.license_type = "paid"
+        row.price = Decimal("10.00")
+        await session.commit()
+    consumer = await make.user()
+    paid = await api.request("GET", url, as_user=consumer)
+    assert paid.status_code == 403 and paid.json()["error"] == "license_required"
+    assert (await api.request("GET", url, as_user=owner)).status_code == 307
