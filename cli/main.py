@@ -92,6 +92,7 @@ def dev() -> None:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.resolved_jwt_secret()
+    settings.resolved_download_secret()
     url, _server = database_url(settings)
     upgrade(url)
     children: list[tuple[str, subprocess.Popen]] = []
