@@ -74,6 +74,7 @@ def build_activities(settings: Settings, sessions) -> list:
         packages.hash_archive,
         packages.scan,
         packages.hold_for_review,
+        packages.record_review_decision,
         packages.sign,
         packages.store,
         packages.publish,

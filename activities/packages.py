@@ -12,7 +12,13 @@ from temporalio import activity
 
 from domain.archive import ArchiveLimits, ArchiveRejected, check_entries
 from domain.errors import DomainError
-from domain.ingest import IngestRequest, PublishOutcome, ScanOutcome, StepOutcome
+from domain.ingest import (
+    IngestRequest,
+    PublishOutcome,
+    ScanOutcome,
+    StepOutcome,
+    VersionDecision,
+)
 from domain.manifest import check_manifest_against_listing, parse_manifest
 from domain.review import ReviewRequest
 from domain.semver import fastvue_range_bounds, parse_semver
@@ -181,6 +187,25 @@ class PackageActivities:
             status=VersionStatus.MANUAL_REVIEW,
             rejection_reasons=[r.model_dump(mode="json") for r in reasons],
         )
+
+    @activity.defn(name="package.record_review_decision")
+    async def record_review_decision(
+        self, request: IngestRequest, decision: VersionDecision
+    ) -> None:
+        """Note who decided; an approved version goes back to processing."""
+        async with self.sessions.begin() as session:
+            if decision.approve:
+                await versions.set_fields(
+                    session, request.version_id, status=VersionStatus.PROCESSING
+                )
+            await audit.record(
+                session,
+                actor_id=decision.admin_id,
+                action="version.review_approve" if decision.approve else "version.review_reject",
+                entity_type="version",
+                entity_id=request.version_id,
+                changes={"reason": decision.reason},
+            )
 
     @activity.defn(name="package.sign")
     async def sign(self, request: IngestRequest) -> None:

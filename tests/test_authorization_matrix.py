@@ -10,28 +10,44 @@ publisher who owns them (the module, the API token), and an admin without a publ
 profile. Module endpoints act on a draft owned by the owner; approve/reject act on a
 pending module owned by the owner. The admin's approve/reject cells need a worker to see
 the rows, so they run on committed data with a real worker (``via_worker``).
+
+Version endpoints act on the draft's released 0.9.0; an upload sends the draft the sample
+package (a new 1.0.0) and its ingestion is started, then ended by the check. Downloads
+are of the owner's released module (published, public, free: anyone's to download); the
+same routes on the unpublished draft are a table of their own, ``UNPUBLISHED_DOWNLOADS``.
+The files route is authorized by its signed link, not by the caller: every caller sends
+a valid link, and the check shows that a tampered one is refused to that same caller.
+Approve/reject of a version need a version that an ingestion workflow holds for manual
+review: a real worker, committed data, and a vulnerability service that is down.
 """
 
+import asyncio
 import contextlib
+import hashlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from api import security
 from domain.access import Role
 from domain.modules import ModuleStatus
+from integrations.signing import verify_with_public_pem
+from integrations.storage import LocalStorage, storage_key
 from models import Base, ModuleDownload, ModuleVersion
 from models.module import MarketplaceCategory, MarketplaceModule
 from models.publisher import Publisher
 from models.user import ApiToken, User
+from tests import archives
 from tests.conftest import Api
 from tests.factories import PASSWORD, unique
+from tests.osv_fake import osv_fake
 from worker import build_worker
 
 ROLES = ("anonymous", "consumer", "other_publisher", "owner", "admin")
@@ -56,7 +72,8 @@ OK200 = Outcome(200)
 OK201 = Outcome(201)
 OK202 = Outcome(202)
 OK204 = Outcome(204)
-WORKER = Outcome(200, via_worker=True)  # 200 with the module decided, checked with a worker
+OK307 = Outcome(307)  # a redirect to a short-lived signed link
+WORKER = Outcome(200, via_worker=True)  # 200 with the module (or version) decided, by a worker
 
 # Refused: the status and the error code, and the database is left as it was.
 ANON = Outcome(401, "not_authenticated")
@@ -72,50 +89,76 @@ M = "/api/v1/publisher/modules"
 C = "/api/v1/admin/marketplace/categories"
 A = "/api/v1/admin/marketplace"
 D = "/api/v1/marketplace"
+V = M + "/{module_id}/versions"
+DL = D + "/modules/{slug}/download"
+FILES = D + "/files/{key:path}"
 
 # fmt: off
 MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
-    # endpoint                                       anonymous consumer other    owner   admin
-    ("GET",    "/openapi.json"):                    (OK200,  OK200,  OK200,  OK200,  OK200),
-    ("GET",    "/docs"):                            (OK200,  OK200,  OK200,  OK200,  OK200),
-    ("GET",    "/docs/oauth2-redirect"):            (OK200,  OK200,  OK200,  OK200,  OK200),
-    ("GET",    "/redoc"):                           (OK200,  OK200,  OK200,  OK200,  OK200),
-    ("GET",    "/health"):                          (OK200,  OK200,  OK200,  OK200,  OK200),
-    ("GET",    "/ready"):                           (OK200,  OK200,  OK200,  OK200,  OK200),
-    ("POST",   AU + "/register"):                   (OK201,  OK201,  OK201,  OK201,  OK201),
-    ("POST",   AU + "/token"):                      (OK200,  OK200,  OK200,  OK200,  OK200),
-    ("GET",    AU + "/me"):                         (ANON,   OK200,  OK200,  OK200,  OK200),
-    ("POST",   AU + "/tokens"):                     (ANON,   OK201,  OK201,  OK201,  OK201),
-    ("GET",    AU + "/tokens"):                     (ANON,   OK200,  OK200,  OK200,  OK200),
-    ("DELETE", AU + "/tokens/{token_id}"):          (ANON,   NOTOK,  NOTOK,  OK204,  NOTOK),
-    ("POST",   P + "/register"):                    (ANON,   OK201,  ISPUB,  ISPUB,  OK201),
-    ("GET",    P + "/profile"):                     (ANON,   SCOPE,  OK200,  OK200,  NOPUB),
-    ("PUT",    P + "/profile"):                     (ANON,   SCOPE,  OK200,  OK200,  NOPUB),
-    ("POST",   P + "/verify"):                      (ANON,   SCOPE,  OK202,  OK202,  NOPUB),
-    ("GET",    M):                                  (ANON,   SCOPE,  OK200,  OK200,  NOPUB),
-    ("POST",   M):                                  (ANON,   SCOPE,  OK201,  OK201,  NOPUB),
-    ("GET",    M + "/{module_id}"):                 (ANON,   SCOPE,  NOMOD,  OK200,  NOPUB),
-    ("PUT",    M + "/{module_id}"):                 (ANON,   SCOPE,  NOMOD,  OK200,  NOPUB),
-    ("DELETE", M + "/{module_id}"):                 (ANON,   SCOPE,  NOMOD,  OK200,  NOPUB),
-    ("POST",   M + "/{module_id}/submit"):          (ANON,   SCOPE,  NOMOD,  OK202,  NOPUB),
-    ("GET",    M + "/{module_id}/review"):          (ANON,   SCOPE,  NOMOD,  OK200,  NOPUB),
-    ("GET",    "/api/v1/marketplace/categories"):   (OK200,  OK200,  OK200,  OK200,  OK200),
-    ("GET",    C):                                  (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
-    ("POST",   C):                                  (ANON,   SCOPE,  SCOPE,  SCOPE,  OK201),
-    ("PUT",    C + "/{category_id}"):               (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
-    ("DELETE", C + "/{category_id}"):               (ANON,   SCOPE,  SCOPE,  SCOPE,  OK204),
-    ("GET",    A + "/pending"):                     (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
-    ("POST",   A + "/modules/{module_id}/approve"): (ANON,   SCOPE,  SCOPE,  SCOPE,  WORKER),
-    ("POST",   A + "/modules/{module_id}/reject"):  (ANON,   SCOPE,  SCOPE,  SCOPE,  WORKER),
+    # endpoint                                        anonymous consumer other    owner   admin
+    ("GET",    "/openapi.json"):                      (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    "/docs"):                              (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    "/docs/oauth2-redirect"):              (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    "/redoc"):                             (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    "/health"):                            (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    "/ready"):                             (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("POST",   AU + "/register"):                     (OK201,  OK201,  OK201,  OK201,  OK201),
+    ("POST",   AU + "/token"):                        (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    AU + "/me"):                           (ANON,   OK200,  OK200,  OK200,  OK200),
+    ("POST",   AU + "/tokens"):                       (ANON,   OK201,  OK201,  OK201,  OK201),
+    ("GET",    AU + "/tokens"):                       (ANON,   OK200,  OK200,  OK200,  OK200),
+    ("DELETE", AU + "/tokens/{token_id}"):            (ANON,   NOTOK,  NOTOK,  OK204,  NOTOK),
+    ("POST",   P + "/register"):                      (ANON,   OK201,  ISPUB,  ISPUB,  OK201),
+    ("GET",    P + "/profile"):                       (ANON,   SCOPE,  OK200,  OK200,  NOPUB),
+    ("PUT",    P + "/profile"):                       (ANON,   SCOPE,  OK200,  OK200,  NOPUB),
+    ("POST",   P + "/verify"):                        (ANON,   SCOPE,  OK202,  OK202,  NOPUB),
+    ("GET",    M):                                    (ANON,   SCOPE,  OK200,  OK200,  NOPUB),
+    ("POST",   M):                                    (ANON,   SCOPE,  OK201,  OK201,  NOPUB),
+    ("GET",    M + "/{module_id}"):                   (ANON,   SCOPE,  NOMOD,  OK200,  NOPUB),
+    ("PUT",    M + "/{module_id}"):                   (ANON,   SCOPE,  NOMOD,  OK200,  NOPUB),
+    ("DELETE", M + "/{module_id}"):                   (ANON,   SCOPE,  NOMOD,  OK200,  NOPUB),
+    ("POST",   M + "/{module_id}/submit"):            (ANON,   SCOPE,  NOMOD,  OK202,  NOPUB),
+    ("GET",    M + "/{module_id}/review"):            (ANON,   SCOPE,  NOMOD,  OK200,  NOPUB),
+    # the draft's versions: {version} is its released 0.9.0; the upload sends the sample 1.0.0
+    ("POST",   V):                                    (ANON,   SCOPE,  NOMOD,  OK202,  NOPUB),
+    ("GET",    V):                                    (ANON,   SCOPE,  NOMOD,  OK200,  NOPUB),
+    ("GET",    V + "/{version}"):                     (ANON,   SCOPE,  NOMOD,  OK200,  NOPUB),
+    ("PUT",    V + "/{version}"):                     (ANON,   SCOPE,  NOMOD,  OK200,  NOPUB),
+    ("DELETE", V + "/{version}"):                     (ANON,   SCOPE,  NOMOD,  OK200,  NOPUB),
+    ("GET",    "/api/v1/marketplace/categories"):     (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    C):                                    (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("POST",   C):                                    (ANON,   SCOPE,  SCOPE,  SCOPE,  OK201),
+    ("PUT",    C + "/{category_id}"):                 (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("DELETE", C + "/{category_id}"):                 (ANON,   SCOPE,  SCOPE,  SCOPE,  OK204),
+    ("GET",    A + "/pending"):                       (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("POST",   A + "/modules/{module_id}/approve"):   (ANON,   SCOPE,  SCOPE,  SCOPE,  WORKER),
+    ("POST",   A + "/modules/{module_id}/reject"):    (ANON,   SCOPE,  SCOPE,  SCOPE,  WORKER),
+    ("GET",    A + "/pending-versions"):              (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("POST",   A + "/versions/{version_id}/approve"): (ANON,   SCOPE,  SCOPE,  SCOPE,  WORKER),
+    ("POST",   A + "/versions/{version_id}/reject"):  (ANON,   SCOPE,  SCOPE,  SCOPE,  WORKER),
     # the public catalogue; {slug} is the owner's *private* module, or the owner's profile
-    ("GET",    D + "/modules"):                     (OK200,  OK200,  OK200,  OK200,  OK200),
-    ("GET",    D + "/modules/{slug}"):              (NOMOD,  NOMOD,  NOMOD,  OK200,  NOMOD),
-    ("GET",    D + "/modules/{slug}/versions"):     (NOMOD,  NOMOD,  NOMOD,  OK200,  NOMOD),
-    ("GET",    D + "/search"):                      (OK200,  OK200,  OK200,  OK200,  OK200),
-    ("GET",    D + "/featured"):                    (OK200,  OK200,  OK200,  OK200,  OK200),
-    ("GET",    D + "/trending"):                    (OK200,  OK200,  OK200,  OK200,  OK200),
-    ("GET",    D + "/publishers/{slug}"):           (OK200,  OK200,  OK200,  OK200,  OK200),
-    ("GET",    D + "/publishers/{slug}/modules"):   (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    D + "/modules"):                       (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    D + "/modules/{slug}"):                (NOMOD,  NOMOD,  NOMOD,  OK200,  NOMOD),
+    ("GET",    D + "/modules/{slug}/versions"):       (NOMOD,  NOMOD,  NOMOD,  OK200,  NOMOD),
+    ("GET",    D + "/search"):                        (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    D + "/featured"):                      (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    D + "/trending"):                      (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    D + "/publishers/{slug}"):             (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    D + "/publishers/{slug}/modules"):     (OK200,  OK200,  OK200,  OK200,  OK200),
+    # downloads of the owner's released module (free, public): anyone's; the link as JSON
+    # with ?redirect=false for an exact version. On the unpublished draft: see below
+    ("GET",    DL):                                   (OK307,  OK307,  OK307,  OK307,  OK307),
+    ("GET",    DL + "/{version}"):                    (OK200,  OK200,  OK200,  OK200,  OK200),
+    # the signed link is the permission, whoever holds it (forged links: in the check)
+    ("GET",    FILES):                                (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    D + "/signing-keys"):                  (OK200,  OK200,  OK200,  OK200,  OK200),
+}
+
+# The download routes again, on the owner's unpublished draft (its 0.9.0 was released, the
+# module was not): as absent as a module that does not exist, except to its owner and admins.
+UNPUBLISHED_DOWNLOADS: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
+    ("GET",    DL):                                   (NOMOD,  NOMOD,  NOMOD,  OK307,  OK307),
+    ("GET",    DL + "/{version}"):                    (NOMOD,  NOMOD,  NOMOD,  OK200,  OK200),
 }
 # fmt: on
 
@@ -129,17 +172,57 @@ def api(shared_api: Api) -> Api:
     return shared_api
 
 
+@dataclass(frozen=True)
+class Archive:
+    """A module archive in the app's storage, signed by the app's key."""
+
+    key: str
+    data: bytes
+    sha256: str
+    signature: str
+    key_id: str
+
+
+@dataclass(frozen=True)
+class Shelf:
+    storage: LocalStorage
+    archives: dict[str, Archive]  # by version number: 0.9.0 (the draft's), 1.1.0, 1.2.0
+
+
+@pytest.fixture(scope="module")
+def shelf(shared_app, tmp_path_factory) -> Shelf:
+    """One small, distinct archive per released version, stored and signed once."""
+    storage, keyring = shared_app.state.storage, shared_app.state.keyring
+    folder = tmp_path_factory.mktemp("archives")
+    stored = {}
+    for number in ("0.9.0", "1.1.0", "1.2.0"):
+        path = folder / f"matrix-{number}.zip"
+        path.write_bytes(archives.build_zip([archives.Entry(f"matrix/{number}.txt", b"x")]))
+        key = storage_key("matrix", number)
+        storage.put_file(key, path)
+        signed = keyring.sign_file(path)
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        stored[number] = Archive(key, data, digest, signed.signature_b64, signed.key_id)
+    return Shelf(storage, stored)
+
+
 @dataclass
 class World:
     callers: dict[str, User | None]
     owner_publisher: Publisher
     other_publisher: Publisher
-    draft: MarketplaceModule  # owned by the owner
+    draft: MarketplaceModule  # owned by the owner, technical name of the sample package
     pending: MarketplaceModule  # owned by the owner, waiting for review
     category: MarketplaceCategory  # empty, so it may be deleted
     token_id: int  # the owner's personal API token
     listed: MarketplaceModule  # published, public, featured, downloaded: a third publisher's
     private: MarketplaceModule  # the same, but private, owned by the owner
+    released: MarketplaceModule  # published, public, free, never downloaded: the owner's
+    versions: dict[str, ModuleVersion]  # released: 1.1.0 deprecated, 1.2.0 latest; draft: 0.9.0
+    held: ModuleVersion  # the pending module's 1.0.0, held for manual review
+    archives: dict[str, Archive]  # what each of ``versions`` stores, by number
+    files_link: str  # a valid signed link (path and query) to the 1.2.0 archive
 
     def publisher_of(self, role: str) -> Publisher | None:
         return {"owner": self.owner_publisher, "other_publisher": self.other_publisher}.get(role)
@@ -148,7 +231,14 @@ class World:
 _PASSWORD_HASH = security.hash_password(PASSWORD)
 
 
-async def build_world(sessions) -> World:
+def signed_link(storage: LocalStorage, archive: Archive) -> str:
+    """A download link the files route accepts, as path and query."""
+    url = storage.download_url(archive.key, expires_in=timedelta(minutes=5), filename="m.zip")
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+async def build_world(sessions, shelf: Shelf) -> World:
     """All the rows in one transaction (factories would take one per row: too slow here)."""
 
     def user(role: Role) -> User:
@@ -159,11 +249,13 @@ async def build_world(sessions) -> World:
             role=role,
         )
 
-    def module(publisher: Publisher, status: ModuleStatus) -> MarketplaceModule:
+    def module(
+        publisher: Publisher, status: ModuleStatus, technical_name: str | None = None
+    ) -> MarketplaceModule:
         name = unique("mod")
         return MarketplaceModule(
             publisher=publisher,
-            technical_name=name.replace("-", "_"),
+            technical_name=technical_name or name.replace("-", "_"),
             slug=name,
             display_name=f"Module {name}",
             short_description="Does a useful thing.",
@@ -197,10 +289,25 @@ async def build_world(sessions) -> World:
         await session.flush()
         other_publisher = publisher(callers["other_publisher"])
         owner_publisher = publisher(callers["owner"])
-        draft = module(owner_publisher, ModuleStatus.DRAFT)
+        draft = module(owner_publisher, ModuleStatus.DRAFT, archives.TECHNICAL_NAME)
         pending = module(owner_publisher, ModuleStatus.PENDING)
-        session.add_all([other_publisher, owner_publisher, draft, pending])
+        released = module(owner_publisher, ModuleStatus.PUBLISHED)
+        session.add_all([other_publisher, owner_publisher, draft, pending, released])
         listed, private = await add_catalogue(session, owner_publisher)
+        versions = add_releases(session, shelf, released, draft)
+        held = ModuleVersion(
+            module=pending,
+            version="1.0.0",
+            zip_file_url=f"staging/{uuid.uuid4().hex}.zip",
+            status="manual_review",
+            pipeline_step="manual_review",
+            rejection_reasons=[
+                {"code": "audit_unavailable", "detail": "down", "step": "scan", "data": {}}
+            ],
+            audit_status="unavailable",
+            workflow_id=f"ingest-{pending.slug}-1.0.0",
+        )
+        session.add(held)
         await session.commit()
     return World(
         callers=callers,
@@ -212,7 +319,43 @@ async def build_world(sessions) -> World:
         token_id=token.id,
         listed=listed,
         private=private,
+        released=released,
+        versions=versions,
+        held=held,
+        archives=shelf.archives,
+        files_link=signed_link(shelf.storage, shelf.archives["1.2.0"]),
     )
+
+
+def add_releases(session, shelf: Shelf, released, draft) -> dict[str, ModuleVersion]:
+    """Downloadable versions: their archives are really in storage, signed."""
+
+    def release(module, number: str, status: str, latest: bool) -> ModuleVersion:
+        archive = shelf.archives[number]
+        major, minor, patch = (int(part) for part in number.split("."))
+        return ModuleVersion(
+            module=module,
+            version=number,
+            semver_major=major,
+            semver_minor=minor,
+            semver_patch=patch,
+            zip_file_url=archive.key,
+            zip_file_size=len(archive.data),
+            zip_file_hash=archive.sha256,
+            signature=archive.signature,
+            signature_key_id=archive.key_id,
+            status=status,
+            is_latest=latest,
+            published_at=datetime.now(UTC),
+        )
+
+    versions = {
+        "1.1.0": release(released, "1.1.0", "deprecated", latest=False),
+        "1.2.0": release(released, "1.2.0", "published", latest=True),
+        "0.9.0": release(draft, "0.9.0", "published", latest=True),
+    }
+    session.add_all(versions.values())
+    return versions
 
 
 async def add_catalogue(session, owner_publisher: Publisher):
@@ -251,14 +394,23 @@ async def add_catalogue(session, owner_publisher: Publisher):
     return listed, private
 
 
-def url_of(path: str, world: World) -> str:
+def url_of(path: str, world: World, downloads_of: MarketplaceModule | None = None) -> str:
+    """The path for the world's resources; downloads are of ``downloads_of``, by default
+    of the released module (its deprecated 1.1.0 when a version is asked for)."""
+    if path == FILES:
+        return world.files_link
     decided = path.endswith(("/approve", "/reject"))
     profile = path.startswith(D + "/publishers/")
+    download = path.startswith(DL)
+    downloads_of = downloads_of or world.released
+    slugged = world.owner_publisher if profile else downloads_of if download else world.private
     return path.format(
         module_id=(world.pending if decided else world.draft).id,
         category_id=world.category.id,
         token_id=world.token_id,
-        slug=(world.owner_publisher if profile else world.private).slug,
+        slug=slugged.slug,
+        version="1.1.0" if download and downloads_of is world.released else "0.9.0",
+        version_id=world.held.id,
     )
 
 
@@ -287,6 +439,14 @@ def body_of(method: str, path: str, world: World) -> dict:
         ("PUT", C + "/{category_id}"): {"json": {"name": f"Renamed {tag}"}},
         ("POST", A + "/modules/{module_id}/approve"): {"json": {"note": "looks good"}},
         ("POST", A + "/modules/{module_id}/reject"): {"json": {"reason": "screenshots missing"}},
+        ("POST", V): {
+            "files": {"file": ("package.zip", archives.sample_zip(), "application/zip")},
+            "data": {"release_notes": "From the matrix"},
+        },
+        ("PUT", V + "/{version}"): {"json": {"release_notes": f"Notes {tag}"}},
+        ("POST", A + "/versions/{version_id}/approve"): {"json": {"note": "audited by hand"}},
+        ("POST", A + "/versions/{version_id}/reject"): {"json": {"reason": "audit it first"}},
+        ("GET", DL + "/{version}"): {"params": {"redirect": "false"}},
     }
     payloads[("GET", D + "/search")] = {"params": {"q": "catalogue"}}
     return payloads.get((method, path), {})
@@ -314,6 +474,7 @@ class Env:
     api: object
     make: object
     temporal_client: object
+    storage: LocalStorage
 
 
 async def _reload(env: Env, model, key):
@@ -395,7 +556,8 @@ async def check_verification_requested(r, w, role, env):
 async def check_module_list(r, w, role, env):
     ids = {m["id"] for m in r.json()["items"]}
     if role == "owner":
-        assert ids == {w.draft.id, w.pending.id, w.private.id} and r.json()["total"] == 3
+        assert ids == {w.draft.id, w.pending.id, w.private.id, w.released.id}
+        assert r.json()["total"] == 4
     else:
         assert ids == set() and r.json()["total"] == 0, "another publisher's modules leaked"
 
@@ -483,11 +645,131 @@ async def check_private_versions(r, w, role, env):
 
 async def check_publisher_profile(r, w, role, env):
     assert r.json()["slug"] == w.owner_publisher.slug
-    assert r.json()["module_count"] == 0, "the private module is not counted"
+    assert r.json()["module_count"] == 1, "the released module counts, the private one not"
 
 
 async def check_publisher_modules(r, w, role, env):
-    assert r.json()["items"] == [] and r.json()["total"] == 0
+    assert [m["id"] for m in r.json()["items"]] == [w.released.id] and r.json()["total"] == 1
+
+
+async def check_upload_accepted(r, w, role, env):
+    workflow_id = f"ingest-{w.draft.slug}-1.0.0"
+    staged = None
+    try:
+        body = r.json()
+        assert body["workflow_id"] == workflow_id
+        assert body["status_url"] == f"{M}/{w.draft.id}/versions/1.0.0"
+        assert body["version"]["version"] == "1.0.0" and body["version"]["status"] == "processing"
+        stored = await _reload(env, ModuleVersion, body["version"]["id"])
+        staged = stored.zip_file_url
+        assert stored.module_id == w.draft.id and stored.uploaded_by == w.callers[role].id
+        assert stored.release_notes == "From the matrix"
+        sample = archives.sample_zip()
+        assert stored.upload_sha256 == hashlib.sha256(sample).hexdigest()
+        assert env.storage.path_for(staged).read_bytes() == sample, "the upload is staged"
+        description = await env.temporal_client.get_workflow_handle(workflow_id).describe()
+        assert description.status.name == "RUNNING"
+    finally:
+        # No worker serves this app's queue and the rows are rolled back: end the run.
+        with contextlib.suppress(Exception):
+            await env.temporal_client.get_workflow_handle(workflow_id).terminate("test done")
+        if staged is not None:
+            env.storage.delete(staged)
+
+
+async def check_version_list(r, w, role, env):
+    assert [v["id"] for v in r.json()] == [w.versions["0.9.0"].id]
+
+
+async def check_version_read(r, w, role, env):
+    body = r.json()
+    assert body["id"] == w.versions["0.9.0"].id and body["module_id"] == w.draft.id
+    assert body["status"] == "published" and body["sha256"] == w.archives["0.9.0"].sha256
+
+
+async def check_version_notes(r, w, role, env):
+    stored = await _reload(env, ModuleVersion, w.versions["0.9.0"].id)
+    assert stored.release_notes == r.json()["release_notes"]
+    assert stored.release_notes.startswith("Notes ")
+
+
+async def check_version_deprecated(r, w, role, env):
+    assert r.json()["status"] == "deprecated" and r.json()["is_latest"] is False
+    stored = await _reload(env, ModuleVersion, w.versions["0.9.0"].id)
+    assert stored.status == "deprecated" and stored.is_latest is False
+
+
+async def check_held_versions(r, w, role, env):
+    body = r.json()
+    assert [v["id"] for v in body["items"]] == [w.held.id] and body["total"] == 1
+    assert [x["code"] for x in body["items"][0]["rejection_reasons"]] == ["audit_unavailable"]
+
+
+async def check_download(r, w, role, env):
+    """The link (a redirect, or JSON) names the version asked for and its hash and
+    signature, leads to its bytes without any credential, and the download is counted."""
+    _, _, tail = r.request.url.path.partition("/modules/")
+    slug, _, number = tail.partition("/download")
+    module = {w.released.slug: w.released, w.draft.slug: w.draft}[slug]
+    number = number.lstrip("/") or ("1.2.0" if module is w.released else "0.9.0")
+    archive, version = w.archives[number], w.versions[number]
+    if r.status_code == 307:
+        assert r.headers["cache-control"] == "no-store"
+        link = {
+            "url": r.headers["location"],
+            "version": r.headers["x-module-version"],
+            "sha256": r.headers["x-checksum-sha256"],
+            "signature": r.headers["x-signature"],
+            "signature_key_id": r.headers["x-signature-key-id"],
+        }
+    else:
+        link = r.json()
+        assert link["size"] == len(archive.data) and link["expires_in_seconds"] > 0
+    assert link["version"] == number
+    assert (link["sha256"], link["signature"], link["signature_key_id"]) == (
+        archive.sha256,
+        archive.signature,
+        archive.key_id,
+    )
+    parts = urlsplit(link["url"])
+    fetched = await env.api.request("GET", f"{parts.path}?{parts.query}")
+    assert fetched.status_code == 200 and fetched.content == archive.data, fetched.text
+    async with env.make.sessions() as session:
+        users = await session.scalars(
+            select(ModuleDownload.user_id).where(ModuleDownload.version_id == version.id)
+        )
+        assert list(users) == [w.callers[role].id if w.callers[role] else None]
+    assert (await _reload(env, MarketplaceModule, module.id)).download_count == 1
+    assert (await _reload(env, ModuleVersion, version.id)).download_count == 1
+
+
+async def check_file_served(r, w, role, env):
+    """A valid link gives anyone the bytes; no credential makes up for a tampered one."""
+    archive = w.archives["1.2.0"]
+    assert r.content == archive.data and r.headers["content-type"] == "application/zip"
+    name = archive.key.rsplit("/", 1)[-1]
+    assert r.headers["content-disposition"] == f'attachment; filename="{name}"'
+    path, _, query = w.files_link.partition("?")
+    valid = dict(parse_qsl(query))
+    another = dict(parse_qsl(signed_link(env.storage, w.archives["1.1.0"]).partition("?")[2]))
+    for forged in (
+        {**valid, "signature": valid["signature"][::-1]},
+        {**valid, "expires": str(int(valid["expires"]) + 3600)},
+        another,  # signed, but for another archive
+    ):
+        refused = await env.api.request("GET", path, as_user=w.callers[role], params=forged)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"] == "download_link_invalid"
+
+
+async def check_signing_keys(r, w, role, env):
+    """The key that signed the archives is listed, and its public key verifies them."""
+    assert "PRIVATE" not in r.text
+    archive = w.archives["1.2.0"]
+    key = {k["key_id"]: k for k in r.json()}[archive.key_id]
+    assert key["status"] == "current" and key["algorithm"] == "ecdsa-p256-sha256"
+    stored = env.storage.path_for(archive.key)
+    assert verify_with_public_pem(stored, archive.signature, key["public_key_pem"])
 
 
 CHECKS: dict[tuple[str, str], Check] = {
@@ -528,36 +810,46 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("GET", D + "/trending"): check_catalogue,
     ("GET", D + "/publishers/{slug}"): check_publisher_profile,
     ("GET", D + "/publishers/{slug}/modules"): check_publisher_modules,
+    ("POST", V): check_upload_accepted,
+    ("GET", V): check_version_list,
+    ("GET", V + "/{version}"): check_version_read,
+    ("PUT", V + "/{version}"): check_version_notes,
+    ("DELETE", V + "/{version}"): check_version_deprecated,
+    ("GET", A + "/pending-versions"): check_held_versions,
+    ("GET", DL): check_download,
+    ("GET", DL + "/{version}"): check_download,
+    ("GET", FILES): check_file_served,
+    ("GET", D + "/signing-keys"): check_signing_keys,
 }
 
 
 # --- the cells --------------------------------------------------------------------------
 
 
-def cells(*, via_worker: bool):
-    for (method, path), outcomes in MATRIX.items():
+def cells(*, via_worker: bool, table=MATRIX, under: str = ""):
+    for (method, path), outcomes in table.items():
         for role, outcome in zip(ROLES, outcomes, strict=True):
-            if outcome.via_worker is via_worker:
+            if outcome.via_worker is via_worker and path.startswith(under):
                 yield pytest.param(
                     method, path, role, outcome, id=f"{method} {path} | {role} -> {outcome}"
                 )
 
 
-@pytest.mark.parametrize(("method", "path", "role", "expected"), list(cells(via_worker=False)))
-async def test_access(api, make, db, temporal_dev, method, path, role, expected):
-    world = await build_world(db)
+async def ask(api, make, db, temporal_dev, shelf, method, path, role, expected, downloads_of=None):
+    """One cell: the call, then its effect (allowed) or its error and an unchanged database."""
+    world = await build_world(db, shelf)
     before = await snapshot(db)
 
     response = await api.request(
         method,
-        url_of(path, world),
+        url_of(path, world, downloads_of and getattr(world, downloads_of)),
         as_user=world.callers[role],
         **body_of(method, path, world),
     )
 
     assert response.status_code == expected.status, response.text
     if expected.allowed:
-        env = Env(api=api, make=make, temporal_client=temporal_dev.client)
+        env = Env(api=api, make=make, temporal_client=temporal_dev.client, storage=shelf.storage)
         await CHECKS[(method, path)](response, world, role, env)
         return
     assert response.json()["error"] == expected.error, response.text
@@ -566,8 +858,25 @@ async def test_access(api, make, db, temporal_dev, method, path, role, expected)
     assert await snapshot(db) == before, "a refused call changed the database"
 
 
+@pytest.mark.parametrize(("method", "path", "role", "expected"), list(cells(via_worker=False)))
+async def test_access(api, make, db, temporal_dev, shelf, method, path, role, expected):
+    await ask(api, make, db, temporal_dev, shelf, method, path, role, expected)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "role", "expected"),
+    list(cells(via_worker=False, table=UNPUBLISHED_DOWNLOADS)),
+)
+async def test_download_of_an_unpublished_module(
+    api, make, db, temporal_dev, shelf, method, path, role, expected
+):
+    await ask(api, make, db, temporal_dev, shelf, method, path, role, expected, "draft")
+
+
 @pytest.mark.workflow
-@pytest.mark.parametrize(("method", "path", "role", "expected"), list(cells(via_worker=True)))
+@pytest.mark.parametrize(
+    ("method", "path", "role", "expected"), list(cells(via_worker=True, under=A + "/modules/"))
+)
 async def test_access_decided_by_the_review_workflow(
     committed_api, make_committed, committed, settings, temporal_dev, method, path, role, expected
 ):
@@ -594,6 +903,87 @@ async def test_access_decided_by_the_review_workflow(
     assert stored.status == resulting and stored.reviewed_by == admin.id
     if resulting == "rejected":
         assert stored.rejection_reason == "no docs"
+
+
+async def held_for_review(api, admin, version_id: int) -> dict:
+    """Wait until the admin's queue shows the version (the pipeline has held it)."""
+    async with asyncio.timeout(30):
+        while True:
+            queue = await api.request("GET", A + "/pending-versions", as_user=admin)
+            assert queue.status_code == 200, queue.text
+            held = [v for v in queue.json()["items"] if v["id"] == version_id]
+            if held:
+                return held[0]
+            await asyncio.sleep(0.1)
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize(
+    ("method", "path", "role", "expected"), list(cells(via_worker=True, under=A + "/versions/"))
+)
+async def test_access_decided_in_manual_review(
+    committed_api, make_committed, committed, settings, temporal_dev, method, path, role, expected
+):
+    """Approve/reject of a version reach the ingestion workflow that holds it: the sample
+    is uploaded to a published module while the vulnerability service is down, so the
+    pipeline waits for a person; the admin decides, and the pipeline finishes."""
+    assert role == "admin", "only an admin's decision should reach the workflow"
+    admin = await make_committed.admin()
+    owner, publisher = await make_committed.publisher()
+    async with committed() as session:
+        module = MarketplaceModule(
+            publisher_id=publisher.id,
+            technical_name=archives.TECHNICAL_NAME,
+            slug=unique("hello"),  # workflow ids, built from it, outlive the rows
+            display_name="Hello FastVue",
+            short_description="A greeting widget for FastVue dashboards.",
+            status=ModuleStatus.PUBLISHED,
+        )
+        session.add(module)
+        await session.commit()
+    approve = path.endswith("/approve")
+    payload = {"note": "audited by hand"} if approve else {"reason": "no docs"}
+
+    with osv_fake() as osv:
+        osv.mode = "down"
+        worker_settings = settings.model_copy(update={"osv_url": osv.url})
+        async with build_worker(temporal_dev.client, worker_settings, committed):
+            uploaded = await committed_api.request(
+                "POST",
+                f"{M}/{module.id}/versions",
+                as_user=owner,
+                files={"file": ("package.zip", archives.sample_zip(), "application/zip")},
+            )
+            assert uploaded.status_code == 202, uploaded.text
+            version_id = uploaded.json()["version"]["id"]
+            handle = temporal_dev.client.get_workflow_handle(uploaded.json()["workflow_id"])
+            try:
+                held = await held_for_review(committed_api, admin, version_id)
+                response = await committed_api.request(
+                    method, path.format(version_id=version_id), as_user=admin, json=payload
+                )
+                assert response.status_code == expected.status, response.text
+                async with asyncio.timeout(60):
+                    await handle.result()  # the pipeline ends, either way
+            finally:
+                with contextlib.suppress(Exception):
+                    await handle.terminate("test done")
+
+    assert [r["code"] for r in held["rejection_reasons"]] == ["audit_unavailable"]
+    assert response.json()["version"]["id"] == version_id
+    stored = await make_committed.reload(ModuleVersion, version_id)
+    if approve:
+        assert response.json()["status"] == "processing", "approved: the pipeline goes on"
+        assert stored.status == "published" and stored.is_latest
+        assert stored.zip_file_url == storage_key(archives.TECHNICAL_NAME, "1.0.0")
+        assert stored.signature and stored.signature_key_id
+    else:
+        assert response.json()["status"] == "rejected"
+        assert response.json()["version"]["status"] == "rejected"
+        assert stored.status == "rejected"
+        reasons = stored.rejection_reasons
+        assert [r["code"] for r in reasons] == ["audit_unavailable", "rejected_by_admin"]
+        assert reasons[-1]["detail"] == "no docs"
 
 
 # --- the matrix covers the app ----------------------------------------------------------
@@ -631,7 +1021,11 @@ async def test_every_exposed_route_is_in_the_matrix(shared_app):
 
 
 async def test_every_allowed_cell_has_a_check():
-    for (method, path), outcomes in MATRIX.items():
+    assert UNPUBLISHED_DOWNLOADS.keys() <= MATRIX.keys()
+    for (method, path), outcomes in [*MATRIX.items(), *UNPUBLISHED_DOWNLOADS.items()]:
         assert len(outcomes) == len(ROLES)
         needs_check = any(o.allowed and not o.via_worker for o in outcomes)
         assert not needs_check or (method, path) in CHECKS, f"no check for {method} {path}"
+        workers = any(o.via_worker for o in outcomes)
+        decided = path.startswith((A + "/modules/", A + "/versions/"))
+        assert not workers or decided, f"no worker test runs {method} {path}"

@@ -2,6 +2,7 @@
 (archive checks, manifest, hash, bandit, pip-audit against a local OSV, ECDSA signing,
 storage, index) → Postgres; then download and check the signature with openssl."""
 
+import asyncio
 import base64
 import hashlib
 import subprocess
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models.module import ModuleVersion
+from models.platform import AuditLogEntry
 from tests import archives
 from tests.factories import unique
 from tests.osv_fake import osv_fake
@@ -204,3 +206,51 @@ async def test_hostile_archives_are_rejected_with_their_own_reason(
             .where(ModuleVersion.status == "published")
         )
     assert published == 0
+
+
+async def test_an_unreachable_audit_holds_the_version_until_an_admin_lets_it_through(
+    committed_api, listing, worker, temporal_dev, make_committed, committed, osv
+):
+    api = committed_api
+    owner, module = listing
+    osv.mode = "down"
+    accepted = (await upload(api, owner, module, archives.sample_zip())).json()
+    admin = await make_committed.admin()
+
+    async def held():
+        queue = await api.request(
+            "GET", "/api/v1/admin/marketplace/pending-versions", as_user=admin
+        )
+        return queue.json()["items"]
+
+    deadline = asyncio.get_running_loop().time() + 30
+    while not (items := await held()) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.1)
+    assert [i["id"] for i in items] == [accepted["version"]["id"]]
+    assert [r["code"] for r in items[0]["rejection_reasons"]] == ["audit_unavailable"]
+    mine = (await api.request("GET", accepted["status_url"], as_user=owner)).json()
+    assert mine["status"] == "manual_review" and mine["progress"]["step"] == "manual_review"
+
+    approved = await api.request(
+        "POST",
+        f"/api/v1/admin/marketplace/versions/{accepted['version']['id']}/approve",
+        as_user=admin,
+        json={"note": "the dependency is fine"},
+    )
+    assert approved.status_code == 200, approved.text
+    await finish(temporal_dev, accepted)
+    final = (await api.request("GET", accepted["status_url"], as_user=owner)).json()
+    assert final["status"] == "published"
+    async with committed() as session:
+        actors = (
+            (
+                await session.execute(
+                    select(AuditLogEntry.actor_id).where(
+                        AuditLogEntry.action == "version.review_approve"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert actors == [admin.id]

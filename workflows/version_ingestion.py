@@ -95,6 +95,12 @@ class VersionIngestionWorkflow:
         )
         await workflow.wait_condition(lambda: self.decision is not None)
         assert self.decision is not None
+        if workflow.patched("record-version-decision"):
+            await workflow.execute_activity_method(
+                PackageActivities.record_review_decision,
+                args=[self.request, self.decision],
+                **QUICK,
+            )
         if self.decision.approve:
             self.status = VersionStatus.PROCESSING
             return True

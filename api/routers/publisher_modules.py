@@ -136,7 +136,10 @@ async def update_module(
 @router.delete("/{module_id}", response_model=ModuleOut)
 async def archive_module(
     module_id: IdPath,
-    request: Request, publisher: ActivePublisherDep, session: SessionDep, temporal: TemporalDep
+    request: Request,
+    publisher: ActivePublisherDep,
+    session: SessionDep,
+    temporal: TemporalDep,
 ):
     """Archive: the listing leaves the marketplace; buyers keep what they bought."""
     module = await own_module(session, publisher, module_id, lock=True)

@@ -43,8 +43,9 @@ async def _decide(version_id, decision, session, temporal) -> VersionDecisionOut
         raise NotFound("version_not_found", "no such version")
     if row.status != VersionStatus.MANUAL_REVIEW or not row.workflow_id:
         raise Conflict("not_in_manual_review", f"the version is {row.status}")
+    workflow_id = row.workflow_id
     await session.rollback()
-    status = await ingest_workflow.decide(temporal, row.workflow_id, decision)
+    status = await ingest_workflow.decide(temporal, workflow_id, decision)
     row = await versions.get_version(session, version_id)
     await session.refresh(row)
     return VersionDecisionOut(version=VersionDetailOut.model_validate(row), status=status)
