@@ -66,57 +66,47 @@ def scan_verdict(
     reasons: list[Reason] = []
     if unscannable:
         reasons.append(
-            Reason(
-                code="unscannable_code",
-                detail=f"the scanner could not read: {', '.join(sorted(unscannable)[:10])}",
-                step=PipelineStep.SCAN,
+            _scan_reason(
+                "unscannable_code",
+                f"the scanner could not read: {', '.join(sorted(unscannable)[:10])}",
             )
         )
     if worst >= SEVERITY_ORDER[reject_at]:
         reasons.append(
-            Reason(
-                code="insecure_code",
-                detail=f"the code scan found {reject_at.lower()}-severity issues",
-                step=PipelineStep.SCAN,
+            _scan_reason(
+                "insecure_code", f"the code scan found {reject_at.lower()}-severity issues"
             )
         )
     if audit_status == "vulnerable":
         reasons.append(
-            Reason(
-                code="vulnerable_dependency",
-                detail="a declared dependency has known vulnerabilities",
-                step=PipelineStep.SCAN,
-            )
+            _scan_reason("vulnerable_dependency", "a declared dependency has known vulnerabilities")
         )
     if reasons:
         return ScanVerdict.REJECT, reasons
     if worst >= SEVERITY_ORDER[review_at]:
         reasons.append(
-            Reason(
-                code="code_needs_review",
-                detail=f"the code scan found {review_at.lower()}-severity issues",
-                step=PipelineStep.SCAN,
+            _scan_reason(
+                "code_needs_review", f"the code scan found {review_at.lower()}-severity issues"
             )
         )
     if audit_status == "unavailable":
         reasons.append(
-            Reason(
-                code="audit_unavailable",
-                detail="the vulnerability service could not be reached",
-                step=PipelineStep.SCAN,
-            )
+            _scan_reason("audit_unavailable", "the vulnerability service could not be reached")
         )
     if unpinned:
         reasons.append(
-            Reason(
-                code="unbounded_dependency",
-                detail=f"no lower version bound to audit: {', '.join(sorted(unpinned))}",
-                step=PipelineStep.SCAN,
+            _scan_reason(
+                "unbounded_dependency",
+                f"no lower version bound to audit: {', '.join(sorted(unpinned))}",
             )
         )
     if reasons:
         return ScanVerdict.REVIEW, reasons
     return ScanVerdict.PASS, []
+
+
+def _scan_reason(code: str, detail: str) -> Reason:
+    return Reason(code=code, detail=detail, step=PipelineStep.SCAN)
 
 
 def ingest_workflow_id(module_slug: str, version: str) -> str:
