@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     scan_review_severity: Literal["LOW", "MEDIUM", "HIGH"] = "MEDIUM"
     osv_url: str = "https://api.osv.dev/v1/query"
     pip_audit_timeout: timedelta = timedelta(minutes=2)
+    scan_concurrency: int = Field(default=2, ge=1, le=64)
 
     search_backend: Literal["postgres", "typesense"] = "postgres"
     typesense_url: str = "http://127.0.0.1:8108"

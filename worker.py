@@ -63,6 +63,7 @@ def build_activities(settings: Settings, sessions) -> list:
         workdir=settings.data_dir / "work",
         review_reminder_after=settings.review_reminder_after,
         review_escalate_after_reminders=settings.review_escalate_after_reminders,
+        scan_concurrency=settings.scan_concurrency,
     )
     index = SearchIndexActivities(sessions=sessions, search=build_search(settings, sessions))
     return [

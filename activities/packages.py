@@ -3,7 +3,7 @@ transforms it, and records its result on the version row. Every step can run twi
 
 import asyncio
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -51,6 +51,13 @@ class PackageActivities:
     workdir: Path
     review_reminder_after: timedelta
     review_escalate_after_reminders: int
+    scan_concurrency: int = 2
+    _scan_slots: asyncio.Semaphore = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Scans are CPU-heavy subprocesses: a burst of uploads queues here, heartbeating,
+        instead of starving the thread pool until heartbeats time out."""
+        self._scan_slots = asyncio.Semaphore(self.scan_concurrency)
 
     async def _step(self, request: IngestRequest, step: PipelineStep, **values) -> None:
         async with self.sessions.begin() as session:
@@ -138,10 +145,11 @@ class PackageActivities:
     @activity.defn(name="package.scan")
     async def scan(self, request: IngestRequest) -> ScanOutcome:
         await self._step(request, PipelineStep.SCAN)
-        path = await asyncio.to_thread(self._local_copy, request)
         heartbeat = asyncio.create_task(_heartbeat_every(3.0))
         try:
-            findings, audit_result = await asyncio.to_thread(self._scan_files, path, request)
+            async with self._scan_slots:
+                path = await asyncio.to_thread(self._local_copy, request)
+                findings, audit_result = await asyncio.to_thread(self._scan_files, path, request)
         finally:
             heartbeat.cancel()
         verdict, reasons = scan_verdict(
