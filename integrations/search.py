@@ -27,6 +27,7 @@ from typesense.exceptions import ObjectAlreadyExists, ObjectNotFound, TypesenseC
 
 from domain.errors import DomainError, ErrorKind
 from models.module import MarketplaceModule
+from models.repositories import modules as module_repository
 from models.repositories import search as pg_search
 from settings import Settings
 
@@ -345,3 +346,12 @@ def build_search(settings: Settings, sessions: SessionSource) -> SearchBackend:
     if settings.search_backend == "typesense":
         return TypesenseSearch(typesense_client(settings), settings.typesense_collection)
     return PostgresSearch(sessions)
+
+
+async def reindex_module(search: SearchBackend, session: AsyncSession, module_id: int) -> None:
+    """Index a published public module, or drop it from the index otherwise."""
+    found = await module_repository.module_for_index(session, module_id)
+    if found is not None and found[0].status == "published" and found[0].visibility == "public":
+        await search.index(module_document(*found))
+    else:
+        await search.remove(module_id)

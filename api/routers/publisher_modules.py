@@ -23,6 +23,7 @@ from domain import modules as rules
 from domain.errors import DomainError
 from domain.modules import LicenseType, ModuleStatus, SubscriptionPeriod
 from domain.slugs import slugify
+from integrations.search import reindex_module
 from models.module import MarketplaceModule
 from models.repositories import audit, categories, modules, users
 from workflows.module_review import review_workflow_id
@@ -100,7 +101,11 @@ async def get_my_module(module_id: IdPath, publisher: PublisherDep, session: Ses
 
 @router.put("/{module_id}", response_model=ModuleOut)
 async def update_module(
-    module_id: IdPath, body: ModuleUpdateIn, publisher: ActivePublisherDep, session: SessionDep
+    module_id: IdPath,
+    body: ModuleUpdateIn,
+    request: Request,
+    publisher: ActivePublisherDep,
+    session: SessionDep,
 ):
     module = await own_module(session, publisher, module_id, lock=True)
     rules.check_editable(ModuleStatus(module.status))
@@ -129,6 +134,8 @@ async def update_module(
         entity_id=module.id,
         changes=changes,
     )
+    await session.commit()
+    await reindex_module(request.app.state.search, session, module.id)
     await session.refresh(module)
     return module
 
@@ -157,7 +164,7 @@ async def archive_module(
         entity_id=module.id,
     )
     await session.commit()
-    await request.app.state.search.remove(module.id)
+    await reindex_module(request.app.state.search, session, module.id)
     if was_pending:
         await review_workflow.withdraw(temporal, module.slug)
     await session.refresh(module)
