@@ -629,3 +629,21 @@ async def test_the_search_endpoint_answers_503_when_typesense_is_down(
     response = await api_on_typesense.request("GET", SEARCH, params={"q": "greet"})
     assert response.status_code == 503
     assert response.json()["error"] == "search_unavailable"
+
+
+async def test_editing_or_archiving_a_published_listing_updates_typesense(
+    api_on_typesense, make, fake
+):
+    user, owner = await make.publisher()
+    listed = await make.module(owner, status=ModuleStatus.PUBLISHED)
+    url = f"/api/v1/publisher/modules/{listed.id}"
+    edited = await api_on_typesense.request(
+        "PUT", url, as_user=user, json={"short_description": "Now greets in Welsh"}
+    )
+    assert edited.status_code == 200, edited.text
+    stored = fake.documents[COLLECTION][str(listed.id)]
+    assert stored["summary"] == "Now greets in Welsh"
+
+    archived = await api_on_typesense.request("DELETE", url, as_user=user)
+    assert archived.status_code == 200
+    assert str(listed.id) not in fake.documents[COLLECTION]
