@@ -25,6 +25,15 @@ def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
+def _exit_now(code: int = 0) -> None:
+    """Leave without interpreter teardown, where the temporalio native bridge can abort
+    the process (sdk-python issue 300) after a clean shutdown."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def database_url(settings: Settings):
     """The configured database, or the embedded one (kept running while the handle lives)."""
     if settings.database_url:
@@ -58,7 +67,7 @@ def api(
 
     _logging()
     settings = get_settings()
-    url, _server = database_url(settings)
+    url, server = database_url(settings)
     application = create_app(
         settings,
         make_engine(url, settings.database_pool_size),
@@ -71,6 +80,9 @@ def api(
         log_level="info",
         proxy_headers=True,
     )
+    if server is not None:
+        server.cleanup()
+    _exit_now()
 
 
 @app.command()
@@ -80,8 +92,11 @@ def worker() -> None:
 
     _logging()
     settings = get_settings()
-    url, _server = database_url(settings)
+    url, server = database_url(settings)
     asyncio.run(worker_process.run(settings, url))
+    if server is not None:
+        server.cleanup()
+    _exit_now()
 
 
 @app.command()
