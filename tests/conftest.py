@@ -23,7 +23,7 @@ from models.db import make_engine
 from models.migrate import upgrade
 from settings import Settings
 from tests import factories
-from tests.services import fresh_database, postgres_server, unique_name
+from tests.services import fresh_database, postgres_server, traversable_tmpdir, unique_name
 from workflows.module_review import MODULE_SLUG
 
 JWT_SECRET = "test-only-" + uuid.uuid4().hex
@@ -39,8 +39,8 @@ def pytest_cmdline_main(config):
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory):
-    with postgres_server(tmp_path_factory.mktemp("pg")) as url:
+def postgres():
+    with postgres_server() as url:
         yield url
 
 
@@ -90,6 +90,13 @@ async def temporal_dev() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
+
+
+@pytest.fixture
+def outside_tmp():
+    """A scratch folder an embedded Postgres (run as another user) can reach."""
+    with traversable_tmpdir("marketplace-test-") as path:
+        yield path
 
 
 @pytest.fixture

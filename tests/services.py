@@ -1,6 +1,8 @@
 """Real services for the test session: a Postgres database and Temporal servers."""
 
 import os
+import shutil
+import tempfile
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,17 +31,33 @@ def fresh_database(admin_url: str, name: str):
 
 
 @contextmanager
-def postgres_server(workdir: Path):
+def traversable_tmpdir(prefix: str):
+    """A scratch folder outside pytest's private tmp tree.
+
+    As root, pgserver runs Postgres as its own system user, which must be able to reach
+    the data folder; pytest keeps /tmp/pytest-of-<user> at 0700 and may reset it at any
+    time, which then cuts a running server off from its files."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def postgres_server():
     """The server named by MARKETPLACE_TEST_DATABASE_URL / DATABASE_URL, else pgserver's."""
     given = os.environ.get("MARKETPLACE_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
     if given:
         yield given
         return
-    server, url = embedded.start_postgres(workdir, database="postgres")
-    try:
-        yield url
-    finally:
-        server.cleanup()
+    with traversable_tmpdir("marketplace-test-pg-") as workdir:
+        server, url = embedded.start_postgres(workdir, database="postgres")
+        try:
+            yield url
+        finally:
+            server.cleanup()
 
 
 def unique_name(prefix: str) -> str:

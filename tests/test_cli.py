@@ -134,10 +134,10 @@ def _sign_in(base: str) -> None:
     assert response.status_code == 200, "the account made in the first run is gone"
 
 
-def test_dev_runs_everything_embedded_stops_on_ctrl_c_and_reuses_its_data(tmp_path, monkeypatch):
+def test_dev_runs_everything_embedded_stops_on_ctrl_c_and_reuses_its_data(outside_tmp, monkeypatch):
     api_port = _free_port()
     env = {
-        "MARKETPLACE_DATA_DIR": str(tmp_path / "data"),
+        "MARKETPLACE_DATA_DIR": str(outside_tmp / "data"),
         "MARKETPLACE_API_PORT": str(api_port),
         "MARKETPLACE_TEMPORAL_DEV_PORT": str(_free_port()),
         "MARKETPLACE_TEMPORAL_UI_PORT": str(_free_port()),
@@ -147,7 +147,7 @@ def test_dev_runs_everything_embedded_stops_on_ctrl_c_and_reuses_its_data(tmp_pa
     first = _run_dev_once(env, api_port, _register)
     assert f"http://127.0.0.1:{api_port}/docs" in first
     assert f"http://127.0.0.1:{env['MARKETPLACE_TEMPORAL_UI_PORT']}" in first
-    data = tmp_path / "data"
+    data = outside_tmp / "data"
     assert (data / "postgres").is_dir() and (data / "temporal.db").is_file()
 
     second = _run_dev_once(env, api_port, _sign_in)
@@ -189,7 +189,9 @@ def _bearer(base: str, email: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def test_publish_and_verify_from_the_terminal_against_the_running_system(tmp_path, monkeypatch):
+def test_publish_and_verify_from_the_terminal_against_the_running_system(
+    outside_tmp, tmp_path, monkeypatch
+):
     """`make run`, then what a publisher and a buyer do from a terminal: publish the sample
     with a CI token (progress and pipeline steps shown), an admin approves the listing,
     and `marketplace verify` checks the download against the published key."""
@@ -199,7 +201,7 @@ def test_publish_and_verify_from_the_terminal_against_the_running_system(tmp_pat
     api_port = _free_port()
     with osv_fake() as osv:
         env = {
-            "MARKETPLACE_DATA_DIR": str(tmp_path / "data"),
+            "MARKETPLACE_DATA_DIR": str(outside_tmp / "data"),
             "MARKETPLACE_API_PORT": str(api_port),
             "MARKETPLACE_PUBLIC_BASE_URL": f"http://127.0.0.1:{api_port}",
             "MARKETPLACE_TEMPORAL_DEV_PORT": str(_free_port()),
@@ -251,7 +253,8 @@ def test_publish_and_verify_from_the_terminal_against_the_running_system(tmp_pat
             )
             assert published.returncode == 0, published.stdout + published.stderr
             assert "published 1.0.0" in published.stdout
-            assert "scan" in published.stdout, "the pipeline's steps are shown"
+            assert "processing: " in published.stdout, "the pipeline's steps are shown"
+            assert "published: done" in published.stdout
             assert token not in published.stdout + published.stderr
 
             made = marketplace(
