@@ -85,6 +85,20 @@ class Settings(BaseSettings):
     pip_audit_timeout: timedelta = timedelta(minutes=2)
     scan_concurrency: int = Field(default=2, ge=1, le=64)
 
+    license_signing_private_key_pem: SecretStr | None = Field(
+        default=None, description="Ed25519 PEM; empty uses a dev key generated in data_dir"
+    )
+    license_retired_public_keys_pem: list[str] = []
+    license_key_secret: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="encrypts license keys at rest; empty uses a key kept in data_dir",
+    )
+    license_answer_cache: timedelta = timedelta(hours=24)
+    offline_license_lifetime: timedelta = timedelta(days=30)
+    verify_rate_per_key: str = "60/minute"
+    verify_rate_per_client: str = "300/minute"
+
     search_backend: Literal["postgres", "typesense"] = "postgres"
     typesense_url: str = "http://127.0.0.1:8108"
     typesense_api_key: SecretStr | None = None
@@ -103,6 +117,11 @@ class Settings(BaseSettings):
     @property
     def upload_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    def resolved_license_key_secret(self) -> str:
+        if self.license_key_secret is not None:
+            return self.license_key_secret.get_secret_value()
+        return _secret_file(self.data_dir / "secrets" / "license-keys.key")
 
     def resolved_download_secret(self) -> bytes:
         return _secret_file(self.data_dir / "secrets" / "download.key").encode()

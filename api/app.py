@@ -8,12 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.body_limit import BodyLimitMiddleware
 from api.errors import ErrorBody, install_error_handlers
+from api.rate_limit import RateLimiter
 from api.routers import (
     auth,
     categories,
     discovery,
     downloads,
     health,
+    licenses,
     moderation,
     publisher,
     publisher_modules,
@@ -21,8 +23,9 @@ from api.routers import (
     version_moderation,
 )
 from api.temporal import TemporalConnector
+from integrations.license_vault import LicenseVault
 from integrations.search import build_search
-from integrations.wiring import keyring_from, storage_from
+from integrations.wiring import keyring_from, license_keyring_from, storage_from
 from models.db import make_sessionmaker
 from settings import Settings
 
@@ -49,6 +52,9 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: TemporalConnec
     app.state.search = build_search(settings, app.state.sessions)
     app.state.storage = storage_from(settings)
     app.state.keyring = keyring_from(settings)
+    app.state.license_keys = license_keyring_from(settings)
+    app.state.license_vault = LicenseVault(settings.resolved_license_key_secret())
+    app.state.rate_limiter = RateLimiter()
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -69,6 +75,7 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: TemporalConnec
         publisher_modules.router,
         publisher_versions.router,
         downloads.router,
+        licenses.router,
         categories.public,
         discovery.router,
         categories.admin,

@@ -22,6 +22,7 @@ STATUS_OF_KIND = {
     ErrorKind.CONFLICT: 409,
     ErrorKind.UNAVAILABLE: 503,
     ErrorKind.TOO_LARGE: 413,
+    ErrorKind.RATE_LIMITED: 429,
 }
 
 CODE_OF_STATUS = {

@@ -1,6 +1,7 @@
 """Building the adapters the settings choose, once, for the API and the worker alike."""
 
 from domain.archive import ArchiveLimits
+from integrations.license_signing import LicenseKeyRing
 from integrations.signing import KeyRing
 from integrations.storage import ObjectStorage, S3Storage, build_storage
 from settings import Settings
@@ -31,6 +32,14 @@ def keyring_from(settings: Settings) -> KeyRing:
     return KeyRing.from_settings(
         _secret(settings.signing_private_key_pem),
         settings.signing_retired_public_keys_pem,
+        settings.data_dir,
+    )
+
+
+def license_keyring_from(settings: Settings) -> LicenseKeyRing:
+    return LicenseKeyRing.from_settings(
+        _secret(settings.license_signing_private_key_pem),
+        settings.license_retired_public_keys_pem,
         settings.data_dir,
     )
 

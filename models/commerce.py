@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -46,7 +46,11 @@ class License(Base, TimestampMixin):
     __tablename__ = "marketplace_licenses"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    license_key: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    license_key: Mapped[str] = mapped_column(
+        String(64), unique=True, index=True, comment="SHA-256 of the normalized key"
+    )
+    key_ciphertext: Mapped[str | None] = mapped_column(Text, comment="AES-GCM, for the owner")
+    key_last: Mapped[str | None] = mapped_column(String(5))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     module_id: Mapped[int] = mapped_column(ForeignKey("marketplace_modules.id"), index=True)
     version_id: Mapped[int | None] = mapped_column(ForeignKey("marketplace_module_versions.id"))
