@@ -11,6 +11,7 @@ class ErrorKind(StrEnum):
     UNAUTHENTICATED = "unauthenticated"
     UNAVAILABLE = "unavailable"
     TOO_LARGE = "too_large"
+    RATE_LIMITED = "rate_limited"
 
 
 class DomainError(Exception):

@@ -594,3 +594,26 @@ def check_offline_license(
     if domain is not None and not domain_allowed(doc.instance_domains, domain):
         return VerifyCode.DOMAIN_MISMATCH
     return VerifyCode.VALID
+
+
+def license_covers_version(
+    status: LicenseStatus,
+    expires_at: datetime | None,
+    version_published_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """Whether a license lets its holder download a version.
+
+    A live license covers every version. One that has ended (expired, or cancelled at the
+    end of its period) still covers the versions released while it was valid; a revoked
+    license (refund, fraud) covers nothing.
+    """
+    _require_aware(now)
+    if status is LicenseStatus.REVOKED:
+        return False
+    live = status is LicenseStatus.ACTIVE and (expires_at is None or now < expires_at)
+    if live:
+        return True
+    if expires_at is None or version_published_at is None:
+        return False
+    return version_published_at <= expires_at

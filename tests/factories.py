@@ -8,7 +8,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api.security import hash_password
 from domain.access import Role
+from domain.licensing import license_key_hash, new_license_key
 from domain.modules import ModuleStatus
+from models.commerce import License
 from models.module import MarketplaceCategory, MarketplaceModule
 from models.publisher import Publisher
 from models.repositories import categories, modules, publishers, users
@@ -85,3 +87,24 @@ class Factory:
     async def reload(self, model, key):
         async with self.sessions() as session:
             return await session.get(model, key)
+
+
+async def issue_license(sessions, app, user, module, **fields) -> str:
+    """A license as checkout will issue it: only the key's hash and ciphertext stored."""
+    key = new_license_key()
+    digest = license_key_hash(key)
+    async with sessions() as session:
+        session.add(
+            License(
+                license_key=digest,
+                key_ciphertext=app.state.license_vault.seal(key, bound_to=digest),
+                key_last=key[-5:],
+                user_id=user.id,
+                module_id=module.id,
+                license_type=fields.pop("license_type", "purchase"),
+                purchased_at=datetime.now(UTC),
+                **fields,
+            )
+        )
+        await session.commit()
+    return key

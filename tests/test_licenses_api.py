@@ -10,35 +10,14 @@ from sqlalchemy import select
 from domain.licensing import (
     OfflineLicense,
     VerificationAnswer,
-    license_key_hash,
     new_license_key,
 )
 from domain.modules import ModuleStatus
 from integrations.license_signing import verify_document
 from models.commerce import License, LicenseActivation
+from tests.factories import issue_license as issue
 
 BASE = "/api/v1/marketplace/licenses"
-
-
-async def issue(sessions, app, user, module, **fields) -> str:
-    """A license as checkout will issue it: only the key's hash and ciphertext stored."""
-    key = new_license_key()
-    digest = license_key_hash(key)
-    async with sessions() as session:
-        session.add(
-            License(
-                license_key=digest,
-                key_ciphertext=app.state.license_vault.seal(key, bound_to=digest),
-                key_last=key[-5:],
-                user_id=user.id,
-                module_id=module.id,
-                license_type=fields.pop("license_type", "purchase"),
-                purchased_at=datetime.now(UTC),
-                **fields,
-            )
-        )
-        await session.commit()
-    return key
 
 
 @pytest.fixture

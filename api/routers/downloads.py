@@ -10,7 +10,8 @@ from pydantic import BaseModel
 
 from api.deps import MaybePrincipal, SessionDep, SettingsDep
 from api.routers.version_schemas import VERSION_PATTERN
-from domain.errors import DomainError, ErrorKind, Forbidden, NotFound
+from domain.errors import DomainError, ErrorKind, Forbidden, NotFound, Unauthenticated
+from domain.licensing import LicenseStatus, license_covers_version
 from domain.modules import LicenseType, ModuleStatus, Visibility
 from integrations.storage import LocalStorage, validate_key
 from models.analytics import ModuleDownload
@@ -49,11 +50,12 @@ async def _link(request, slug, number, principal, session, settings) -> Download
     )
     if not (visible or is_owner or is_admin):
         raise NotFound("module_not_found", "no such module")
-    if module.license_type != LicenseType.FREE and not (is_owner or is_admin):
-        raise Forbidden("license_required", "this module needs a license to download")
     version = await downloads.downloadable_version(session, module.id, number)
     if version is None or version.zip_file_hash is None or version.signature is None:
         raise NotFound("version_not_found", "no downloadable version by that number")
+    license_id = None
+    if module.license_type != LicenseType.FREE and not (is_owner or is_admin):
+        license_id = await _covering_license(session, principal, module.id, version)
     filename = f"{module.technical_name}-{version.version}.zip"
     url = request.app.state.storage.download_url(
         version.zip_file_url, expires_in=settings.download_url_ttl, filename=filename
@@ -64,6 +66,7 @@ async def _link(request, slug, number, principal, session, settings) -> Download
             module_id=module.id,
             version_id=version.id,
             user_id=principal.user.id if principal else None,
+            license_id=license_id,
             ip_address=request.client.host if request.client else None,
             user_agent=(request.headers.get("user-agent") or "")[:500] or None,
             country_code=(request.headers.get("cf-ipcountry") or "")[:2].upper() or None,
@@ -81,6 +84,21 @@ async def _link(request, slug, number, principal, session, settings) -> Download
         signature_key_id=version.signature_key_id or "",
         expires_in_seconds=int(settings.download_url_ttl.total_seconds()),
     )
+
+
+async def _covering_license(session, principal, module_id: int, version) -> int:
+    """The caller's license that covers this version; 401/403 when there is none."""
+    if principal is None:
+        raise Unauthenticated(
+            "license_required", "sign in with the account that holds a license for this module"
+        )
+    now = datetime.now(UTC)
+    for held in await downloads.licenses_for(session, principal.user.id, module_id):
+        if license_covers_version(
+            LicenseStatus(held.status), held.expires_at, version.published_at, now
+        ):
+            return held.id
+    raise Forbidden("license_required", "no license of yours covers this version")
 
 
 def _respond(link: DownloadLink, redirect: bool):

@@ -5,6 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.versions import DOWNLOADABLE
 from models.analytics import ModuleDownload
+from models.commerce import License
 from models.module import MarketplaceModule, ModuleVersion
 from models.publisher import Publisher
 
@@ -48,3 +49,10 @@ async def record_download(session: AsyncSession, download: ModuleDownload) -> No
         .where(ModuleVersion.id == download.version_id)
         .values(download_count=ModuleVersion.download_count + 1)
     )
+
+
+async def licenses_for(session: AsyncSession, user_id: int, module_id: int) -> list[License]:
+    rows = await session.execute(
+        select(License).where(License.user_id == user_id, License.module_id == module_id)
+    )
+    return list(rows.scalars())
