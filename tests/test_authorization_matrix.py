@@ -19,6 +19,11 @@ The files route is authorized by its signed link, not by the caller: every calle
 a valid link, and the check shows that a tampered one is refused to that same caller.
 Approve/reject of a version need a version that an ingestion workflow holds for manual
 review: a real worker, committed data, and a vulnerability service that is down.
+
+License endpoints act on the owner's license (a publisher can buy, too) for the listed
+module of a third publisher: two seats, one held by instance "inst-1". Seeing a license
+takes being its owner, as with tokens; what an installed instance calls (verify, activate,
+deactivate) has the key as its credential, so every caller who sends the key is allowed.
 """
 
 import asyncio
@@ -37,11 +42,23 @@ from sqlalchemy import select, text
 
 from api import security
 from domain.access import Role
+from domain.licensing import (
+    OfflineLicense,
+    VerificationAnswer,
+    license_key_hash,
+    mask_license_key,
+    new_license_key,
+)
 from domain.modules import ModuleStatus
+from integrations.license_signing import LicenseKeyRing, load_public_key, verify_document
+from integrations.license_signing import key_id as license_key_id
+from integrations.license_vault import LicenseVault
 from integrations.signing import verify_with_public_pem
 from integrations.storage import LocalStorage, storage_key
 from models import Base, ModuleDownload, ModuleVersion
+from models.commerce import License, LicenseActivation
 from models.module import MarketplaceCategory, MarketplaceModule
+from models.platform import AuditLogEntry
 from models.publisher import Publisher
 from models.user import ApiToken, User
 from tests import archives
@@ -81,6 +98,7 @@ SCOPE = Outcome(403, "insufficient_scope")
 NOPUB = Outcome(403, "publisher_profile_required")
 NOMOD = Outcome(404, "module_not_found")  # another publisher's module is as good as absent
 NOTOK = Outcome(404, "token_not_found")  # another account's token likewise
+NOLIC = Outcome(404, "license_not_found")  # another account's license likewise
 ISPUB = Outcome(409, "already_publisher")
 
 AU = "/api/v1/auth"
@@ -92,6 +110,7 @@ D = "/api/v1/marketplace"
 V = M + "/{module_id}/versions"
 DL = D + "/modules/{slug}/download"
 FILES = D + "/files/{key:path}"
+L = D + "/licenses"
 
 # fmt: off
 MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
@@ -152,6 +171,16 @@ MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]
     # the signed link is the permission, whoever holds it (forged links: in the check)
     ("GET",    FILES):                                (OK200,  OK200,  OK200,  OK200,  OK200),
     ("GET",    D + "/signing-keys"):                  (OK200,  OK200,  OK200,  OK200,  OK200),
+    # licenses: {key} is the owner's (2 seats, "inst-1" holds one), seen by its owner only
+    # (the list: one's own licenses); for what an installed instance calls, the key is the
+    # credential, whoever sends it
+    ("GET",    L):                                    (ANON,   OK200,  OK200,  OK200,  OK200),
+    ("GET",    L + "/public-key"):                    (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    L + "/{key}"):                         (ANON,   NOLIC,  NOLIC,  OK200,  NOLIC),
+    ("GET",    L + "/{key}/offline"):                 (ANON,   NOLIC,  NOLIC,  OK200,  NOLIC),
+    ("POST",   L + "/{key}/verify"):                  (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("POST",   L + "/{key}/activate"):                (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("POST",   L + "/{key}/deactivate"):              (OK200,  OK200,  OK200,  OK200,  OK200),
 }
 
 # The download routes again, on the owner's unpublished draft (its 0.9.0 was released, the
@@ -187,11 +216,14 @@ class Archive:
 class Shelf:
     storage: LocalStorage
     archives: dict[str, Archive]  # by version number: 0.9.0 (the draft's), 1.1.0, 1.2.0
+    license_vault: LicenseVault  # the app's, to store license keys as checkout does
+    license_keys: LicenseKeyRing  # the app's, which signs license answers and files
 
 
 @pytest.fixture(scope="module")
 def shelf(shared_app, tmp_path_factory) -> Shelf:
-    """One small, distinct archive per released version, stored and signed once."""
+    """One small, distinct archive per released version, stored and signed once; and
+    the app's license vault and keyring."""
     storage, keyring = shared_app.state.storage, shared_app.state.keyring
     folder = tmp_path_factory.mktemp("archives")
     stored = {}
@@ -204,7 +236,8 @@ def shelf(shared_app, tmp_path_factory) -> Shelf:
         data = path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         stored[number] = Archive(key, data, digest, signed.signature_b64, signed.key_id)
-    return Shelf(storage, stored)
+    state = shared_app.state
+    return Shelf(storage, stored, state.license_vault, state.license_keys)
 
 
 @dataclass
@@ -223,6 +256,9 @@ class World:
     held: ModuleVersion  # the pending module's 1.0.0, held for manual review
     archives: dict[str, Archive]  # what each of ``versions`` stores, by number
     files_link: str  # a valid signed link (path and query) to the 1.2.0 archive
+    license: License  # the owner's, for ``listed``: 2 seats, one held by ``seat``
+    license_key: str  # its key, in full
+    seat: LicenseActivation  # instance "inst-1", last checked an hour ago
 
     def publisher_of(self, role: str) -> Publisher | None:
         return {"owner": self.owner_publisher, "other_publisher": self.other_publisher}.get(role)
@@ -294,6 +330,8 @@ async def build_world(sessions, shelf: Shelf) -> World:
         released = module(owner_publisher, ModuleStatus.PUBLISHED)
         session.add_all([other_publisher, owner_publisher, draft, pending, released])
         listed, private = await add_catalogue(session, owner_publisher)
+        license_key, bought, seat = add_license(shelf.license_vault, callers["owner"], listed)
+        session.add_all([bought, seat])
         versions = add_releases(session, shelf, released, draft)
         held = ModuleVersion(
             module=pending,
@@ -324,7 +362,36 @@ async def build_world(sessions, shelf: Shelf) -> World:
         held=held,
         archives=shelf.archives,
         files_link=signed_link(shelf.storage, shelf.archives["1.2.0"]),
+        license=bought,
+        license_key=license_key,
+        seat=seat,
     )
+
+
+def add_license(vault: LicenseVault, owner: User, module: MarketplaceModule):
+    """A license as checkout issues it (only the key's hash and ciphertext are stored),
+    activated yesterday on one of its two seats."""
+    key = new_license_key()
+    digest = license_key_hash(key)
+    now = datetime.now(UTC)
+    row = License(
+        license_key=digest,
+        key_ciphertext=vault.seal(key, bound_to=digest),
+        key_last=key[-5:],
+        user_id=owner.id,
+        module_id=module.id,
+        license_type="purchase",
+        purchased_at=now - timedelta(days=2),
+        activated_at=now - timedelta(days=1),
+        max_instances=2,
+    )
+    seat = LicenseActivation(
+        license=row,
+        instance_id="inst-1",
+        activated_at=now - timedelta(days=1),
+        last_check=now - timedelta(hours=1),
+    )
+    return key, row, seat
 
 
 def add_releases(session, shelf: Shelf, released, draft) -> dict[str, ModuleVersion]:
@@ -411,6 +478,7 @@ def url_of(path: str, world: World, downloads_of: MarketplaceModule | None = Non
         slug=slugged.slug,
         version="1.1.0" if download and downloads_of is world.released else "0.9.0",
         version_id=world.held.id,
+        key=world.license_key,
     )
 
 
@@ -447,6 +515,11 @@ def body_of(method: str, path: str, world: World) -> dict:
         ("POST", A + "/versions/{version_id}/approve"): {"json": {"note": "audited by hand"}},
         ("POST", A + "/versions/{version_id}/reject"): {"json": {"reason": "audit it first"}},
         ("GET", DL + "/{version}"): {"params": {"redirect": "false"}},
+        ("POST", L + "/{key}/verify"): {"json": {"instance_id": "inst-1", "nonce": f"n-{tag}"}},
+        ("POST", L + "/{key}/activate"): {
+            "json": {"instance_id": "inst-x", "domain": "shop.example.com"}
+        },
+        ("POST", L + "/{key}/deactivate"): {"json": {"instance_id": "inst-1"}},
     }
     payloads[("GET", D + "/search")] = {"params": {"q": "catalogue"}}
     return payloads.get((method, path), {})
@@ -475,6 +548,7 @@ class Env:
     make: object
     temporal_client: object
     storage: LocalStorage
+    license_keys: LicenseKeyRing
 
 
 async def _reload(env: Env, model, key):
@@ -772,6 +846,99 @@ async def check_signing_keys(r, w, role, env):
     assert verify_with_public_pem(stored, archive.signature, key["public_key_pem"])
 
 
+async def published_license_pem(env) -> str:
+    """The current license key as an installed instance gets it: the published list."""
+    keys = (await env.api.request("GET", L + "/public-key")).json()
+    [pem] = [k["public_key_pem"] for k in keys if k["status"] == "current"]
+    return pem
+
+
+async def check_my_licenses(r, w, role, env):
+    """Each caller sees their own licenses only; the owner sees the key in full."""
+    if role != "owner":
+        assert r.json() == [], "another account's license leaked"
+        return
+    [item] = r.json()
+    assert item["id"] == w.license.id and item["license_key"] == w.license_key
+    assert item["module_slug"] == w.listed.slug and item["max_instances"] == 2
+
+
+async def check_license_public_keys(r, w, role, env):
+    """The key that signs license answers is listed as current, as its public half."""
+    assert "PRIVATE" not in r.text
+    [current] = [k for k in r.json() if k["status"] == "current"]
+    assert current["key_id"] == env.license_keys.key_id and current["algorithm"] == "ed25519"
+    assert license_key_id(load_public_key(current["public_key_pem"])) == current["key_id"]
+
+
+async def check_license_details(r, w, role, env):
+    body = r.json()
+    assert body["id"] == w.license.id and body["license_key"] == w.license_key
+    assert body["module_slug"] == w.listed.slug
+    assert body["max_instances"] == 2 and body["active_instances"] == 1
+
+
+async def check_offline_license(r, w, role, env):
+    """A license file that verifies with the published key alone, for this license."""
+    document = verify_document(r.json(), await published_license_pem(env), OfflineLicense)
+    assert document is not None, "the file must verify with the published key"
+    assert document.license_id == w.license.id and document.module == w.listed.technical_name
+    assert document.max_instances == 2 and document.key_id == env.license_keys.key_id
+    assert document.license_key == mask_license_key(w.license_key)
+    assert w.license_key not in r.text, "the full key is never in a signed document"
+
+
+async def valid_answer(r, w, env, instance: str) -> VerificationAnswer:
+    """The response's signed answer, checked with the published key: VALID."""
+    answer = verify_document(r.json(), await published_license_pem(env), VerificationAnswer)
+    assert answer is not None, "the answer must verify with the published key"
+    assert answer.code == "VALID" and answer.instance_id == instance
+    assert answer.module == w.listed.technical_name
+    assert answer.license_key == mask_license_key(w.license_key)
+    assert w.license_key not in r.text, "the full key is never echoed"
+    return answer
+
+
+async def check_verified(r, w, role, env):
+    """Whoever holds the key learns it is VALID for "inst-1"; the check is recorded."""
+    answer = await valid_answer(r, w, env, "inst-1")
+    assert answer.nonce == json.loads(r.request.content)["nonce"]
+    seat = await _reload(env, LicenseActivation, w.seat.id)
+    assert seat.last_check > w.seat.last_check
+
+
+async def check_activated(r, w, role, env):
+    """A new instance takes the second seat, and the activation is audited."""
+    assert r.json()["outcome"] == "activate"
+    await valid_answer(r, w, env, "inst-x")
+    async with env.make.sessions() as session:
+        seats = await session.scalars(
+            select(LicenseActivation).where(
+                LicenseActivation.license_id == w.license.id, LicenseActivation.status == "active"
+            )
+        )
+        assert {s.instance_id: s.domain for s in seats} == {
+            "inst-1": None,
+            "inst-x": "shop.example.com",
+        }
+        audited = await session.scalars(
+            select(AuditLogEntry.changes).where(
+                AuditLogEntry.action == "license.activate",
+                AuditLogEntry.entity_id == str(w.license.id),
+            )
+        )
+        assert [c["instance_id"] for c in audited] == ["inst-x"]
+
+
+async def check_deactivated(r, w, role, env):
+    """The seat of "inst-1" is freed; the answer shows the key masked."""
+    body = r.json()
+    assert body["id"] == w.license.id and body["active_instances"] == 0
+    assert body["license_key"] == mask_license_key(w.license_key)
+    seat = await _reload(env, LicenseActivation, w.seat.id)
+    assert seat.status == "deactivated" and seat.deactivated_at is not None
+
+
 CHECKS: dict[tuple[str, str], Check] = {
     ("GET", "/openapi.json"): check_openapi,
     ("GET", "/docs"): check_html,
@@ -820,6 +987,13 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("GET", DL + "/{version}"): check_download,
     ("GET", FILES): check_file_served,
     ("GET", D + "/signing-keys"): check_signing_keys,
+    ("GET", L): check_my_licenses,
+    ("GET", L + "/public-key"): check_license_public_keys,
+    ("GET", L + "/{key}"): check_license_details,
+    ("GET", L + "/{key}/offline"): check_offline_license,
+    ("POST", L + "/{key}/verify"): check_verified,
+    ("POST", L + "/{key}/activate"): check_activated,
+    ("POST", L + "/{key}/deactivate"): check_deactivated,
 }
 
 
@@ -849,7 +1023,13 @@ async def ask(api, make, db, temporal_dev, shelf, method, path, role, expected, 
 
     assert response.status_code == expected.status, response.text
     if expected.allowed:
-        env = Env(api=api, make=make, temporal_client=temporal_dev.client, storage=shelf.storage)
+        env = Env(
+            api=api,
+            make=make,
+            temporal_client=temporal_dev.client,
+            storage=shelf.storage,
+            license_keys=shelf.license_keys,
+        )
         await CHECKS[(method, path)](response, world, role, env)
         return
     assert response.json()["error"] == expected.error, response.text
