@@ -104,6 +104,7 @@ def dev() -> None:
     """Run everything locally: Postgres, Temporal, the worker and the API. Ctrl-C stops all."""
     from models.migrate import upgrade
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.resolved_jwt_secret()
