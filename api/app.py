@@ -11,6 +11,7 @@ from api.errors import ErrorBody, install_error_handlers
 from api.rate_limit import RateLimiter
 from api.routers import (
     auth,
+    cart,
     categories,
     discovery,
     downloads,
@@ -76,6 +77,7 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: TemporalConnec
         publisher_versions.router,
         downloads.router,
         licenses.router,
+        cart.router,
         categories.public,
         discovery.router,
         categories.admin,

@@ -1,0 +1,133 @@
+"""The buyer's cart: one line per module, priced with the checkout rules."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel
+
+from api.deps import AccountPrincipal, SessionDep
+from api.params import IdPath
+from api.schemas import RowId, Strict
+from domain.errors import Conflict, DomainError, NotFound
+from domain.licensing import LicenseStatus
+from domain.modules import LicenseType, ModuleStatus, Visibility
+from domain.pricing import CartLine, price_order
+from models.repositories import cart, modules
+
+router = APIRouter(prefix="/api/v1/marketplace/cart", tags=["cart"])
+TAX_RATE_SETTING = "tax_rate_percent"
+
+
+class CartAddIn(Strict):
+    module_id: RowId
+
+
+class CartItemOut(BaseModel):
+    id: int
+    module_id: int
+    module_slug: str
+    module_name: str
+    license_type: str
+    unit_price: Decimal
+    currency: str
+
+
+class CartTotalsOut(BaseModel):
+    currency: str
+    subtotal: Decimal
+    discount: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+class CartOut(BaseModel):
+    items: list[CartItemOut]
+    totals: CartTotalsOut | None
+
+
+async def _cart(session, user_id: int) -> CartOut:
+    rows = await cart.lines(session, user_id)
+    items = [
+        CartItemOut(
+            id=item.id,
+            module_id=module.id,
+            module_slug=module.slug,
+            module_name=module.display_name,
+            license_type=module.license_type,
+            unit_price=module.price or Decimal("0.00"),
+            currency=module.currency,
+        )
+        for item, module, _ in rows
+    ]
+    if not items:
+        return CartOut(items=[], totals=None)
+    tax_rate = Decimal(str(await cart.setting(session, TAX_RATE_SETTING, "0")))
+    totals = price_order(
+        [
+            CartLine(
+                module_id=module.id,
+                publisher_id=publisher.id,
+                unit_price=module.price or Decimal("0.00"),
+                currency=module.currency,
+                license_type=LicenseType(module.license_type),
+            )
+            for _, module, publisher in rows
+        ],
+        None,
+        tax_rate,
+        datetime.now(UTC),
+    )
+    return CartOut(
+        items=items,
+        totals=CartTotalsOut(
+            currency=totals.currency,
+            subtotal=totals.subtotal,
+            discount=totals.discount,
+            tax=totals.tax,
+            total=totals.total,
+        ),
+    )
+
+
+@router.get("", response_model=CartOut)
+async def get_cart(principal: AccountPrincipal, session: SessionDep):
+    return await _cart(session, principal.user.id)
+
+
+@router.post("/add", response_model=CartOut)
+async def add_to_cart(body: CartAddIn, principal: AccountPrincipal, session: SessionDep):
+    """Add a module; adding it again changes nothing."""
+    found = await modules.module_for_index(session, body.module_id)
+    module = found[0] if found else None
+    if (
+        module is None
+        or module.status != ModuleStatus.PUBLISHED
+        or module.visibility == Visibility.PRIVATE
+    ):
+        raise NotFound("module_not_found", "no such module for sale")
+    owner = await modules.module_with_owner_email(session, module.id)
+    if owner and owner[1] == principal.user.email:
+        raise DomainError("own_module", "you cannot buy your own module")
+    if module.license_type == LicenseType.FREE:
+        raise DomainError("module_is_free", "free modules need no checkout: download them")
+    now = datetime.now(UTC)
+    for held in await cart.user_licenses(session, principal.user.id, module.id):
+        live = held.status == LicenseStatus.ACTIVE and (
+            held.expires_at is None or held.expires_at > now
+        )
+        if live:
+            raise Conflict("already_licensed", "you already hold a license for this module")
+    current = await cart.lines(session, principal.user.id)
+    if any(m.currency != module.currency for _, m, _ in current):
+        raise Conflict("mixed_currencies", "a cart holds modules priced in one currency")
+    await cart.add(session, principal.user.id, module.id)
+    await session.flush()
+    return await _cart(session, principal.user.id)
+
+
+@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_from_cart(item_id: IdPath, principal: AccountPrincipal, session: SessionDep):
+    if not await cart.remove(session, principal.user.id, item_id):
+        raise NotFound("cart_item_not_found", "no such line in your cart")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

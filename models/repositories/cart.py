@@ -1,0 +1,55 @@
+"""Queries on carts and the platform settings checkout reads."""
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.commerce import CartItem, License
+from models.module import MarketplaceModule
+from models.platform import PlatformSetting
+from models.publisher import Publisher
+
+
+async def lines(
+    session: AsyncSession, user_id: int
+) -> list[tuple[CartItem, MarketplaceModule, Publisher]]:
+    rows = await session.execute(
+        select(CartItem, MarketplaceModule, Publisher)
+        .join(MarketplaceModule, MarketplaceModule.id == CartItem.module_id)
+        .join(Publisher, Publisher.id == MarketplaceModule.publisher_id)
+        .where(CartItem.user_id == user_id)
+        .order_by(CartItem.created_at, CartItem.id)
+    )
+    return [(r[0], r[1], r[2]) for r in rows.all()]
+
+
+async def add(session: AsyncSession, user_id: int, module_id: int) -> None:
+    """Idempotent, even for two requests racing: one line per module."""
+    await session.execute(
+        insert(CartItem)
+        .values(user_id=user_id, module_id=module_id)
+        .on_conflict_do_nothing(index_elements=["user_id", "module_id"])
+    )
+
+
+async def remove(session: AsyncSession, user_id: int, item_id: int) -> bool:
+    result = await session.execute(
+        delete(CartItem)
+        .where(CartItem.id == item_id, CartItem.user_id == user_id)
+        .returning(CartItem.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def user_licenses(session: AsyncSession, user_id: int, module_id: int) -> list[License]:
+    rows = await session.execute(
+        select(License).where(License.user_id == user_id, License.module_id == module_id)
+    )
+    return list(rows.scalars())
+
+
+async def setting(session: AsyncSession, key: str, default: Any) -> Any:
+    row = await session.get(PlatformSetting, key)
+    return default if row is None else row.value
