@@ -24,6 +24,11 @@ License endpoints act on the owner's license (a publisher can buy, too) for the 
 module of a third publisher: two seats, one held by instance "inst-1". Seeing a license
 takes being its owner, as with tokens; what an installed instance calls (verify, activate,
 deactivate) has the key as its credential, so every caller who sends the key is allowed.
+
+Cart endpoints: every signed-in caller has a cart of their own. The owner's holds one line,
+for a paid module of the third publisher (``carted``); everyone else's is empty. Adding puts
+another paid module of that publisher (``for_sale``, licensed to nobody) in the caller's
+cart; removing is of the owner's line, which another account's cart does not have.
 """
 
 import asyncio
@@ -34,6 +39,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -56,7 +62,7 @@ from integrations.license_vault import LicenseVault
 from integrations.signing import verify_with_public_pem
 from integrations.storage import LocalStorage, storage_key
 from models import Base, ModuleDownload, ModuleVersion
-from models.commerce import License, LicenseActivation
+from models.commerce import CartItem, License, LicenseActivation
 from models.module import MarketplaceCategory, MarketplaceModule
 from models.platform import AuditLogEntry
 from models.publisher import Publisher
@@ -99,6 +105,7 @@ NOPUB = Outcome(403, "publisher_profile_required")
 NOMOD = Outcome(404, "module_not_found")  # another publisher's module is as good as absent
 NOTOK = Outcome(404, "token_not_found")  # another account's token likewise
 NOLIC = Outcome(404, "license_not_found")  # another account's license likewise
+NOCART = Outcome(404, "cart_item_not_found")  # another account's cart line likewise
 ISPUB = Outcome(409, "already_publisher")
 
 AU = "/api/v1/auth"
@@ -111,6 +118,7 @@ V = M + "/{module_id}/versions"
 DL = D + "/modules/{slug}/download"
 FILES = D + "/files/{key:path}"
 L = D + "/licenses"
+CART = D + "/cart"
 
 # fmt: off
 MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
@@ -181,6 +189,11 @@ MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]
     ("POST",   L + "/{key}/verify"):                  (OK200,  OK200,  OK200,  OK200,  OK200),
     ("POST",   L + "/{key}/activate"):                (OK200,  OK200,  OK200,  OK200,  OK200),
     ("POST",   L + "/{key}/deactivate"):              (OK200,  OK200,  OK200,  OK200,  OK200),
+    # carts: one's own; the owner's holds ``carted``, "add" is of ``for_sale`` (both paid,
+    # a third publisher's) and {item_id} is the owner's line
+    ("GET",    CART):                                 (ANON,   OK200,  OK200,  OK200,  OK200),
+    ("POST",   CART + "/add"):                        (ANON,   OK200,  OK200,  OK200,  OK200),
+    ("DELETE", CART + "/{item_id}"):                  (ANON,   NOCART, NOCART, OK204,  NOCART),
 }
 
 # The download routes again, on the owner's unpublished draft (its 0.9.0 was released, the
@@ -259,6 +272,9 @@ class World:
     license: License  # the owner's, for ``listed``: 2 seats, one held by ``seat``
     license_key: str  # its key, in full
     seat: LicenseActivation  # instance "inst-1", last checked an hour ago
+    carted: MarketplaceModule  # paid (5.00 USD), published, public: the third publisher's
+    for_sale: MarketplaceModule  # the same (12.50 USD), in nobody's cart, licensed to nobody
+    cart_item: CartItem  # the owner's one cart line, for ``carted``
 
     def publisher_of(self, role: str) -> Publisher | None:
         return {"owner": self.owner_publisher, "other_publisher": self.other_publisher}.get(role)
@@ -330,6 +346,23 @@ async def build_world(sessions, shelf: Shelf) -> World:
         released = module(owner_publisher, ModuleStatus.PUBLISHED)
         session.add_all([other_publisher, owner_publisher, draft, pending, released])
         listed, private = await add_catalogue(session, owner_publisher)
+        carted, for_sale = [
+            MarketplaceModule(
+                publisher_id=listed.publisher_id,
+                technical_name=unique("mod").replace("-", "_"),
+                slug=unique("mod"),
+                display_name=f"Paid {price}",
+                short_description="Sold in the marketplace.",
+                status=ModuleStatus.PUBLISHED,
+                license_type="paid",
+                price=Decimal(price),
+            )
+            for price in ("5.00", "12.50")
+        ]
+        session.add_all([carted, for_sale])
+        await session.flush()
+        cart_item = CartItem(user_id=callers["owner"].id, module_id=carted.id)
+        session.add(cart_item)
         license_key, bought, seat = add_license(shelf.license_vault, callers["owner"], listed)
         session.add_all([bought, seat])
         versions = add_releases(session, shelf, released, draft)
@@ -365,6 +398,9 @@ async def build_world(sessions, shelf: Shelf) -> World:
         license=bought,
         license_key=license_key,
         seat=seat,
+        carted=carted,
+        for_sale=for_sale,
+        cart_item=cart_item,
     )
 
 
@@ -479,6 +515,7 @@ def url_of(path: str, world: World, downloads_of: MarketplaceModule | None = Non
         version="1.1.0" if download and downloads_of is world.released else "0.9.0",
         version_id=world.held.id,
         key=world.license_key,
+        item_id=world.cart_item.id,
     )
 
 
@@ -520,6 +557,7 @@ def body_of(method: str, path: str, world: World) -> dict:
             "json": {"instance_id": "inst-x", "domain": "shop.example.com"}
         },
         ("POST", L + "/{key}/deactivate"): {"json": {"instance_id": "inst-1"}},
+        ("POST", CART + "/add"): {"json": {"module_id": world.for_sale.id}},
     }
     payloads[("GET", D + "/search")] = {"params": {"q": "catalogue"}}
     return payloads.get((method, path), {})
@@ -939,6 +977,68 @@ async def check_deactivated(r, w, role, env):
     assert seat.status == "deactivated" and seat.deactivated_at is not None
 
 
+def cart_line(item_id: int, module: MarketplaceModule) -> dict:
+    """A cart line as the API shows it."""
+    return {
+        "id": item_id,
+        "module_id": module.id,
+        "module_slug": module.slug,
+        "module_name": module.display_name,
+        "license_type": "paid",
+        "unit_price": str(module.price),
+        "currency": "USD",
+    }
+
+
+async def cart_rows(env, user: User) -> list[tuple[int, int]]:
+    """(id, module_id) of the user's stored cart lines."""
+    async with env.make.sessions() as session:
+        rows = await session.execute(
+            select(CartItem.id, CartItem.module_id)
+            .where(CartItem.user_id == user.id)
+            .order_by(CartItem.id)
+        )
+        return [tuple(row) for row in rows.all()]
+
+
+def check_totals(body: dict, subtotal: str) -> None:
+    totals = body["totals"]
+    assert totals["currency"] == "USD" and totals["subtotal"] == subtotal
+    assert totals["discount"] == "0.00"
+    assert Decimal(totals["total"]) == Decimal(subtotal) + Decimal(totals["tax"])
+
+
+async def check_cart(r, w, role, env):
+    """The owner sees their one line, priced; everyone else an empty cart."""
+    body = r.json()
+    if role != "owner":
+        assert body == {"items": [], "totals": None}, "another account's cart leaked"
+        return
+    assert body["items"] == [cart_line(w.cart_item.id, w.carted)]
+    check_totals(body, "5.00")
+
+
+async def check_cart_added(r, w, role, env):
+    """The module is added to the caller's own cart (after the owner's existing line)."""
+    body = r.json()
+    stored = await cart_rows(env, w.callers[role])
+    assert stored[-1][1] == w.for_sale.id
+    expected = [cart_line(stored[-1][0], w.for_sale)]
+    if role == "owner":
+        expected.insert(0, cart_line(w.cart_item.id, w.carted))
+    assert body["items"] == expected
+    assert [(line["id"], line["module_id"]) for line in expected] == stored
+    check_totals(body, "17.50" if role == "owner" else "12.50")
+    if role != "owner":
+        assert await cart_rows(env, w.callers["owner"]) == [(w.cart_item.id, w.carted.id)]
+
+
+async def check_cart_item_removed(r, w, role, env):
+    assert r.content == b""
+    assert await _reload(env, CartItem, w.cart_item.id) is None
+    assert await cart_rows(env, w.callers[role]) == []
+
+
 CHECKS: dict[tuple[str, str], Check] = {
     ("GET", "/openapi.json"): check_openapi,
     ("GET", "/docs"): check_html,
@@ -994,6 +1094,9 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("POST", L + "/{key}/verify"): check_verified,
     ("POST", L + "/{key}/activate"): check_activated,
     ("POST", L + "/{key}/deactivate"): check_deactivated,
+    ("GET", CART): check_cart,
+    ("POST", CART + "/add"): check_cart_added,
+    ("DELETE", CART + "/{item_id}"): check_cart_item_removed,
 }
 
 
