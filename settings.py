@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     )
     jwt_issuer: str = "fastvue-marketplace"
     access_token_ttl: timedelta = timedelta(hours=1)
+    sign_in_rate_per_client: str = "30/minute"
+    sign_in_rate_per_account: str = "10/minute"
     api_token_max_ttl: timedelta = timedelta(days=365)
 
     review_reminder_after: timedelta = timedelta(days=3)

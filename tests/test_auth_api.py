@@ -133,3 +133,18 @@ async def test_another_users_token_cannot_be_revoked(api, make):
         "DELETE", f"/api/v1/auth/tokens/{created.json()['id']}", as_user=other
     )
     assert response.status_code == 404
+
+
+async def test_password_guessing_is_slowed_per_account(api):
+    await register(api)
+    app = api.http._transport.app
+    app.state.settings = api.settings.model_copy(update={"sign_in_rate_per_account": "3/minute"})
+    codes = [
+        (await sign_in(api, "ada@example.com", f"wrong password {n}")).status_code for n in range(3)
+    ]
+    assert codes == [401, 401, 401]
+    blocked = await sign_in(api, "ADA@example.com")
+    assert blocked.status_code == 429
+    assert blocked.json()["error"] == "rate_limited"
+    other = await sign_in(api, "someone-else@example.com", "whatever password")
+    assert other.status_code == 401, "another account has its own budget"

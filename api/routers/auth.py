@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api import security
@@ -46,10 +46,16 @@ async def register(body: RegisterIn, session: SessionDep):
 @router.post("/token", response_model=TokenOut)
 async def sign_in(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
 ):
+    """Password guessing is slowed per client and per account (``sign_in_rate_*``)."""
     email = form.username.strip()
+    limiter = request.app.state.rate_limiter
+    client = request.client.host if request.client else "unknown"
+    limiter.check(settings.sign_in_rate_per_client, "sign-in-client", client)
+    limiter.check(settings.sign_in_rate_per_account, "sign-in-account", email.lower()[:320])
     if "\x00" in email or len(email) > EMAIL_MAX or len(form.password) > PASSWORD_MAX:
         raise Unauthenticated("invalid_credentials", "wrong email or password")
     user = await users.get_user_by_email(session, email)
