@@ -74,6 +74,30 @@ class LicensePublicKey(BaseModel):
     public_key_pem: str
 
 
+def _license_out(
+    row: License, module, shown_key: str, active_instances: int | None = None
+) -> LicenseOut:
+    return LicenseOut(
+        id=row.id,
+        license_key=shown_key,
+        module_slug=module.slug,
+        module_name=module.display_name,
+        license_type=row.license_type,
+        status=row.status,
+        expires_at=row.expires_at,
+        max_instances=row.max_instances,
+        instance_domains=list(row.instance_domains or []),
+        active_instances=active_instances,
+    )
+
+
+def _owner_key(vault, row: License) -> str:
+    """The full key, opened from its ciphertext for the owner's eyes only."""
+    if not row.key_ciphertext:
+        return ""
+    return vault.open(row.key_ciphertext, bound_to=row.license_key) or ""
+
+
 def _key_hash(key: str) -> str:
     return license_key_hash(normalize_license_key(key))
 
@@ -92,19 +116,7 @@ def _limit(request: Request, settings, key_hash: str) -> None:
 async def my_licenses(principal: AccountPrincipal, session: SessionDep, request: Request):
     vault = request.app.state.license_vault
     return [
-        LicenseOut(
-            id=row.id,
-            license_key=(vault.open(row.key_ciphertext, bound_to=row.license_key) or "")
-            if row.key_ciphertext
-            else "",
-            module_slug=module.slug,
-            module_name=module.display_name,
-            license_type=row.license_type,
-            status=row.status,
-            expires_at=row.expires_at,
-            max_instances=row.max_instances,
-            instance_domains=list(row.instance_domains or []),
-        )
+        _license_out(row, module, _owner_key(vault, row))
         for row, module in await licenses.of_user(session, principal.user.id)
     ]
 
@@ -132,18 +144,7 @@ async def license_details(
     row = await _owned(session, principal, key)
     module = await licenses.module_of(session, row)
     active = await licenses.active_activations(session, row.id)
-    return LicenseOut(
-        id=row.id,
-        license_key=normalize_license_key(key),
-        module_slug=module.slug,
-        module_name=module.display_name,
-        license_type=row.license_type,
-        status=row.status,
-        expires_at=row.expires_at,
-        max_instances=row.max_instances,
-        instance_domains=list(row.instance_domains or []),
-        active_instances=len(active),
-    )
+    return _license_out(row, module, normalize_license_key(key), len(active))
 
 
 def _answer(request, settings, row, module, key, body, code, now) -> dict:
@@ -264,18 +265,7 @@ async def deactivate_license(
     await session.flush()
     module = await licenses.module_of(session, row)
     active = await licenses.active_activations(session, row.id)
-    return LicenseOut(
-        id=row.id,
-        license_key=mask_license_key(normalized),
-        module_slug=module.slug,
-        module_name=module.display_name,
-        license_type=row.license_type,
-        status=row.status,
-        expires_at=row.expires_at,
-        max_instances=row.max_instances,
-        instance_domains=list(row.instance_domains or []),
-        active_instances=len(active),
-    )
+    return _license_out(row, module, mask_license_key(normalized), len(active))
 
 
 @router.get("/{key}/offline", response_model=SignedDocumentOut)
