@@ -5,10 +5,7 @@ file). Secrets default to values generated once under the data directory, never 
 constants in the repository.
 """
 
-import contextlib
-import os
 import secrets
-import tempfile
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +13,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from integrations.private_files import create_once
 
 
 class Settings(BaseSettings):
@@ -139,22 +138,8 @@ class Settings(BaseSettings):
 
 
 def _secret_file(path: Path) -> str:
-    """Read a generated secret, creating it (mode 0600) the first time.
-
-    The new secret is written to a private temporary file and hard-linked into place, so
-    processes starting together agree on one secret and never read a half-written one.
-    """
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
-        try:
-            with os.fdopen(descriptor, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
-            with contextlib.suppress(FileExistsError):
-                os.link(temporary, path)
-        finally:
-            os.unlink(temporary)
-    return path.read_text().strip()
+    """A generated secret kept under the data dir, created once (mode 0600)."""
+    return create_once(path, lambda: secrets.token_urlsafe(48).encode()).decode().strip()
 
 
 @lru_cache

@@ -16,10 +16,7 @@ embedded default generates a development key once under the data directory and r
 
 import base64
 import binascii
-import contextlib
 import hashlib
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +33,7 @@ from domain.licensing import (
     canonical_json,
     parse_signed_payload,
 )
+from integrations.private_files import create_once
 from integrations.signing import PublicKeyInfo
 
 ALGORITHM = "ed25519"
@@ -225,29 +223,14 @@ class LicenseKeyRing:
 
 
 def _dev_key(path: Path) -> ed25519.Ed25519PrivateKey:
-    """Load the development key at ``path``, generating it (mode 0600, directory 0700) the
-    first time.
+    """The development key at ``path``, generated once (see ``create_once``)."""
 
-    The new key is written to a temporary file and hard-linked into place, which fails if
-    the file already exists: when the API and the worker start together, exactly one key
-    wins and both load it, and nobody ever reads a half-written file.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.parent.chmod(0o700)
-    if not path.exists():
-        pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
+    def generate() -> bytes:
+        return ed25519.Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".license-key.")
-        try:
-            with os.fdopen(descriptor, "wb") as handle:  # mkstemp creates it 0600
-                handle.write(pem)
-                handle.flush()
-                os.fsync(handle.fileno())
-            with contextlib.suppress(FileExistsError):  # another process won the race
-                os.link(temporary, path)
-        finally:
-            os.unlink(temporary)
-    return load_private_key(path.read_text(), what=f"development license signing key {path}")
+
+    pem = create_once(path, generate)
+    return load_private_key(pem.decode(), what=f"development license signing key {path}")

@@ -15,10 +15,7 @@ default generates a development key once under the data directory and reuses it.
 
 import base64
 import binascii
-import contextlib
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,6 +24,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+from integrations.private_files import create_once
 
 ALGORITHM = "ecdsa-p256-sha256"
 CHUNK_SIZE = 1024 * 1024
@@ -182,29 +181,14 @@ class KeyRing:
 
 
 def _dev_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    """Load the development key at ``path``, generating it (mode 0600, directory 0700) the
-    first time.
+    """The development key at ``path``, generated once (see ``create_once``)."""
 
-    The new key is written to a temporary file and hard-linked into place, which fails if
-    the file already exists: when the API and the worker start together, exactly one key
-    wins and both load it, and nobody ever reads a half-written file.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.parent.chmod(0o700)
-    if not path.exists():
-        pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+    def generate() -> bytes:
+        return ec.generate_private_key(ec.SECP256R1()).private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".signing-key.")
-        try:
-            with os.fdopen(descriptor, "wb") as handle:  # mkstemp creates it 0600
-                handle.write(pem)
-                handle.flush()
-                os.fsync(handle.fileno())
-            with contextlib.suppress(FileExistsError):  # another process won the race
-                os.link(temporary, path)
-        finally:
-            os.unlink(temporary)
-    return load_private_key(path.read_text(), what=f"development signing key {path}")
+
+    pem = create_once(path, generate)
+    return load_private_key(pem.decode(), what=f"development signing key {path}")

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from domain.licensing import OfflineLicense, VerificationAnswer, canonical_bytes
-from integrations import license_signing
+from integrations import license_signing, private_files
 from integrations.license_signing import (
     LicenseKeyRing,
     key_id,
@@ -337,13 +337,13 @@ def test_dev_key_race_loser_loads_the_winner(tmp_path, monkeypatch):
     """If another process links its key in first, ours is discarded and theirs is used."""
     winner = _ed25519()
     key_file = tmp_path / license_signing.DEV_KEY_PATH
-    real_link = license_signing.os.link
+    real_link = private_files.os.link
 
     def link_after_rival(source, destination):
         Path(destination).write_text(_private_pem(winner))
         real_link(source, destination)  # raises FileExistsError, as in a real race
 
-    monkeypatch.setattr(license_signing.os, "link", link_after_rival)
+    monkeypatch.setattr(private_files.os, "link", link_after_rival)
 
     ring = LicenseKeyRing.from_settings(None, [], tmp_path)
 
