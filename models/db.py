@@ -1,5 +1,6 @@
 """Engine and session factory."""
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 
@@ -17,3 +18,9 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def ping(sessions: async_sessionmaker) -> None:
+    """One round trip to the database; raises when it cannot be reached."""
+    async with sessions() as session:
+        await session.execute(text("SELECT 1"))

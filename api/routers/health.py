@@ -4,7 +4,8 @@ import asyncio
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+
+from models.db import ping
 
 router = APIRouter(tags=["operations"])
 
@@ -31,8 +32,7 @@ async def ready(request: Request):
 
 async def _database_ok(request: Request) -> bool:
     try:
-        async with request.app.state.sessions() as session:
-            await asyncio.wait_for(session.execute(text("SELECT 1")), timeout=3)
+        await asyncio.wait_for(ping(request.app.state.sessions), timeout=3)
         return True
     except Exception:
         return False
