@@ -105,6 +105,32 @@ class Settings(BaseSettings):
     typesense_api_key: SecretStr | None = None
     typesense_collection: str = "modules"
 
+    local_gateway_enabled: bool = Field(
+        default=True, description="the test-card gateway; turn off in production"
+    )
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = Field(default=None, description="tests: a Stripe emulator")
+    paypal_client_id: str | None = None
+    paypal_client_secret: SecretStr | None = None
+    paypal_webhook_id: str | None = None
+    paypal_sandbox: bool = False
+    paypal_api_base: str | None = Field(default=None, description="tests: a PayPal fake")
+    checkout_confirm_timeout: timedelta = Field(
+        default=timedelta(minutes=30), description="an order not paid by then expires"
+    )
+    refund_window: timedelta = Field(
+        default=timedelta(days=14), description="how long buyers may refund their own orders"
+    )
+    dunning_retry_days: list[int] = Field(
+        default=[1, 3, 7], description="days between failed renewal attempts, then expiry"
+    )
+    expiry_reminder_days: int = Field(
+        default=7, ge=0, description="remind buyers this many days before a license ends"
+    )
+    seller_name: str = "FastVue Marketplace"
+    seller_address: str = "FastVue Marketplace\nExample Street 1\n1000 Example City"
+
     worker_shutdown_grace: timedelta = timedelta(seconds=30)
 
     @property
@@ -126,6 +152,10 @@ class Settings(BaseSettings):
 
     def resolved_download_secret(self) -> bytes:
         return _secret_file(self.data_dir / "secrets" / "download.key").encode()
+
+    @property
+    def payments_dir(self) -> Path:
+        return self.data_dir / "payments"
 
     @property
     def mail_dir(self) -> Path:

@@ -10,21 +10,34 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
+from activities.checkout import CheckoutActivities
 from activities.packages import PackageActivities, ScanPolicy
 from activities.review import ReviewActivities
 from activities.search_index import SearchIndexActivities
+from activities.subscriptions import SubscriptionActivities
+from integrations.license_vault import LicenseVault
 from integrations.mail import FileMailer
+from integrations.payments.registry import gateways_from
 from integrations.search import build_search
 from integrations.temporal import connect_temporal
 from integrations.wiring import archive_limits_from, keyring_from, storage_from
 from models.db import make_engine, make_sessionmaker
 from settings import Settings
+from workflows.checkout import CheckoutWorkflow
 from workflows.module_review import MODULE_SLUG, ModuleReviewWorkflow
+from workflows.refund import RefundWorkflow
+from workflows.subscription import SubscriptionWorkflow
 from workflows.version_ingestion import VersionIngestionWorkflow
 
 log = logging.getLogger("marketplace.worker")
 
-WORKFLOWS = [ModuleReviewWorkflow, VersionIngestionWorkflow]
+WORKFLOWS = [
+    ModuleReviewWorkflow,
+    VersionIngestionWorkflow,
+    CheckoutWorkflow,
+    RefundWorkflow,
+    SubscriptionWorkflow,
+]
 SEARCH_ATTRIBUTES = {MODULE_SLUG.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD}
 
 
@@ -66,6 +79,22 @@ def build_activities(settings: Settings, sessions) -> list:
         scan_concurrency=settings.scan_concurrency,
     )
     index = SearchIndexActivities(sessions=sessions, search=build_search(settings, sessions))
+    gateways = gateways_from(settings)
+    checkout = CheckoutActivities(
+        sessions=sessions,
+        gateways=gateways,
+        vault=LicenseVault(settings.resolved_license_key_secret()),
+        mailer=mailer,
+        mail_from=settings.mail_from,
+    )
+    billing = SubscriptionActivities(
+        sessions=sessions,
+        gateways=gateways,
+        mailer=mailer,
+        mail_from=settings.mail_from,
+        reminder_days=settings.expiry_reminder_days,
+        dunning_days=settings.dunning_retry_days,
+    )
     return [
         review.apply_decision,
         review.notify_publisher,
@@ -83,6 +112,21 @@ def build_activities(settings: Settings, sessions) -> list:
         packages.notify,
         packages.start_module_review,
         index.index_module,
+        checkout.create_payment,
+        checkout.confirm_payment,
+        checkout.refresh_payment,
+        checkout.cancel_payment,
+        checkout.close_unpaid,
+        checkout.mark_paid,
+        checkout.fulfil,
+        checkout.refund_payment,
+        checkout.apply_refund,
+        checkout.send_receipt,
+        billing.load,
+        billing.set_cancel_at_period_end,
+        billing.charge,
+        billing.end,
+        billing.remind_expiry,
     ]
 
 

@@ -13,18 +13,24 @@ from api.routers import (
     auth,
     cart,
     categories,
+    checkout,
+    coupons,
     discovery,
     downloads,
     health,
     licenses,
     moderation,
+    orders,
     publisher,
     publisher_modules,
     publisher_versions,
+    subscriptions,
     version_moderation,
+    webhooks,
 )
 from api.temporal import TemporalConnector
 from integrations.license_vault import LicenseVault
+from integrations.payments.registry import gateways_from
 from integrations.search import build_search
 from integrations.wiring import keyring_from, license_keyring_from, storage_from
 from models.db import make_sessionmaker
@@ -56,6 +62,7 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: TemporalConnec
     app.state.license_keys = license_keyring_from(settings)
     app.state.license_vault = LicenseVault(settings.resolved_license_key_secret())
     app.state.rate_limiter = RateLimiter()
+    app.state.gateways = gateways_from(settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -78,6 +85,11 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: TemporalConnec
         downloads.router,
         licenses.router,
         cart.router,
+        checkout.router,
+        orders.router,
+        subscriptions.router,
+        webhooks.router,
+        coupons.router,
         categories.public,
         discovery.router,
         categories.admin,

@@ -256,20 +256,8 @@ def _eligible(
     coupon: Coupon, currency: str, lines: list[tuple[CartLine, Decimal]], now: datetime
 ) -> list[tuple[CartLine, Decimal]]:
     """Validate the coupon against the order; the lines it discounts."""
-    if coupon.kind not in tuple(CouponKind):
-        raise DomainError("invalid_coupon", f"a coupon is {' or '.join(CouponKind)}")
-    kind = CouponKind(coupon.kind)
-    if kind is CouponKind.FIXED and coupon.currency is None:
-        raise DomainError("coupon_currency_required", "a fixed coupon needs a currency")
+    _check_definition(coupon, currency)
     coupon_currency = coupon.currency
-    if coupon_currency is not None:
-        currency_places(coupon_currency)
-    if kind is CouponKind.PERCENT:
-        _percent(coupon.value, "the coupon's percent")
-    else:
-        _amount(coupon.value, "the coupon's value", coupon_currency)
-    if coupon.min_subtotal is not None:
-        _amount(coupon.min_subtotal, "the coupon's minimum subtotal", coupon_currency or currency)
 
     if coupon.starts_at is not None and now < coupon.starts_at:
         raise DomainError("coupon_not_started", f"coupon {coupon.code} is not valid yet")
@@ -298,6 +286,40 @@ def _eligible(
             "of the modules it applies to",
         )
     return eligible
+
+
+def _check_definition(coupon: Coupon, order_currency: str | None) -> None:
+    if coupon.kind not in tuple(CouponKind):
+        raise DomainError("invalid_coupon", f"a coupon is {' or '.join(CouponKind)}")
+    kind = CouponKind(coupon.kind)
+    if kind is CouponKind.FIXED and coupon.currency is None:
+        raise DomainError("coupon_currency_required", "a fixed coupon needs a currency")
+    if coupon.currency is not None:
+        currency_places(coupon.currency)
+    if kind is CouponKind.PERCENT:
+        _percent(coupon.value, "the coupon's percent")
+    else:
+        _amount(coupon.value, "the coupon's value", coupon.currency)
+    if coupon.min_subtotal is not None:
+        _amount(
+            coupon.min_subtotal,
+            "the coupon's minimum subtotal",
+            coupon.currency or order_currency,
+        )
+
+
+@_exact
+def check_coupon_definition(coupon: Coupon) -> None:
+    """Refuse a coupon that could never apply, when it is created or changed: the checks
+    of ``check_coupon`` that need no order, plus a value above zero and a window that
+    ends after it starts (``invalid_coupon_window``)."""
+    _check_definition(coupon, None)
+    if Decimal(coupon.value) <= 0:
+        raise DomainError("invalid_amount", "a coupon's value must be above 0")
+    if coupon.starts_at and coupon.ends_at and coupon.ends_at <= coupon.starts_at:
+        raise DomainError("invalid_coupon_window", "a coupon must end after it starts")
+    if coupon.max_redemptions is not None and coupon.max_redemptions < 1:
+        raise DomainError("invalid_amount", "max_redemptions must be at least 1")
 
 
 @_exact

@@ -11,6 +11,8 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from domain.licensing import license_key_hash, new_license_key
+
 NONCE_BYTES = 12
 
 
@@ -34,3 +36,13 @@ class LicenseVault:
         except (ValueError, InvalidTag):
             return None
         return plain.decode()
+
+    def new_key_columns(self) -> dict[str, str]:
+        """A fresh license key as a license row stores it: hash, ciphertext, last group."""
+        key = new_license_key()
+        digest = license_key_hash(key)
+        return {
+            "license_key": digest,
+            "key_ciphertext": self.seal(key, bound_to=digest),
+            "key_last": key[-5:],
+        }

@@ -2,7 +2,18 @@
 
 from models.analytics import ModuleDownload, ModuleView, PublisherPayout
 from models.base import Base
-from models.commerce import CartItem, License, LicenseActivation, Order, ProcessedWebhookEvent
+from models.commerce import (
+    CartItem,
+    Coupon,
+    EarningEntry,
+    License,
+    LicenseActivation,
+    Order,
+    OrderRefund,
+    PaymentProfile,
+    ProcessedWebhookEvent,
+    Subscription,
+)
 from models.module import MarketplaceCategory, MarketplaceModule, ModuleVersion
 from models.platform import AuditLogEntry, PlatformSetting
 from models.publisher import Publisher, PublisherStats
@@ -14,6 +25,8 @@ __all__ = [
     "AuditLogEntry",
     "Base",
     "CartItem",
+    "Coupon",
+    "EarningEntry",
     "License",
     "LicenseActivation",
     "MarketplaceCategory",
@@ -23,6 +36,8 @@ __all__ = [
     "ModuleVersion",
     "ModuleView",
     "Order",
+    "OrderRefund",
+    "PaymentProfile",
     "PlatformSetting",
     "ProcessedWebhookEvent",
     "Publisher",
@@ -30,5 +45,6 @@ __all__ = [
     "PublisherStats",
     "ReviewReport",
     "ReviewVote",
+    "Subscription",
     "User",
 ]

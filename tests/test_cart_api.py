@@ -50,6 +50,7 @@ async def test_lines_are_unique_and_totals_exact_with_tax(api, make, db, shop):
         "discount": "0.00",
         "tax": "4.01",
         "total": "24.05",
+        "coupon_code": None,
     }
 
 

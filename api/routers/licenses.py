@@ -130,7 +130,7 @@ async def license_public_keys(request: Request):
     ]
 
 
-async def _owned(session, principal, key: str) -> License:
+async def owned_license(session, principal, key: str) -> License:
     row = await licenses.by_key_hash(session, _key_hash(key))
     if row is None or row.user_id != principal.user.id:
         raise NotFound("license_not_found", "no such license among yours")
@@ -141,7 +141,7 @@ async def _owned(session, principal, key: str) -> License:
 async def license_details(
     key: KeyPath, principal: AccountPrincipal, session: SessionDep, request: Request
 ):
-    row = await _owned(session, principal, key)
+    row = await owned_license(session, principal, key)
     module = await licenses.module_of(session, row)
     active = await licenses.active_activations(session, row.id)
     return _license_out(row, module, normalize_license_key(key), len(active))
@@ -278,7 +278,7 @@ async def offline_license(
     days: Annotated[int | None, Query(ge=1, le=365)] = None,
 ):
     """A signed, time-limited license file for air-gapped instances."""
-    row = await _owned(session, principal, key)
+    row = await owned_license(session, principal, key)
     now = datetime.now(UTC)
     lifetime = settings.offline_license_lifetime
     if days is not None:

@@ -13,15 +13,19 @@ from models.publisher import Publisher
 
 
 async def lines(
-    session: AsyncSession, user_id: int
+    session: AsyncSession, user_id: int, *, lock: bool = False
 ) -> list[tuple[CartItem, MarketplaceModule, Publisher]]:
-    rows = await session.execute(
+    """The cart's lines; ``lock`` holds them so two checkouts of one cart take turns."""
+    query = (
         select(CartItem, MarketplaceModule, Publisher)
         .join(MarketplaceModule, MarketplaceModule.id == CartItem.module_id)
         .join(Publisher, Publisher.id == MarketplaceModule.publisher_id)
         .where(CartItem.user_id == user_id)
         .order_by(CartItem.created_at, CartItem.id)
     )
+    if lock:
+        query = query.with_for_update(of=CartItem)
+    rows = await session.execute(query)
     return [(r[0], r[1], r[2]) for r in rows.all()]
 
 
@@ -53,3 +57,7 @@ async def user_licenses(session: AsyncSession, user_id: int, module_id: int) -> 
 async def setting(session: AsyncSession, key: str, default: Any) -> Any:
     row = await session.get(PlatformSetting, key)
     return default if row is None else row.value
+
+
+async def clear(session: AsyncSession, user_id: int) -> None:
+    await session.execute(delete(CartItem).where(CartItem.user_id == user_id))

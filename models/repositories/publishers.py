@@ -30,3 +30,7 @@ async def save_publisher(session: AsyncSession, publisher: Publisher) -> Publish
     async with unique_violations(session, PUBLISHER_UNIQUES):
         pass
     return publisher
+
+
+async def get_publisher(session: AsyncSession, publisher_id: int) -> Publisher | None:
+    return await session.get(Publisher, publisher_id)

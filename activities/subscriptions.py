@@ -1,0 +1,354 @@
+"""Side effects of the subscription workflow: renewal charges, dunning, expiry, reminders.
+
+A renewal is keyed by the period it pays for: its order is ``FV-R{license}-{period}`` and
+each attempt's charge ``sub:{license}:period:{n}:attempt:{k}``, so a retried activity finds
+the same order and the gateway returns the same charge. A period already renewed is never
+charged again.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.checkout import (
+    LicenseKind,
+    OrderKind,
+    OrderStatus,
+    SubscriptionStatus,
+    period_end,
+    renewal_order_number,
+)
+from domain.licensing import LicenseStatus
+from domain.modules import LicenseType, SubscriptionPeriod
+from domain.pricing import CartLine, price_order, publisher_earnings, to_minor_units
+from integrations.mail import Mailer, compose
+from integrations.payments import PaymentRequest, PaymentStatus
+from integrations.payments.registry import Gateways
+from models.commerce import Order
+from models.repositories import cart, modules, orders, publishers, subscriptions, users
+
+TAX_RATE_SETTING = "tax_rate_percent"
+
+
+class SubscriptionState(BaseModel):
+    license_id: int
+    status: SubscriptionStatus
+    period_number: int
+    period_end: datetime
+    cancel_at_period_end: bool
+    trialing: bool
+    has_payment_method: bool
+    reminder_days: int
+    dunning_days: list[int]
+
+    @property
+    def renews(self) -> bool:
+        return not self.cancel_at_period_end and self.has_payment_method
+
+
+class RenewalAttempt(BaseModel):
+    license_id: int
+    period_number: int
+    """The period being paid for."""
+    attempt: int
+    grace_until: datetime | None = None
+    """While dunning, the license stays valid until then."""
+
+
+class RenewalResult(BaseModel):
+    succeeded: bool
+    decline_code: str | None = None
+
+
+class EndRequest(BaseModel):
+    license_id: int
+    status: SubscriptionStatus
+    reason: str
+
+
+@dataclass
+class SubscriptionActivities:
+    sessions: async_sessionmaker
+    gateways: Gateways
+    mailer: Mailer
+    mail_from: str
+    reminder_days: int
+    dunning_days: list[int]
+
+    @activity.defn(name="subscription.load")
+    async def load(self, license_id: int) -> SubscriptionState:
+        async with self.sessions() as session:
+            found = await subscriptions.with_license(session, license_id)
+            if found is None:
+                raise ApplicationError(
+                    f"no subscription for license {license_id}",
+                    type="not_found",
+                    non_retryable=True,
+                )
+            sub, _ = found
+            profile = (
+                await orders.profile(session, sub.user_id, sub.gateway) if sub.gateway else None
+            )
+        return SubscriptionState(
+            license_id=license_id,
+            status=SubscriptionStatus(sub.status),
+            period_number=sub.period_number,
+            period_end=sub.current_period_end,
+            cancel_at_period_end=sub.cancel_at_period_end,
+            trialing=sub.status == SubscriptionStatus.TRIALING,
+            has_payment_method=bool(profile and profile.payment_method),
+            reminder_days=self.reminder_days,
+            dunning_days=self.dunning_days,
+        )
+
+    @activity.defn(name="subscription.set_cancel_at_period_end")
+    async def set_cancel_at_period_end(self, license_id: int, cancel: bool) -> None:
+        async with self.sessions.begin() as session:
+            sub = await subscriptions.of_license(session, license_id, lock=True)
+            if sub is None or not SubscriptionStatus(sub.status).is_live:
+                return
+            sub.cancel_at_period_end = cancel
+            sub.cancelled_at = datetime.now(UTC) if cancel else None
+
+    @activity.defn(name="subscription.charge")
+    async def charge(self, attempt: RenewalAttempt) -> RenewalResult:
+        order = await self._renewal_order(attempt)
+        if order is None:
+            return RenewalResult(succeeded=True)
+        async with self.sessions() as session:
+            sub = await subscriptions.of_license(session, attempt.license_id)
+            assert sub is not None and sub.gateway is not None
+            profile = await orders.profile(session, sub.user_id, sub.gateway)
+        if profile is None or not profile.payment_method:
+            return await self._declined(attempt, order.id, "no_payment_method")
+        payment = await self.gateways.get(sub.gateway).create_payment(
+            PaymentRequest(
+                reference=order.order_number,
+                amount_minor=to_minor_units(order.total, order.currency),
+                currency=order.currency,
+                description=f"Renewal {order.order_number}",
+                idempotency_key=(
+                    f"sub:{attempt.license_id}:period:{attempt.period_number}"
+                    f":attempt:{attempt.attempt}"
+                ),
+                customer_id=profile.customer_id,
+                payment_method=profile.payment_method,
+                off_session=True,
+            )
+        )
+        if payment.status is not PaymentStatus.SUCCEEDED:
+            return await self._declined(
+                attempt, order.id, payment.decline_code or payment.status.value, payment.payment_id
+            )
+        await self._renewed(attempt, order.id, payment.payment_id)
+        return RenewalResult(succeeded=True)
+
+    async def _renewal_order(self, attempt: RenewalAttempt) -> Order | None:
+        """The period's order, created by the first attempt; None if already renewed."""
+        number = renewal_order_number(attempt.license_id, attempt.period_number)
+        async with self.sessions.begin() as session:
+            found = await subscriptions.with_license(session, attempt.license_id, lock=True)
+            assert found is not None
+            sub, license_row = found
+            if sub.period_number >= attempt.period_number:
+                return None
+            existing = await orders.by_number(session, number)
+            if existing is not None:
+                return existing
+            module = await modules.get_module(session, sub.module_id)
+            assert module is not None
+            user = await users.get_user(session, sub.user_id)
+            tax_rate = Decimal(str(await cart.setting(session, TAX_RATE_SETTING, "0")))
+            totals = price_order(
+                [
+                    CartLine(
+                        module_id=module.id,
+                        publisher_id=module.publisher_id,
+                        unit_price=sub.price,
+                        currency=sub.currency,
+                        license_type=LicenseType.SUBSCRIPTION,
+                    )
+                ],
+                None,
+                tax_rate,
+                datetime.now(UTC),
+            )
+            line = totals.lines[0]
+            return await orders.add(
+                session,
+                Order(
+                    order_number=number,
+                    user_id=sub.user_id,
+                    kind=OrderKind.RENEWAL.value,
+                    items=[
+                        {
+                            "module_id": module.id,
+                            "publisher_id": module.publisher_id,
+                            "module_slug": module.slug,
+                            "module_name": module.display_name,
+                            "license_type": LicenseType.SUBSCRIPTION.value,
+                            "subscription_period": sub.period,
+                            "license_id": license_row.id,
+                            "period_number": attempt.period_number,
+                            "unit_price": str(line.gross),
+                            "discount": str(line.discount),
+                            "tax": str(line.tax),
+                            "net_of_discount": str(line.net_of_discount),
+                            "total": str(line.total),
+                        }
+                    ],
+                    subtotal=totals.subtotal,
+                    discount_amount=totals.discount,
+                    tax_amount=totals.tax,
+                    tax_rate=tax_rate,
+                    total=totals.total,
+                    currency=totals.currency,
+                    payment_method=sub.gateway,
+                    billing_email=user.email if user else None,
+                ),
+            )
+
+    async def _declined(
+        self, attempt: RenewalAttempt, order_id: int, code: str, payment_id: str | None = None
+    ) -> RenewalResult:
+        async with self.sessions.begin() as session:
+            found = await subscriptions.with_license(session, attempt.license_id, lock=True)
+            assert found is not None
+            sub, license_row = found
+            order = await orders.get(session, order_id, lock=True)
+            assert order is not None
+            order.failure_code = code
+            order.payment_status = PaymentStatus.DECLINED.value
+            if payment_id:
+                order.payment_intent_id = payment_id
+            if SubscriptionStatus(sub.status).is_live:
+                sub.status = SubscriptionStatus.PAST_DUE.value
+                sub.failed_attempts = attempt.attempt + 1
+                if attempt.grace_until and (
+                    license_row.expires_at is None or license_row.expires_at < attempt.grace_until
+                ):
+                    license_row.expires_at = attempt.grace_until
+        return RenewalResult(succeeded=False, decline_code=code)
+
+    async def _renewed(self, attempt: RenewalAttempt, order_id: int, payment_id: str) -> None:
+        now = datetime.now(UTC)
+        async with self.sessions.begin() as session:
+            found = await subscriptions.with_license(session, attempt.license_id, lock=True)
+            assert found is not None
+            sub, license_row = found
+            order = await orders.get(session, order_id, lock=True)
+            assert order is not None
+            if order.status == OrderStatus.COMPLETED:
+                return
+            order.status = OrderStatus.COMPLETED.value
+            order.payment_status = PaymentStatus.SUCCEEDED.value
+            order.payment_intent_id = payment_id
+            order.failure_code = None
+            order.paid_at = now
+            line = order.items[0]
+            publisher = await publishers.get_publisher(session, line["publisher_id"])
+            rate = publisher.commission_rate if publisher else Decimal("30.00")
+            earned = publisher_earnings(
+                Decimal(line["net_of_discount"]), rate, currency=order.currency
+            )
+            await orders.record_earning(
+                session,
+                {
+                    "publisher_id": line["publisher_id"],
+                    "order_id": order.id,
+                    "module_id": line["module_id"],
+                    "kind": "sale",
+                    "gross": earned.gross,
+                    "commission": earned.commission,
+                    "net": earned.net,
+                    "commission_rate": rate,
+                    "currency": order.currency,
+                    "occurred_at": now,
+                },
+            )
+            sub.period_number = attempt.period_number
+            sub.current_period_start = sub.current_period_end
+            sub.current_period_end = period_end(
+                sub.billing_anchor, SubscriptionPeriod(sub.period), attempt.period_number
+            )
+            sub.status = SubscriptionStatus.ACTIVE.value
+            sub.failed_attempts = 0
+            license_row.license_type = LicenseKind.SUBSCRIPTION.value
+            license_row.status = LicenseStatus.ACTIVE.value
+            license_row.expires_at = sub.current_period_end
+        await self._mail(
+            attempt.license_id,
+            f"renewed-{attempt.license_id}-{attempt.period_number}",
+            "Your subscription was renewed",
+            "Your subscription was renewed; the receipt is under your orders.",
+        )
+
+    @activity.defn(name="subscription.end")
+    async def end(self, request: EndRequest) -> None:
+        """Stop the subscription and end its license now (cancelled at period end, trial
+        over without a payment method, or dunning gave up)."""
+        now = datetime.now(UTC)
+        async with self.sessions.begin() as session:
+            found = await subscriptions.with_license(session, request.license_id, lock=True)
+            if found is None:
+                return
+            sub, license_row = found
+            if not SubscriptionStatus(sub.status).is_live:
+                return
+            sub.status = request.status.value
+            sub.ended_at = now
+            license_row.status = (
+                LicenseStatus.CANCELLED.value
+                if request.status is SubscriptionStatus.CANCELLED
+                else LicenseStatus.EXPIRED.value
+            )
+            if license_row.expires_at is None or license_row.expires_at > now:
+                license_row.expires_at = now
+        texts = {
+            "cancelled": "Your subscription ended at the end of its period, as you asked.",
+            "trial_ended": "Your trial ended. Buy the module to keep using it.",
+            "payment_failed": (
+                "We could not charge your payment method after several attempts, so your "
+                "license has expired. Buy again to continue."
+            ),
+        }
+        await self._mail(
+            request.license_id,
+            f"ended-{request.license_id}",
+            "Your license has ended",
+            texts.get(request.reason, "Your license has ended."),
+        )
+
+    @activity.defn(name="subscription.remind_expiry")
+    async def remind_expiry(self, license_id: int, period_number: int) -> None:
+        async with self.sessions() as session:
+            found = await subscriptions.with_license(session, license_id)
+        if found is None:
+            return
+        sub, _ = found
+        await self._mail(
+            license_id,
+            f"expiring-{license_id}-{period_number}",
+            "Your license expires soon",
+            f"Your license ends on {sub.current_period_end:%Y-%m-%d %H:%M} UTC and will not "
+            "renew. Add a payment method or resume the subscription to keep it.",
+        )
+
+    async def _mail(self, license_id: int, key: str, subject: str, body: str) -> None:
+        async with self.sessions() as session:
+            found = await subscriptions.with_license(session, license_id)
+            user = await users.get_user(session, found[0].user_id) if found else None
+        if user is None:
+            return
+        message = compose(sender=self.mail_from, to=user.email, subject=subject, body=body)
+        self.mailer.send(message, dedupe_key=key)
+
+
+def grace_until(now: datetime, remaining_delays: list[int]) -> datetime:
+    """How long a past-due license stays valid: through the remaining retries, plus a day."""
+    return now + timedelta(days=sum(remaining_delays) + 1)

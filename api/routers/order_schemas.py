@@ -1,0 +1,102 @@
+"""Request and response bodies of checkout and orders."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, EmailStr, Field, StringConstraints
+
+from api.schemas import Flag, Strict
+from domain.checkout import Gateway
+
+PaymentMethod = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_ -]+$")
+]
+OrderNumber = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+
+
+class BillingAddress(Strict):
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str | None = Field(default=None, max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=20)
+    region: str | None = Field(default=None, max_length=100)
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+
+
+class CheckoutIn(Strict):
+    gateway: Gateway = Gateway.LOCAL
+    payment_method: PaymentMethod | None = Field(
+        default=None,
+        description="local: a test card number; Stripe: a PaymentMethod id; PayPal: none",
+    )
+    coupon_code: str | None = Field(default=None, min_length=1, max_length=50)
+    save_payment_method: Flag = Field(
+        default=False, description="always on when the cart holds a subscription"
+    )
+    billing_name: str | None = Field(default=None, max_length=200)
+    billing_email: EmailStr | None = None
+    billing_address: BillingAddress | None = None
+    return_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
+
+
+class ConfirmIn(Strict):
+    order_number: OrderNumber
+
+
+class RefundIn(Strict):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class OrderLineOut(BaseModel):
+    module_id: int
+    module_slug: str
+    module_name: str
+    license_type: str
+    subscription_period: str | None = None
+    unit_price: Decimal
+    discount: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+class NextAction(BaseModel):
+    url: str | None = None
+    client_secret: str | None = None
+
+
+class PaymentOut(BaseModel):
+    gateway: str | None
+    status: str
+    payment_id: str | None
+    next_action: NextAction | None = None
+
+
+class OrderOut(BaseModel):
+    id: int
+    order_number: str
+    kind: str
+    status: str
+    failure_code: str | None
+    payment: PaymentOut
+    items: list[OrderLineOut]
+    currency: str
+    subtotal: Decimal
+    discount: Decimal
+    tax: Decimal
+    tax_rate: Decimal
+    total: Decimal
+    coupon_code: str | None
+    refunded_amount: Decimal
+    created_at: datetime
+    paid_at: datetime | None
+    expires_at: datetime | None
+    refunded_at: datetime | None
+    license_ids: list[int]
+    invoice_url: str | None
+
+
+class CheckoutOut(BaseModel):
+    order: OrderOut
+    workflow_id: str
+    status_url: str

@@ -1,0 +1,167 @@
+"""Orders, refunds and subscription billing periods: the rules, no I/O.
+
+An order moves ``pending`` → ``paid`` → ``completed``, or ends ``failed`` (declined, or
+fulfilment failed and was refunded) or ``expired`` (never confirmed); a completed order can
+become ``refunded``. Payment status follows the gateway: ``pending``, ``requires_action``,
+``processing``, ``succeeded``, ``declined``, ``canceled``, ``refunded``.
+"""
+
+import calendar
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from domain.errors import Conflict, DomainError, Forbidden
+from domain.modules import LicenseType, SubscriptionPeriod
+
+ORDER_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+ORDER_NUMBER_RANDOM = 10
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    REFUNDED = "refunded"
+
+
+class OrderKind(StrEnum):
+    PURCHASE = "purchase"
+    RENEWAL = "renewal"
+
+
+class Gateway(StrEnum):
+    LOCAL = "local"
+    STRIPE = "stripe"
+    PAYPAL = "paypal"
+
+
+class LicenseKind(StrEnum):
+    """``license_type`` of a license row (a module's ``license_type`` is what it sells)."""
+
+    FREE = "free"
+    PURCHASE = "purchase"
+    SUBSCRIPTION = "subscription"
+    TRIAL = "trial"
+
+
+class SubscriptionStatus(StrEnum):
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+    @property
+    def is_live(self) -> bool:
+        return self in (
+            SubscriptionStatus.TRIALING,
+            SubscriptionStatus.ACTIVE,
+            SubscriptionStatus.PAST_DUE,
+        )
+
+
+def new_order_number(now: datetime) -> str:
+    """``FV-20261127-7K2Q9XWM3D``: the day for people, 50 random bits for uniqueness."""
+    random_part = "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(ORDER_NUMBER_RANDOM))
+    return f"FV-{now:%Y%m%d}-{random_part}"
+
+
+def renewal_order_number(license_id: int, period_number: int) -> str:
+    """Renewal orders are named by what they pay for, so a retried charge finds its order."""
+    return f"FV-R{license_id}-{period_number}"
+
+
+def license_kind_for(module_license_type: LicenseType) -> LicenseKind:
+    if module_license_type is LicenseType.FREE:
+        return LicenseKind.FREE
+    if module_license_type is LicenseType.PAID:
+        return LicenseKind.PURCHASE
+    return LicenseKind.SUBSCRIPTION
+
+
+def add_period(start: datetime, period: SubscriptionPeriod, count: int = 1) -> datetime:
+    """``start`` moved by whole months or years, clamping the day (Jan 31 + 1 month = Feb 28
+    or 29), so twelve monthly periods from any day make exactly one year."""
+    months = count * (12 if period is SubscriptionPeriod.YEARLY else 1)
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return start.replace(year=year, month=month, day=day)
+
+
+def period_end(anchor: datetime, period: SubscriptionPeriod, period_number: int) -> datetime:
+    """The end of period ``period_number`` (1-based) counted from the anchor, never drifting
+    the way repeated clamping would (Jan 31 → Feb 28 → Mar 28)."""
+    return add_period(anchor, period, period_number)
+
+
+def dunning_schedule(days: list[int]) -> list[timedelta]:
+    """Delays between failed renewal attempts, e.g. ``[1, 3, 7]``: retry a day after the
+    first failure, three days after the second, seven after the third, then give up."""
+    if any(not isinstance(d, int) or isinstance(d, bool) or d <= 0 for d in days):
+        raise DomainError("invalid_dunning_schedule", "dunning delays are whole days above 0")
+    return [timedelta(days=d) for d in days]
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    status: OrderStatus
+    kind: OrderKind
+    paid_at: datetime | None
+    total_refunded: bool
+
+
+def check_refund_allowed(
+    order: RefundRequest, *, by_admin: bool, now: datetime, window: timedelta
+) -> None:
+    """A completed order can be refunded once: by an admin at any time, by the buyer within
+    the refund window from payment. Renewals follow the same rule."""
+    if order.status is OrderStatus.REFUNDED or order.total_refunded:
+        raise Conflict("already_refunded", "this order has been refunded")
+    if order.status is not OrderStatus.COMPLETED or order.paid_at is None:
+        raise Conflict("order_not_refundable", f"a {order.status} order cannot be refunded")
+    if not by_admin and now - order.paid_at > window:
+        days = window.days
+        raise Forbidden(
+            "refund_window_closed",
+            f"refunds can be requested within {days} days of payment; contact support",
+        )
+
+
+class CheckoutRequest(BaseModel):
+    """What the checkout workflow is started with: the order row holds everything else."""
+
+    order_id: int
+    order_number: str
+    confirm_timeout_seconds: float
+
+
+class CheckoutStage(StrEnum):
+    CREATING_PAYMENT = "creating_payment"
+    AWAITING_PAYMENT = "awaiting_payment"
+    FULFILLING = "fulfilling"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+class PaymentView(BaseModel):
+    """The payment as the workflow last saw it."""
+
+    status: str
+    payment_id: str | None = None
+    decline_code: str | None = None
+    next_action_url: str | None = None
+
+
+class CheckoutProgress(BaseModel):
+    stage: CheckoutStage
+    payment: PaymentView | None = None
+    failure_code: str | None = None
+    license_ids: list[int] = []

@@ -1,0 +1,215 @@
+"""Checkout to license: create the payment, wait for its confirmation, then issue the
+licenses and book the earnings; refund (compensation) if that fails for good after payment.
+
+The confirmation arrives as the ``confirm`` update (the buyer approved) or the
+``payment_changed`` signal (a verified webhook). Neither carries the payment's state: each
+makes the workflow read it back from the gateway, so forged, repeated or out-of-order
+notifications cannot mark an order paid.
+"""
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.checkout import (
+        CheckoutActivities,
+        FulfilmentResult,
+        PaymentInstructions,
+        RefundInput,
+    )
+    from domain.checkout import (
+        CheckoutProgress,
+        CheckoutStage,
+        OrderStatus,
+        PaymentView,
+    )
+    from integrations.payments import PaymentStatus
+    from workflows.subscription import SubscriptionInput, SubscriptionWorkflow
+
+GATEWAY_CALL = {
+    "start_to_close_timeout": timedelta(seconds=60),
+    "retry_policy": RetryPolicy(
+        maximum_interval=timedelta(minutes=1),
+        non_retryable_error_types=["not_found", "refund_failed", "order_not_paid"],
+    ),
+}
+FULFILMENT = {
+    "start_to_close_timeout": timedelta(seconds=60),
+    "retry_policy": RetryPolicy(
+        maximum_interval=timedelta(seconds=30),
+        maximum_attempts=20,
+        non_retryable_error_types=["not_found", "order_not_paid"],
+    ),
+}
+CONFIRM_ANSWER_WITHIN = timedelta(seconds=15)
+"""The confirm update answers by then even if fulfilment is still retrying."""
+WAITING = (PaymentStatus.REQUIRES_ACTION.value, PaymentStatus.PROCESSING.value)
+
+
+def checkout_workflow_id(order_number: str) -> str:
+    return f"checkout-{order_number}"
+
+
+class CheckoutInput(PaymentInstructions):
+    order_number: str
+    confirm_timeout_seconds: float
+    free: bool = False
+    """Nothing to charge (a coupon covered everything): go straight to fulfilment."""
+
+
+@workflow.defn(name="Checkout")
+class CheckoutWorkflow:
+    @workflow.init
+    def __init__(self, request: CheckoutInput) -> None:
+        self.request = request
+        self.stage = CheckoutStage.CREATING_PAYMENT
+        self.payment: PaymentView | None = None
+        self.failure_code: str | None = None
+        self.license_ids: list[int] = []
+        self.gateway_lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, request: CheckoutInput) -> CheckoutProgress:
+        if request.free:
+            self.payment = PaymentView(status=PaymentStatus.SUCCEEDED.value)
+        else:
+            self.payment = await workflow.execute_activity_method(
+                CheckoutActivities.create_payment,
+                PaymentInstructions(
+                    **request.model_dump(include=set(PaymentInstructions.model_fields))
+                ),
+                **GATEWAY_CALL,
+            )
+            if self.payment.status in WAITING:
+                await self._await_confirmation(request)
+        if self.payment.status != PaymentStatus.SUCCEEDED:
+            if self.stage is not CheckoutStage.EXPIRED:
+                await self._close(request, CheckoutStage.FAILED, self.payment.decline_code)
+            return await self._finish()
+        await self._fulfil(request)
+        return await self._finish()
+
+    async def _await_confirmation(self, request: CheckoutInput) -> None:
+        self.stage = CheckoutStage.AWAITING_PAYMENT
+        deadline = workflow.now() + timedelta(seconds=request.confirm_timeout_seconds)
+        while self.payment is not None and self.payment.status in WAITING:
+            remaining = (deadline - workflow.now()).total_seconds()
+            try:
+                await workflow.wait_condition(
+                    lambda: self.payment is None or self.payment.status not in WAITING,
+                    timeout=max(remaining, 0.001),
+                )
+            except TimeoutError:
+                async with self.gateway_lock:
+                    self.payment = await workflow.execute_activity_method(
+                        CheckoutActivities.cancel_payment, request.order_id, **GATEWAY_CALL
+                    )
+                if self.payment.status != PaymentStatus.SUCCEEDED:
+                    await self._close(request, CheckoutStage.EXPIRED, "payment_not_confirmed")
+                return
+
+    async def _close(self, request: CheckoutInput, stage: CheckoutStage, code: str | None) -> None:
+        self.stage = stage
+        self.failure_code = code or "payment_declined"
+        status = OrderStatus.EXPIRED if stage is CheckoutStage.EXPIRED else OrderStatus.FAILED
+        await workflow.execute_activity_method(
+            CheckoutActivities.close_unpaid,
+            args=[request.order_id, status.value, self.failure_code],
+            **GATEWAY_CALL,
+        )
+
+    async def _fulfil(self, request: CheckoutInput) -> None:
+        self.stage = CheckoutStage.FULFILLING
+        await workflow.execute_activity_method(
+            CheckoutActivities.mark_paid, request.order_id, **GATEWAY_CALL
+        )
+        try:
+            result: FulfilmentResult = await workflow.execute_activity_method(
+                CheckoutActivities.fulfil, request.order_id, **FULFILMENT
+            )
+        except ActivityError:
+            await self._compensate(request)
+            return
+        self.license_ids = result.license_ids
+        for license_id in result.subscription_license_ids:
+            await workflow.start_child_workflow(
+                SubscriptionWorkflow.run,
+                SubscriptionInput(license_id=license_id),
+                id=f"subscription-{license_id}",
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        await workflow.execute_activity_method(
+            CheckoutActivities.send_receipt, request.order_id, **GATEWAY_CALL
+        )
+        self.stage = CheckoutStage.COMPLETED
+
+    async def _compensate(self, request: CheckoutInput) -> None:
+        """Paid, but the licenses cannot be issued: give the money back."""
+        refund = RefundInput(
+            order_id=request.order_id, initiated_by="system", reason="fulfilment failed"
+        )
+        await workflow.execute_activity_method(
+            CheckoutActivities.refund_payment, refund, **GATEWAY_CALL
+        )
+        await workflow.execute_activity_method(
+            CheckoutActivities.apply_refund, refund, **GATEWAY_CALL
+        )
+        self.stage = CheckoutStage.FAILED
+        self.failure_code = "fulfilment_failed"
+
+    async def _finish(self) -> CheckoutProgress:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.progress()
+
+    @workflow.update
+    async def confirm(self) -> CheckoutProgress:
+        """The buyer approved the payment (3-D Secure, PayPal): confirm it, then answer with
+        where the checkout stands."""
+        async with self.gateway_lock:
+            if self.stage is CheckoutStage.AWAITING_PAYMENT:
+                self.payment = await workflow.execute_activity_method(
+                    CheckoutActivities.confirm_payment, self._order_id, **GATEWAY_CALL
+                )
+        try:
+            await workflow.wait_condition(
+                lambda: (
+                    self.stage not in (CheckoutStage.AWAITING_PAYMENT, CheckoutStage.FULFILLING)
+                    or (self.payment is not None and self.payment.status in WAITING)
+                ),
+                timeout=CONFIRM_ANSWER_WITHIN,
+            )
+        except TimeoutError:
+            pass
+        return self.progress()
+
+    @confirm.validator
+    def validate_confirm(self) -> None:
+        if self.stage in (CheckoutStage.CREATING_PAYMENT,):
+            raise ApplicationError("the payment is still being created", type="payment_not_ready")
+
+    @workflow.signal
+    async def payment_changed(self) -> None:
+        """A verified webhook: look at the payment again."""
+        async with self.gateway_lock:
+            if self.stage is CheckoutStage.AWAITING_PAYMENT:
+                self.payment = await workflow.execute_activity_method(
+                    CheckoutActivities.refresh_payment, self._order_id, **GATEWAY_CALL
+                )
+
+    @property
+    def _order_id(self) -> int:
+        return self.request.order_id
+
+    @workflow.query
+    def progress(self) -> CheckoutProgress:
+        return CheckoutProgress(
+            stage=self.stage,
+            payment=self.payment,
+            failure_code=self.failure_code,
+            license_ids=self.license_ids,
+        )
