@@ -115,11 +115,11 @@ async def order_invoice(
         seller_address=settings.seller_address,
         buyer_name=order.billing_name,
         buyer_email=order.billing_email or "",
-        buyer_address=[
+        buyer_address=tuple(
             str(address[key])
             for key in ("line1", "line2", "postal_code", "city", "region", "country")
             if address.get(key)
-        ],
+        ),
         currency=order.currency,
         lines=tuple(
             InvoiceLine(

@@ -1,0 +1,84 @@
+"""A worker killed after the gateway charged the buyer and before anything was recorded:
+another worker finishes the checkout with one charge and one license per line."""
+
+import asyncio
+import json
+import os
+import signal
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select, text
+
+from domain.modules import ModuleStatus
+from models.commerce import EarningEntry, License, Order
+from tests.test_checkout_e2e import GOOD, fill_cart
+from tests.test_ingestion_restart import start_worker_process
+from worker import build_worker
+
+pytestmark = pytest.mark.workflow
+
+
+async def wait_for(check, timeout: float = 60) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the condition never held")
+        await asyncio.sleep(0.1)
+
+
+async def test_a_worker_killed_after_the_charge_is_replaced_without_charging_twice(
+    committed_api, make_committed, committed, settings, database_url, temporal_dev
+):
+    api = committed_api
+    _, publisher = await make_committed.publisher()
+    modules = [
+        await make_committed.module(
+            publisher, status=ModuleStatus.PUBLISHED, license_type="paid", price=Decimal(price)
+        )
+        for price in ("20.00", "7.50")
+    ]
+    buyer = await make_committed.user()
+    await fill_cart(api, buyer, *modules)
+    target = temporal_dev.client.service_client.config.target_host
+
+    async with committed() as blocker:
+        # The activity that created the payment records it next (saving the buyer's payment
+        # profile); holding that table makes the worker stop right after the charge.
+        await blocker.execute(text("LOCK TABLE marketplace_payment_profiles IN EXCLUSIVE MODE"))
+        doomed = start_worker_process(settings, database_url, target, settings.osv_url)
+        try:
+            started = await api.request(
+                "POST", "/api/v1/marketplace/checkout", as_user=buyer, json={"payment_method": GOOD}
+            )
+            assert started.status_code == 202, started.text
+            order_id = started.json()["order"]["id"]
+
+            async def charged() -> bool:
+                return any(
+                    json.loads(path.read_text()).get("status") == "succeeded"
+                    for path in settings.payments_dir.glob("lpay_*.json")
+                )
+
+            await wait_for(charged)
+        finally:
+            os.killpg(doomed.pid, signal.SIGKILL)
+            doomed.wait(timeout=10)
+        await blocker.rollback()
+
+    async with build_worker(temporal_dev.client, settings, committed):
+        handle = temporal_dev.client.get_workflow_handle(started.json()["workflow_id"])
+        progress = await asyncio.wait_for(handle.result(), timeout=120)
+    assert progress["stage"] == "completed"
+
+    payments = [json.loads(p.read_text()) for p in settings.payments_dir.glob("lpay_*.json")]
+    assert [(p["amount"], p["status"]) for p in payments] == [(2750, "succeeded")]
+    async with committed() as session:
+        order = await session.get(Order, order_id)
+        licensed = await session.execute(
+            select(License.module_id, func.count()).group_by(License.module_id)
+        )
+        ledger = await session.scalar(select(func.count()).select_from(EarningEntry))
+    assert order.status == "completed" and order.payment_intent_id == payments[0]["id"]
+    assert sorted(licensed.all()) == sorted((m.id, 1) for m in modules)
+    assert ledger == 2
