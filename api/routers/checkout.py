@@ -11,7 +11,7 @@ from api.routers.cart import cart_lines, ensure_purchasable, find_coupon, tax_ra
 from api.routers.order_schemas import CheckoutIn, CheckoutOut, ConfirmIn, OrderOut
 from api.routers.orders import order_out
 from domain.checkout import Gateway, OrderStatus, new_order_number
-from domain.errors import Conflict, DomainError, NotFound
+from domain.errors import DomainError, NotFound
 from domain.modules import LicenseType
 from domain.pricing import price_order
 from models.commerce import Order
@@ -89,7 +89,7 @@ async def checkout(
     rate = await tax_rate(session)
     totals = price_order(cart_lines(rows), coupon, rate, now)
     if coupon_row is not None and not await coupons.redeem(session, coupon_row.id):
-        raise Conflict("coupon_exhausted", f"coupon {coupon_row.code} has been used up")
+        raise DomainError("coupon_exhausted", f"coupon {coupon_row.code} has been used up")
     if body.gateway is Gateway.LOCAL and totals.total > 0 and body.payment_method is None:
         raise DomainError("payment_method_required", "the local gateway needs a test card number")
     by_module = {line.module_id: line for line in totals.lines}
