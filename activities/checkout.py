@@ -119,6 +119,8 @@ class CheckoutActivities:
                 raise _missing("the buyer")
             gateway_name = order.payment_method or "local"
             profile = await orders.profile(session, user.id, gateway_name)
+        if order.status != OrderStatus.PENDING:
+            return PaymentView(status=PaymentStatus.CANCELED.value, decline_code="order_closed")
         gateway = self.gateways.get(gateway_name)
         customer = await gateway.ensure_customer(
             user.id, user.email, profile.customer_id if profile else None

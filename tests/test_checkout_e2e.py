@@ -346,3 +346,33 @@ async def test_checkout_refusals(committed_api, make_committed, worker, shop):
     assert anonymous.status_code == 401
     cart = await api.request("GET", "/api/v1/marketplace/cart", as_user=buyer)
     assert len(cart.json()["items"]) == 1, "a refused checkout leaves the cart as it was"
+
+
+async def test_when_checkout_cannot_start_nothing_is_lost(
+    committed_api, make_committed, committed, shop, monkeypatch
+):
+    from api import checkout_workflow
+
+    async def unavailable(*args, **kwargs):
+        raise RuntimeError("temporal is down")
+
+    monkeypatch.setattr(checkout_workflow, "start_checkout", unavailable)
+    api = committed_api
+    _, module = shop
+    async with committed() as session:
+        session.add(Coupon(code="KEEP", kind="percent", value=Decimal("10"), max_redemptions=1))
+        await session.commit()
+    buyer = await make_committed.user()
+    plugin = await module("8.00")
+    await fill_cart(api, buyer, plugin)
+    refused = await api.request(
+        "POST", CHECKOUT, as_user=buyer, json={"payment_method": GOOD, "coupon_code": "KEEP"}
+    )
+    assert refused.status_code == 503 and refused.json()["error"] == "checkout_unavailable"
+    cart = (await api.request("GET", "/api/v1/marketplace/cart", as_user=buyer)).json()
+    assert [item["module_id"] for item in cart["items"]] == [plugin.id]
+    async with committed() as session:
+        coupon = await session.scalar(select(Coupon).where(Coupon.code == "KEEP"))
+        order = await session.scalar(select(Order).where(Order.user_id == buyer.id))
+    assert coupon.redemptions == 0
+    assert (order.status, order.failure_code) == ("failed", "checkout_unavailable")

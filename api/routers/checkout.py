@@ -10,6 +10,7 @@ from api.deps import AccountPrincipal, SessionDep, SettingsDep, TemporalDep
 from api.routers.cart import cart_lines, ensure_purchasable, find_coupon, tax_rate
 from api.routers.order_schemas import CheckoutIn, CheckoutOut, ConfirmIn, OrderOut
 from api.routers.orders import order_out
+from api.temporal import TemporalUnavailable
 from domain.checkout import Gateway, OrderStatus, new_order_number
 from domain.errors import DomainError, NotFound
 from domain.modules import LicenseType
@@ -140,10 +141,30 @@ async def checkout(
         await orders.add(session, order)
     await cart.clear(session, user.id)
     await session.commit()
-    await checkout_workflow.start_checkout(
-        temporal, _workflow_input(order, body, settings), settings
-    )
+    try:
+        await checkout_workflow.start_checkout(
+            temporal, _workflow_input(order, body, settings), settings
+        )
+    except Exception as error:
+        await _undo(session, order, [module.id for _, module, _ in rows])
+        raise TemporalUnavailable(
+            "checkout_unavailable", "checkout could not start; your cart is as it was, retry"
+        ) from error
     return await _accepted(session, order)
+
+
+async def _undo(session, order: Order, module_ids: list[int]) -> None:
+    """The workflow could not be started: nothing was charged, so close the order, give
+    the coupon use back and put the modules back in the cart."""
+    await session.rollback()
+    order = await orders.get(session, order.id, lock=True) or order
+    order.status = OrderStatus.FAILED.value
+    order.failure_code = "checkout_unavailable"
+    if order.coupon_id is not None:
+        await coupons.release(session, order.coupon_id)
+    for module_id in module_ids:
+        await cart.add(session, order.user_id, module_id)
+    await session.commit()
 
 
 @router.post("/confirm", response_model=OrderOut)
