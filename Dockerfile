@@ -16,6 +16,12 @@ WORKDIR /app
 # .dockerignore keeps virtualenvs, local data, caches and .env out of the image.
 COPY . .
 
+# DejaVu gives invoices every Latin, Greek and Cyrillic name; without it they fall back
+# to Helvetica and print what it lacks as "?".
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+
 RUN pip install . \
  && groupadd --system --gid 10001 marketplace \
  && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home marketplace \
