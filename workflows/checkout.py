@@ -194,12 +194,21 @@ class CheckoutWorkflow:
 
     @workflow.signal
     async def payment_changed(self) -> None:
-        """A verified webhook: look at the payment again."""
+        """A verified webhook: look at the payment again. One still waiting for the buyer
+        is then confirmed as ``confirm`` would, so a buyer who approved on PayPal
+        (CHECKOUT.ORDER.APPROVED) and closed the tab is still charged and licensed. Stripe
+        and PayPal confirm only what they themselves report approved, whatever the webhook
+        said; the local gateway, whose confirm stands in for the buyer, sends no webhooks
+        (and a webhook only wakes orders of its own gateway)."""
         async with self.gateway_lock:
             if self.stage is CheckoutStage.AWAITING_PAYMENT:
                 self.payment = await workflow.execute_activity_method(
                     CheckoutActivities.refresh_payment, self._order_id, **GATEWAY_CALL
                 )
+                if self.payment.status == PaymentStatus.REQUIRES_ACTION:
+                    self.payment = await workflow.execute_activity_method(
+                        CheckoutActivities.confirm_payment, self._order_id, **GATEWAY_CALL
+                    )
 
     @property
     def _order_id(self) -> int:

@@ -36,6 +36,8 @@ async def _receive(gateway: Gateway, request: Request, session, temporal) -> dic
         order = await orders.by_payment(session, gateway.value, event.payment_id)
     if order is None and event.reference is not None:
         order = await orders.by_number(session, event.reference)
+        if order is not None and order.payment_method != gateway.value:
+            order = None
     if order is not None:
         await checkout_workflow.payment_changed(temporal, order.order_number)
     await webhooks.remember(
