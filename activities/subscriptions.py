@@ -69,6 +69,8 @@ class EndRequest(BaseModel):
     license_id: int
     status: SubscriptionStatus
     reason: str
+    at: datetime | None = None
+    """When the workflow decided (its clock); the license is valid until then at most."""
 
 
 @dataclass
@@ -118,8 +120,8 @@ class SubscriptionActivities:
     @activity.defn(name="subscription.charge")
     async def charge(self, attempt: RenewalAttempt) -> RenewalResult:
         order = await self._renewal_order(attempt)
-        if order is None:
-            return RenewalResult(succeeded=True)
+        if isinstance(order, RenewalResult):
+            return order
         async with self.sessions() as session:
             sub = await subscriptions.of_license(session, attempt.license_id)
             assert sub is not None and sub.gateway is not None
@@ -148,15 +150,19 @@ class SubscriptionActivities:
         await self._renewed(attempt, order.id, payment.payment_id)
         return RenewalResult(succeeded=True)
 
-    async def _renewal_order(self, attempt: RenewalAttempt) -> Order | None:
-        """The period's order, created by the first attempt; None if already renewed."""
+    async def _renewal_order(self, attempt: RenewalAttempt) -> Order | RenewalResult:
+        """The period's order, created by the first attempt; or, when there is nothing to
+        charge, the outcome: already renewed, or the subscription ended meanwhile (say a
+        refund cancelled it after the workflow last looked)."""
         number = renewal_order_number(attempt.license_id, attempt.period_number)
         async with self.sessions.begin() as session:
             found = await subscriptions.with_license(session, attempt.license_id, lock=True)
             assert found is not None
             sub, license_row = found
             if sub.period_number >= attempt.period_number:
-                return None
+                return RenewalResult(succeeded=True)
+            if not SubscriptionStatus(sub.status).is_live:
+                return RenewalResult(succeeded=False, decline_code="subscription_ended")
             existing = await orders.by_number(session, number)
             if existing is not None:
                 return existing
@@ -291,8 +297,9 @@ class SubscriptionActivities:
     @activity.defn(name="subscription.end")
     async def end(self, request: EndRequest) -> None:
         """Stop the subscription and end its license now (cancelled at period end, trial
-        over without a payment method, or dunning gave up)."""
-        now = datetime.now(UTC)
+        over without a payment method, or dunning gave up). A renewal order left unpaid
+        by dunning is closed as failed."""
+        now = request.at or datetime.now(UTC)
         async with self.sessions.begin() as session:
             found = await subscriptions.with_license(session, request.license_id, lock=True)
             if found is None:
@@ -300,6 +307,12 @@ class SubscriptionActivities:
             sub, license_row = found
             if not SubscriptionStatus(sub.status).is_live:
                 return
+            unpaid = await orders.by_number(
+                session, renewal_order_number(request.license_id, sub.period_number + 1)
+            )
+            if unpaid is not None and unpaid.status == OrderStatus.PENDING:
+                unpaid.status = OrderStatus.FAILED.value
+                unpaid.failure_code = unpaid.failure_code or request.reason
             sub.status = request.status.value
             sub.ended_at = now
             license_row.status = (
