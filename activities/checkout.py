@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.ledger import book_sale
 from domain.checkout import (
     LicenseKind,
     OrderStatus,
@@ -23,13 +24,13 @@ from domain.checkout import (
     license_kind_for,
 )
 from domain.modules import LicenseType, SubscriptionPeriod
-from domain.pricing import Earnings, publisher_earnings, refund_reversal, to_minor_units
+from domain.pricing import Earnings, refund_reversal, to_minor_units
 from integrations.license_vault import LicenseVault
 from integrations.mail import Mailer, compose
 from integrations.payments import Payment, PaymentRequest, PaymentStatus, RefundStatus
 from integrations.payments.registry import Gateways
 from models.commerce import Order, Subscription
-from models.repositories import coupons, orders, publishers, subscriptions, users
+from models.repositories import coupons, orders, subscriptions, users
 
 
 class PaymentInstructions(BaseModel):
@@ -243,26 +244,7 @@ class CheckoutActivities:
                     "order_id": order.id,
                 },
             )
-            publisher = await publishers.get_publisher(session, line["publisher_id"])
-            rate = publisher.commission_rate if publisher else Decimal("30.00")
-            earned = publisher_earnings(
-                Decimal(line["net_of_discount"]), rate, currency=order.currency
-            )
-            await orders.record_earning(
-                session,
-                {
-                    "publisher_id": line["publisher_id"],
-                    "order_id": order.id,
-                    "module_id": line["module_id"],
-                    "kind": "sale",
-                    "gross": earned.gross,
-                    "commission": earned.commission,
-                    "net": earned.net,
-                    "commission_rate": rate,
-                    "currency": order.currency,
-                    "occurred_at": paid_at,
-                },
-            )
+            await book_sale(session, order, line, paid_at)
         for row in await orders.licenses_of(session, order.id):
             line = next(item for item in order.items if item["module_id"] == row.module_id)
             if row.license_type == LicenseKind.SUBSCRIPTION and row.expires_at is not None:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.ledger import book_sale
 from domain.checkout import (
     LicenseKind,
     OrderKind,
@@ -25,12 +26,12 @@ from domain.checkout import (
 )
 from domain.licensing import LicenseStatus
 from domain.modules import LicenseType, SubscriptionPeriod
-from domain.pricing import CartLine, price_order, publisher_earnings, to_minor_units
+from domain.pricing import CartLine, price_order, to_minor_units
 from integrations.mail import Mailer, compose
-from integrations.payments import PaymentRequest, PaymentStatus
+from integrations.payments import PaymentRequest, PaymentStatus, RefundStatus
 from integrations.payments.registry import Gateways
 from models.commerce import Order
-from models.repositories import cart, modules, orders, publishers, subscriptions, users
+from models.repositories import cart, modules, orders, subscriptions, users
 
 TAX_RATE_SETTING = "tax_rate_percent"
 
@@ -147,8 +148,29 @@ class SubscriptionActivities:
             return await self._declined(
                 attempt, order.id, payment.decline_code or payment.status.value, payment.payment_id
             )
-        await self._renewed(attempt, order.id, payment.payment_id)
+        if not await self._renewed(attempt, order.id, payment.payment_id):
+            return await self._refund_late_charge(sub.gateway, order, payment)
         return RenewalResult(succeeded=True)
+
+    async def _refund_late_charge(self, gateway: str, order: Order, payment) -> RenewalResult:
+        """The subscription ended (a refund, say) while its renewal was being charged: give
+        the money back instead of bringing the subscription back to life."""
+        refund = await self.gateways.get(gateway).refund(
+            payment.payment_id,
+            payment.amount_minor,
+            f"refund:{order.order_number}",
+            "the subscription ended before this renewal",
+        )
+        async with self.sessions.begin() as session:
+            row = await orders.get(session, order.id, lock=True)
+            assert row is not None
+            row.status = OrderStatus.FAILED.value
+            row.failure_code = "subscription_ended"
+            row.payment_intent_id = payment.payment_id
+            row.payment_status = (
+                "refunded" if refund.status is RefundStatus.SUCCEEDED else payment.status.value
+            )
+        return RenewalResult(succeeded=False, decline_code="subscription_ended")
 
     async def _renewal_order(self, attempt: RenewalAttempt) -> Order | RenewalResult:
         """The period's order, created by the first attempt; or, when there is nothing to
@@ -241,7 +263,9 @@ class SubscriptionActivities:
                     license_row.expires_at = attempt.grace_until
         return RenewalResult(succeeded=False, decline_code=code)
 
-    async def _renewed(self, attempt: RenewalAttempt, order_id: int, payment_id: str) -> None:
+    async def _renewed(self, attempt: RenewalAttempt, order_id: int, payment_id: str) -> bool:
+        """Book a paid renewal and extend the license; False if the subscription ended
+        meanwhile, so nothing is extended."""
         now = datetime.now(UTC)
         async with self.sessions.begin() as session:
             found = await subscriptions.with_license(session, attempt.license_id, lock=True)
@@ -250,33 +274,16 @@ class SubscriptionActivities:
             order = await orders.get(session, order_id, lock=True)
             assert order is not None
             if order.status == OrderStatus.COMPLETED:
-                return
+                return True
+            if not SubscriptionStatus(sub.status).is_live:
+                return False
             order.status = OrderStatus.COMPLETED.value
             order.payment_status = PaymentStatus.SUCCEEDED.value
             order.payment_intent_id = payment_id
             order.failure_code = None
             order.paid_at = now
             line = order.items[0]
-            publisher = await publishers.get_publisher(session, line["publisher_id"])
-            rate = publisher.commission_rate if publisher else Decimal("30.00")
-            earned = publisher_earnings(
-                Decimal(line["net_of_discount"]), rate, currency=order.currency
-            )
-            await orders.record_earning(
-                session,
-                {
-                    "publisher_id": line["publisher_id"],
-                    "order_id": order.id,
-                    "module_id": line["module_id"],
-                    "kind": "sale",
-                    "gross": earned.gross,
-                    "commission": earned.commission,
-                    "net": earned.net,
-                    "commission_rate": rate,
-                    "currency": order.currency,
-                    "occurred_at": now,
-                },
-            )
+            await book_sale(session, order, line, now)
             sub.period_number = attempt.period_number
             sub.current_period_start = sub.current_period_end
             sub.current_period_end = period_end(
@@ -293,6 +300,7 @@ class SubscriptionActivities:
             "Your subscription was renewed",
             "Your subscription was renewed; the receipt is under your orders.",
         )
+        return True
 
     @activity.defn(name="subscription.end")
     async def end(self, request: EndRequest) -> None:

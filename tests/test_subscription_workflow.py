@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
 
@@ -22,7 +22,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from activities.subscriptions import SubscriptionActivities
+from activities.subscriptions import RenewalAttempt, SubscriptionActivities
 from cli import embedded
 from domain.checkout import (
     LicenseKind,
@@ -648,3 +648,53 @@ async def test_trial_without_a_payment_method_expires(env, billing, committed, m
     assert license_row.expires_at == trial_end
     assert h.mailer.sent == [f"expiring-{lid}-0", f"ended-{lid}"]
     assert await h.orders() == [] and h.payments() == []
+
+
+async def test_a_renewal_charged_after_the_subscription_ended_is_refunded(
+    billing, committed, make_committed
+):
+    """A refund can end the subscription between the renewal order and the charge: the
+    charge is given back, and the license is not brought back to life."""
+    now = datetime.now(UTC)
+    seeded = await seed(make_committed, committed, anchor=now - timedelta(days=31))
+    activities = SubscriptionActivities(
+        sessions=committed,
+        gateways=gateways_from(billing),
+        mailer=RecordingMailer(billing.mail_dir),
+        mail_from=billing.mail_from,
+        reminder_days=7,
+        dunning_days=[1],
+    )
+    local = activities.gateways.get("local")
+    charge_at_gateway = local.create_payment
+
+    async def charge_while_a_refund_ends_it(request):
+        async with committed.begin() as session:
+            sub = await session.scalar(
+                select(Subscription).where(Subscription.license_id == seeded.license_id)
+            )
+            sub.status = SubscriptionStatus.CANCELLED.value
+        return await charge_at_gateway(request)
+
+    local.create_payment = charge_while_a_refund_ends_it
+    result = await activities.charge(
+        RenewalAttempt(license_id=seeded.license_id, period_number=2, attempt=0)
+    )
+    assert (result.succeeded, result.decline_code) == (False, "subscription_ended")
+    async with committed() as session:
+        order = await session.scalar(
+            select(Order).where(Order.order_number == renewal_order_number(seeded.license_id, 2))
+        )
+        sub = await session.scalar(
+            select(Subscription).where(Subscription.license_id == seeded.license_id)
+        )
+        ledger = (await session.scalars(select(EarningEntry))).all()
+    assert (order.status, order.failure_code, order.payment_status) == (
+        "failed",
+        "subscription_ended",
+        "refunded",
+    )
+    assert sub.status == "cancelled" and sub.period_number == 1
+    assert ledger == []
+    payment = json.loads((billing.payments_dir / f"{order.payment_intent_id}.json").read_text())
+    assert list(payment["refunds"].values()) == [payment["amount"]]
