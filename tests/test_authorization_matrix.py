@@ -29,6 +29,32 @@ Cart endpoints: every signed-in caller has a cart of their own. The owner's hold
 for a paid module of the third publisher (``carted``); everyone else's is empty. Adding puts
 another paid module of that publisher (``for_sale``, licensed to nobody) in the caller's
 cart; removing is of the owner's line, which another account's cart does not have.
+
+Checkout turns the caller's own cart into an order, so only the owner has one to check out
+(``carted``); for everyone else it is ``empty_cart``, and the owner's cart is untouched. The
+owner's order starts its checkout workflow, which no worker runs here: the check sees it
+started, then ends it. Workflow ids outlive the rolled-back rows, so order numbers are new
+in every world (as checkout makes them).
+
+Order endpoints act on the owner's one order: completed, paid two days ago (inside the
+refund window), for a monthly subscription to a third publisher's module (``subscribed``),
+whose license and billing row it issued. The list is one's own orders (an admin has none);
+the order, its invoice and a refund are its buyer's and any admin's, and as absent as an
+order that does not exist to everyone else. A refund is started, not done: its workflow
+(no worker) is seen started with who asked, then ended. Confirming is the buyer's alone; on
+the settled order it answers with the order and asks no workflow.
+
+Subscription endpoints act on the owner's subscription license (the one that order issued):
+seen, cancelled and resumed by its owner only, like any license. Cancel and resume are
+updates that the subscription workflow answers, so they run on committed data with a real
+worker (``via_worker``), the workflow under a license id no truncation hands out again. A
+trial is of ``trial_offer`` (a third publisher's, monthly, 14 days free, licensed to
+nobody): any signed-in caller may start one; it starts the subscription workflow, which the
+check ends and deletes (its id is built from a row id, which a truncation hands out again).
+
+Coupons are the admins'; the cells act on one active coupon. Gateway webhooks take no
+sign-in (the gateway verifies a delivery), and with the default settings no gateway that
+sends them is enabled: everyone, signed in or not, gets ``gateway_unavailable``.
 """
 
 import asyncio
@@ -40,29 +66,37 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from io import BytesIO
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select, text
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
+from temporalio.service import RPCError
 
-from api import security
+from activities.checkout import RefundInput
+from api import checkout_workflow, security
 from domain.access import Role
+from domain.checkout import add_period, new_order_number
 from domain.licensing import (
     OfflineLicense,
     VerificationAnswer,
     license_key_hash,
     mask_license_key,
     new_license_key,
+    normalize_license_key,
 )
-from domain.modules import ModuleStatus
+from domain.modules import ModuleStatus, SubscriptionPeriod
 from integrations.license_signing import LicenseKeyRing, load_public_key, verify_document
 from integrations.license_signing import key_id as license_key_id
 from integrations.license_vault import LicenseVault
 from integrations.signing import verify_with_public_pem
 from integrations.storage import LocalStorage, storage_key
 from models import Base, ModuleDownload, ModuleVersion
-from models.commerce import CartItem, License, LicenseActivation
+from models.commerce import CartItem, Coupon, License, LicenseActivation, Order, Subscription
 from models.module import MarketplaceCategory, MarketplaceModule
 from models.platform import AuditLogEntry
 from models.publisher import Publisher
@@ -72,6 +106,7 @@ from tests.conftest import Api
 from tests.factories import PASSWORD, unique
 from tests.osv_fake import osv_fake
 from worker import build_worker
+from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
 
 ROLES = ("anonymous", "consumer", "other_publisher", "owner", "admin")
 
@@ -96,7 +131,8 @@ OK201 = Outcome(201)
 OK202 = Outcome(202)
 OK204 = Outcome(204)
 OK307 = Outcome(307)  # a redirect to a short-lived signed link
-WORKER = Outcome(200, via_worker=True)  # 200 with the module (or version) decided, by a worker
+WORKER = Outcome(200, via_worker=True)  # 200, with a worker: a module or version decided, or
+# a subscription cancelled or resumed
 
 # Refused: the status and the error code, and the database is left as it was.
 ANON = Outcome(401, "not_authenticated")
@@ -106,6 +142,9 @@ NOMOD = Outcome(404, "module_not_found")  # another publisher's module is as goo
 NOTOK = Outcome(404, "token_not_found")  # another account's token likewise
 NOLIC = Outcome(404, "license_not_found")  # another account's license likewise
 NOCART = Outcome(404, "cart_item_not_found")  # another account's cart line likewise
+NOORD = Outcome(404, "order_not_found")  # another account's order likewise (admins see all)
+EMPTY = Outcome(400, "empty_cart")  # checkout is of one's own cart: only the owner's has a line
+NOGATE = Outcome(400, "gateway_unavailable")  # no webhook-sending gateway is enabled
 ISPUB = Outcome(409, "already_publisher")
 
 AU = "/api/v1/auth"
@@ -119,6 +158,11 @@ DL = D + "/modules/{slug}/download"
 FILES = D + "/files/{key:path}"
 L = D + "/licenses"
 CART = D + "/cart"
+CO = D + "/checkout"
+ORD = D + "/orders"
+SUB = L + "/{key}/subscription"
+WH = D + "/webhooks"
+CP = A + "/coupons"
 
 # fmt: off
 MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
@@ -194,6 +238,31 @@ MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]
     ("GET",    CART):                                 (ANON,   OK200,  OK200,  OK200,  OK200),
     ("POST",   CART + "/add"):                        (ANON,   OK200,  OK200,  OK200,  OK200),
     ("DELETE", CART + "/{item_id}"):                  (ANON,   NOCART, NOCART, OK204,  NOCART),
+    # checkout of one's own cart (only the owner's holds a line); confirming is of the
+    # owner's order, settled, so no workflow is asked
+    ("POST",   CO):                                   (ANON,   EMPTY,  EMPTY,  OK202,  EMPTY),
+    ("POST",   CO + "/confirm"):                      (ANON,   NOORD,  NOORD,  OK200,  NOORD),
+    # orders: one's own list; {order_id} is the owner's completed order, which admins see
+    # (and refund) as well; a refund starts its workflow
+    ("GET",    ORD):                                  (ANON,   OK200,  OK200,  OK200,  OK200),
+    ("GET",    ORD + "/{order_id}"):                  (ANON,   NOORD,  NOORD,  OK200,  OK200),
+    ("GET",    ORD + "/{order_id}/invoice"):          (ANON,   NOORD,  NOORD,  OK200,  OK200),
+    ("POST",   ORD + "/{order_id}/refund"):           (ANON,   NOORD,  NOORD,  OK202,  OK202),
+    # subscriptions: a trial of ``trial_offer`` is anyone's who signs in; {key} is the
+    # owner's subscription license, its own like any license; cancel/resume by a worker
+    ("POST",   D + "/modules/{slug}/trial"):          (ANON,   OK201,  OK201,  OK201,  OK201),
+    ("GET",    SUB):                                  (ANON,   NOLIC,  NOLIC,  OK200,  NOLIC),
+    ("POST",   SUB + "/cancel"):                      (ANON,   NOLIC,  NOLIC,  WORKER, NOLIC),
+    ("POST",   SUB + "/resume"):                      (ANON,   NOLIC,  NOLIC,  WORKER, NOLIC),
+    # webhooks: no sign-in (the gateway verifies), but none is enabled by default
+    ("POST",   WH + "/stripe"):                       (NOGATE, NOGATE, NOGATE, NOGATE, NOGATE),
+    ("POST",   WH + "/paypal"):                       (NOGATE, NOGATE, NOGATE, NOGATE, NOGATE),
+    # coupons: {coupon_id} is an active coupon
+    ("POST",   CP):                                   (ANON,   SCOPE,  SCOPE,  SCOPE,  OK201),
+    ("GET",    CP):                                   (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("GET",    CP + "/{coupon_id}"):                  (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("PUT",    CP + "/{coupon_id}"):                  (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("DELETE", CP + "/{coupon_id}"):                  (ANON,   SCOPE,  SCOPE,  SCOPE,  OK204),
 }
 
 # The download routes again, on the owner's unpublished draft (its 0.9.0 was released, the
@@ -275,12 +344,20 @@ class World:
     carted: MarketplaceModule  # paid (5.00 USD), published, public: the third publisher's
     for_sale: MarketplaceModule  # the same (12.50 USD), in nobody's cart, licensed to nobody
     cart_item: CartItem  # the owner's one cart line, for ``carted``
+    subscribed: MarketplaceModule  # monthly (9.00 USD), published, public: the third publisher's
+    order: Order  # the owner's, completed, paid two days ago: a subscription to ``subscribed``
+    sub_license: License  # the owner's, for ``subscribed``, issued by ``order``
+    sub_key: str  # its key, in full
+    subscription: Subscription  # its billing row: active, period 1, nothing saved to renew with
+    trial_offer: MarketplaceModule  # monthly, 14 days' trial: the third publisher's, unlicensed
+    coupon: Coupon  # active, 10 percent off
 
     def publisher_of(self, role: str) -> Publisher | None:
         return {"owner": self.owner_publisher, "other_publisher": self.other_publisher}.get(role)
 
 
 _PASSWORD_HASH = security.hash_password(PASSWORD)
+GOOD_CARD = "4242424242424242"  # the local gateway's test card that pays
 
 
 def signed_link(storage: LocalStorage, archive: Archive) -> str:
@@ -359,12 +436,37 @@ async def build_world(sessions, shelf: Shelf) -> World:
             )
             for price in ("5.00", "12.50")
         ]
-        session.add_all([carted, for_sale])
+        subscribed, trial_offer = [
+            MarketplaceModule(
+                publisher_id=listed.publisher_id,
+                technical_name=unique("mod").replace("-", "_"),
+                slug=unique("mod"),
+                display_name=f"Monthly {price}",
+                short_description="Rented in the marketplace.",
+                status=ModuleStatus.PUBLISHED,
+                license_type="subscription",
+                subscription_period="monthly",
+                price=Decimal(price),
+                trial_days=trial_days,
+            )
+            for price, trial_days in (("9.00", None), ("4.00", 14))
+        ]
+        coupon = Coupon(code=unique("matrix").upper(), kind="percent", value=Decimal("10"))
+        session.add_all([carted, for_sale, subscribed, trial_offer, coupon])
         await session.flush()
         cart_item = CartItem(user_id=callers["owner"].id, module_id=carted.id)
         session.add(cart_item)
         license_key, bought, seat = add_license(shelf.license_vault, callers["owner"], listed)
         session.add_all([bought, seat])
+        paid_at = datetime.now(UTC) - timedelta(days=2)
+        order = paid_order(callers["owner"], subscribed, paid_at)
+        sub_key, sub_license = subscription_license(
+            callers["owner"], subscribed, paid_at, shelf.license_vault, order=order
+        )
+        session.add_all([order, sub_license])
+        await session.flush()
+        subscription = subscription_of(sub_license, subscribed, paid_at)
+        session.add(subscription)
         versions = add_releases(session, shelf, released, draft)
         held = ModuleVersion(
             module=pending,
@@ -401,6 +503,91 @@ async def build_world(sessions, shelf: Shelf) -> World:
         carted=carted,
         for_sale=for_sale,
         cart_item=cart_item,
+        subscribed=subscribed,
+        order=order,
+        sub_license=sub_license,
+        sub_key=sub_key,
+        subscription=subscription,
+        trial_offer=trial_offer,
+        coupon=coupon,
+    )
+
+
+def paid_order(buyer: User, module: MarketplaceModule, paid_at: datetime) -> Order:
+    """A completed order for one subscription, as checkout leaves it; its number is new
+    (workflow ids are built from it)."""
+    price = str(module.price)
+    return Order(
+        order_number=new_order_number(paid_at),
+        user_id=buyer.id,
+        items=[
+            {
+                "module_id": module.id,
+                "publisher_id": module.publisher_id,
+                "module_slug": module.slug,
+                "module_name": module.display_name,
+                "license_type": module.license_type,
+                "subscription_period": module.subscription_period,
+                "unit_price": price,
+                "discount": "0.00",
+                "tax": "0.00",
+                "net_of_discount": price,
+                "total": price,
+            }
+        ],
+        subtotal=module.price,
+        total=module.price,
+        currency="USD",
+        payment_method="local",
+        payment_status="succeeded",
+        paid_at=paid_at,
+        status="completed",
+        billing_email=buyer.email,
+        billing_name=buyer.full_name,
+    )
+
+
+def subscription_license(
+    owner: User, module: MarketplaceModule, start: datetime, vault=None, **fields
+) -> tuple[str, License]:
+    """A subscription license as checkout issues it, valid for one month from ``start``."""
+    key = new_license_key()
+    digest = license_key_hash(key)
+    return key, License(
+        license_key=digest,
+        key_ciphertext=vault.seal(key, bound_to=digest) if vault else None,
+        key_last=key[-5:],
+        user_id=owner.id,
+        module_id=module.id,
+        license_type="subscription",
+        purchased_at=start,
+        activated_at=start,
+        expires_at=add_period(start, SubscriptionPeriod.MONTHLY),
+        **fields,
+    )
+
+
+def subscription_of(
+    row: License, module: MarketplaceModule, start: datetime, cancelled: bool = False
+) -> Subscription:
+    """The billing row of a (flushed) subscription license: its first paid month, with no
+    payment method saved; ``cancelled``: it ends with that month."""
+    row.subscription_id = subscription_workflow_id(row.id)
+    return Subscription(
+        license_id=row.id,
+        user_id=row.user_id,
+        module_id=row.module_id,
+        gateway="local",
+        period="monthly",
+        price=module.price,
+        currency="USD",
+        status="active",
+        period_number=1,
+        billing_anchor=start,
+        current_period_start=start,
+        current_period_end=row.expires_at,
+        cancel_at_period_end=cancelled,
+        cancelled_at=datetime.now(UTC) if cancelled else None,
     )
 
 
@@ -507,6 +694,8 @@ def url_of(path: str, world: World, downloads_of: MarketplaceModule | None = Non
     download = path.startswith(DL)
     downloads_of = downloads_of or world.released
     slugged = world.owner_publisher if profile else downloads_of if download else world.private
+    if path.endswith("/trial"):
+        slugged = world.trial_offer
     return path.format(
         module_id=(world.pending if decided else world.draft).id,
         category_id=world.category.id,
@@ -514,8 +703,10 @@ def url_of(path: str, world: World, downloads_of: MarketplaceModule | None = Non
         slug=slugged.slug,
         version="1.1.0" if download and downloads_of is world.released else "0.9.0",
         version_id=world.held.id,
-        key=world.license_key,
+        key=world.sub_key if path.startswith(SUB) else world.license_key,
         item_id=world.cart_item.id,
+        order_id=world.order.id,
+        coupon_id=world.coupon.id,
     )
 
 
@@ -558,6 +749,16 @@ def body_of(method: str, path: str, world: World) -> dict:
         },
         ("POST", L + "/{key}/deactivate"): {"json": {"instance_id": "inst-1"}},
         ("POST", CART + "/add"): {"json": {"module_id": world.for_sale.id}},
+        ("POST", CO): {"json": {"payment_method": GOOD_CARD}},
+        ("POST", CO + "/confirm"): {"json": {"order_number": world.order.order_number}},
+        ("POST", ORD + "/{order_id}/refund"): {"json": {"reason": "not what I needed"}},
+        ("POST", D + "/modules/{slug}/trial"): {"json": {}},
+        ("POST", WH + "/stripe"): {"json": {"id": f"evt_{tag}", "type": "charge.succeeded"}},
+        ("POST", WH + "/paypal"): {
+            "json": {"id": f"WH-{tag}", "event_type": "PAYMENT.CAPTURE.COMPLETED"}
+        },
+        ("POST", CP): {"json": {"code": f"matrix-{tag}", "kind": "percent", "value": "15"}},
+        ("PUT", CP + "/{coupon_id}"): {"json": {"max_redemptions": 50, "min_subtotal": "10.00"}},
     }
     payloads[("GET", D + "/search")] = {"params": {"q": "catalogue"}}
     return payloads.get((method, path), {})
@@ -892,13 +1093,18 @@ async def published_license_pem(env) -> str:
 
 
 async def check_my_licenses(r, w, role, env):
-    """Each caller sees their own licenses only; the owner sees the key in full."""
+    """Each caller sees their own licenses only; the owner sees the keys in full."""
     if role != "owner":
         assert r.json() == [], "another account's license leaked"
         return
-    [item] = r.json()
-    assert item["id"] == w.license.id and item["license_key"] == w.license_key
+    by_id = {item["id"]: item for item in r.json()}
+    assert by_id.keys() == {w.license.id, w.sub_license.id}
+    item = by_id[w.license.id]
+    assert item["license_key"] == w.license_key
     assert item["module_slug"] == w.listed.slug and item["max_instances"] == 2
+    item = by_id[w.sub_license.id]
+    assert item["license_key"] == w.sub_key and item["license_type"] == "subscription"
+    assert item["module_slug"] == w.subscribed.slug
 
 
 async def check_license_public_keys(r, w, role, env):
@@ -1039,6 +1245,210 @@ async def check_cart_item_removed(r, w, role, env):
     assert await cart_rows(env, w.callers[role]) == []
 
 
+async def audited(env, action: str, entity_id: int) -> list[tuple[int | None, dict]]:
+    """(actor, changes) of the audit entries of one action on one entity."""
+    async with env.make.sessions() as session:
+        rows = await session.execute(
+            select(AuditLogEntry.actor_id, AuditLogEntry.changes)
+            .where(AuditLogEntry.action == action, AuditLogEntry.entity_id == str(entity_id))
+            .order_by(AuditLogEntry.id)
+        )
+        return [tuple(row) for row in rows.all()]
+
+
+async def forget_workflow(client, workflow_id: str) -> None:
+    """End a run and delete it, so that its id (built from a row id, which a truncation
+    hands out again) can be started afresh by a later test."""
+    with contextlib.suppress(Exception):
+        await client.workflow_service.delete_workflow_execution(
+            DeleteWorkflowExecutionRequest(
+                namespace=client.namespace,
+                workflow_execution=WorkflowExecution(workflow_id=workflow_id),
+            )
+        )
+
+
+async def check_checkout_started(r, w, role, env):
+    """The owner's cart becomes a pending order for ``carted`` and is emptied; the
+    checkout workflow is started for it."""
+    body = r.json()
+    order = body["order"]
+    workflow_id = f"checkout-{order['order_number']}"
+    try:
+        assert body["workflow_id"] == workflow_id
+        assert body["status_url"] == f"{ORD}/{order['id']}"
+        assert order["status"] == "pending" and order["payment"]["gateway"] == "local"
+        assert [(i["module_id"], i["unit_price"]) for i in order["items"]] == [
+            (w.carted.id, "5.00")
+        ]
+        assert order["subtotal"] == "5.00" and order["license_ids"] == []
+        stored = await _reload(env, Order, order["id"])
+        assert stored.user_id == w.callers[role].id and stored.status == "pending"
+        assert stored.total == Decimal(order["total"]) == Decimal("5.00") + stored.tax_amount
+        assert await cart_rows(env, w.callers[role]) == [], "the cart became the order"
+        description = await env.temporal_client.get_workflow_handle(workflow_id).describe()
+        assert description.status.name == "RUNNING"
+    finally:
+        # No worker takes this payment and the rows are rolled back: end the run.
+        with contextlib.suppress(Exception):
+            await env.temporal_client.get_workflow_handle(workflow_id).terminate("test done")
+
+
+async def check_confirmed(r, w, role, env):
+    """Confirming the settled order answers with it, changes nothing and asks no workflow."""
+    body = r.json()
+    assert body["id"] == w.order.id and body["order_number"] == w.order.order_number
+    assert body["status"] == "completed" and body["license_ids"] == [w.sub_license.id]
+    assert (await _reload(env, Order, w.order.id)).status == "completed"
+    handle = env.temporal_client.get_workflow_handle(f"checkout-{w.order.order_number}")
+    with pytest.raises(RPCError):
+        await handle.describe()
+
+
+async def check_my_orders(r, w, role, env):
+    """Each caller lists their own orders only (an admin too, who has none)."""
+    body = r.json()
+    if role != "owner":
+        assert body["items"] == [] and body["total"] == 0, "another account's order leaked"
+        return
+    assert [o["id"] for o in body["items"]] == [w.order.id] and body["total"] == 1
+    assert body["items"][0]["order_number"] == w.order.order_number
+
+
+async def check_order_details(r, w, role, env):
+    body = r.json()
+    assert body["id"] == w.order.id and body["order_number"] == w.order.order_number
+    assert body["status"] == "completed" and body["total"] == "9.00"
+    assert [i["module_id"] for i in body["items"]] == [w.subscribed.id]
+    assert body["license_ids"] == [w.sub_license.id]
+    assert body["invoice_url"] == f"{ORD}/{w.order.id}/invoice"
+
+
+async def check_invoice(r, w, role, env):
+    """The order's invoice, a PDF naming the order and what it bought."""
+    number = f"INV-{w.order.order_number.removeprefix('FV-')}"
+    assert r.headers["content-type"] == "application/pdf" and r.content.startswith(b"%PDF")
+    assert r.headers["content-disposition"] == f'attachment; filename="{number}.pdf"'
+    printed = " ".join(page.extract_text() for page in PdfReader(BytesIO(r.content)).pages)
+    assert number in printed and w.order.order_number in printed
+    assert w.subscribed.display_name in printed and "9.00" in printed
+
+
+async def check_refund_started(r, w, role, env):
+    """Audited with who asked, and the refund workflow started (its buyer's, or an
+    admin's); the order stays completed until that workflow refunds it."""
+    caller = w.callers[role]
+    handle = env.temporal_client.get_workflow_handle(f"refund-{w.order.order_number}")
+    try:
+        body = r.json()
+        assert body["id"] == w.order.id and body["status"] == "completed"
+        assert (await _reload(env, Order, w.order.id)).status == "completed"
+        assert await audited(env, "order.refund", w.order.id) == [
+            (caller.id, {"reason": "not what I needed", "by_admin": role == "admin"})
+        ]
+        assert (await handle.describe()).status.name == "RUNNING"
+        history = await handle.fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        [asked] = await env.temporal_client.data_converter.decode(
+            started.input.payloads, [RefundInput]
+        )
+        assert asked.order_id == w.order.id and asked.requested_by == caller.id
+        assert asked.initiated_by == ("admin" if role == "admin" else "buyer")
+    finally:
+        with contextlib.suppress(Exception):
+            await handle.terminate("test done")
+
+
+async def check_trial_started(r, w, role, env):
+    """A trial license of ``trial_offer`` for the caller, its trialing billing row, and the
+    subscription workflow started for it."""
+    body = r.json()
+    workflow_id = subscription_workflow_id(body["license_id"])
+    try:
+        caller = w.callers[role]
+        stored = await _reload(env, License, body["license_id"])
+        assert stored.user_id == caller.id and stored.module_id == w.trial_offer.id
+        assert stored.license_type == "trial" and stored.status == "active"
+        assert stored.license_key == license_key_hash(normalize_license_key(body["license_key"]))
+        assert stored.expires_at - stored.trial_started_at == timedelta(days=14)
+        sub = body["subscription"]
+        assert sub["workflow_id"] == workflow_id and sub["license_id"] == stored.id
+        assert sub["status"] == "trialing" and sub["period_number"] == 0
+        async with env.make.sessions() as session:
+            row = await session.scalar(
+                select(Subscription).where(Subscription.license_id == stored.id)
+            )
+        assert row.user_id == caller.id and row.status == "trialing"
+        description = await env.temporal_client.get_workflow_handle(workflow_id).describe()
+        assert description.status.name == "RUNNING"
+    finally:
+        await forget_workflow(env.temporal_client, workflow_id)
+
+
+async def check_subscription(r, w, role, env):
+    """The billing state of the owner's subscription; the owner's purchased license has
+    none."""
+    body = r.json()
+    assert body["license_id"] == w.sub_license.id
+    assert body["workflow_id"] == subscription_workflow_id(w.sub_license.id)
+    assert (body["status"], body["period"], body["price"]) == ("active", "monthly", "9.00")
+    assert body["period_number"] == 1 and body["cancel_at_period_end"] is False
+    assert body["has_payment_method"] is False
+    other = await env.api.request(
+        "GET", f"{L}/{w.license_key}/subscription", as_user=w.callers[role]
+    )
+    assert other.status_code == 404 and other.json()["error"] == "not_a_subscription"
+
+
+async def check_coupon_created(r, w, role, env):
+    body = r.json()
+    sent = json.loads(r.request.content)
+    assert body["code"] == sent["code"].upper() and body["kind"] == "percent"
+    assert Decimal(body["value"]) == 15 and body["active"] is True
+    stored = await _reload(env, Coupon, body["id"])
+    assert stored.code == body["code"] and stored.created_by == w.callers[role].id
+    [(actor, changes)] = await audited(env, "coupon.create", stored.id)
+    assert actor == w.callers[role].id
+    assert (changes["code"], changes["kind"], Decimal(changes["value"])) == (
+        sent["code"],
+        "percent",
+        15,
+    )
+
+
+async def check_coupon_list(r, w, role, env):
+    body = r.json()
+    assert w.coupon.id in [c["id"] for c in body["items"]] and body["total"] >= 1
+
+
+async def check_coupon_read(r, w, role, env):
+    body = r.json()
+    assert body["id"] == w.coupon.id and body["code"] == w.coupon.code
+    assert body["kind"] == "percent" and Decimal(body["value"]) == 10 and body["active"]
+
+
+async def check_coupon_updated(r, w, role, env):
+    """The limit and minimum change; the code, kind and value stay; audited."""
+    body = r.json()
+    assert body["max_redemptions"] == 50 and Decimal(body["min_subtotal"]) == 10
+    stored = await _reload(env, Coupon, w.coupon.id)
+    assert (stored.code, stored.kind, stored.value) == (w.coupon.code, "percent", 10)
+    assert stored.max_redemptions == 50 and stored.min_subtotal == Decimal("10.00")
+    assert stored.updated_by == w.callers[role].id
+    assert await audited(env, "coupon.update", w.coupon.id) == [
+        (w.callers[role].id, {"max_redemptions": 50, "min_subtotal": "10.00"})
+    ]
+
+
+async def check_coupon_deactivated(r, w, role, env):
+    assert r.content == b""
+    stored = await _reload(env, Coupon, w.coupon.id)
+    assert stored.active is False and stored.updated_by == w.callers[role].id
+    assert await audited(env, "coupon.deactivate", w.coupon.id) == [
+        (w.callers[role].id, {"active": False})
+    ]
+
+
 CHECKS: dict[tuple[str, str], Check] = {
     ("GET", "/openapi.json"): check_openapi,
     ("GET", "/docs"): check_html,
@@ -1097,6 +1507,19 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("GET", CART): check_cart,
     ("POST", CART + "/add"): check_cart_added,
     ("DELETE", CART + "/{item_id}"): check_cart_item_removed,
+    ("POST", CO): check_checkout_started,
+    ("POST", CO + "/confirm"): check_confirmed,
+    ("GET", ORD): check_my_orders,
+    ("GET", ORD + "/{order_id}"): check_order_details,
+    ("GET", ORD + "/{order_id}/invoice"): check_invoice,
+    ("POST", ORD + "/{order_id}/refund"): check_refund_started,
+    ("POST", D + "/modules/{slug}/trial"): check_trial_started,
+    ("GET", SUB): check_subscription,
+    ("POST", CP): check_coupon_created,
+    ("GET", CP): check_coupon_list,
+    ("GET", CP + "/{coupon_id}"): check_coupon_read,
+    ("PUT", CP + "/{coupon_id}"): check_coupon_updated,
+    ("DELETE", CP + "/{coupon_id}"): check_coupon_deactivated,
 }
 
 
@@ -1269,6 +1692,66 @@ async def test_access_decided_in_manual_review(
         assert reasons[-1]["detail"] == "no docs"
 
 
+async def loaded(handle) -> None:
+    """Wait until the subscription workflow has read its billing row: before that it
+    refuses updates."""
+    async with asyncio.timeout(20):
+        while (await handle.query(SubscriptionWorkflow.view)).period_number != 1:
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize(
+    ("method", "path", "role", "expected"), list(cells(via_worker=True, under=SUB))
+)
+async def test_access_decided_by_the_subscription_workflow(
+    committed_api, make_committed, committed, settings, temporal_dev, method, path, role, expected
+):
+    """Cancel/resume are updates the subscription workflow answers: the owner's monthly
+    subscription (cancelled already, to resume it) runs on a worker that sees the committed
+    rows. Its license id is one no truncation hands out (they restart at 1), so the
+    workflow id has never been used."""
+    assert role == "owner", "only the license's owner should reach the workflow"
+    owner, _ = await make_committed.publisher()
+    _, shop = await make_committed.publisher()
+    module = await make_committed.module(
+        shop,
+        ModuleStatus.PUBLISHED,
+        license_type="subscription",
+        subscription_period="monthly",
+        price=Decimal("9.00"),
+    )
+    resume = path.endswith("/resume")
+    start = datetime.now(UTC) - timedelta(days=2)
+    key, row = subscription_license(owner, module, start, id=10**9 + uuid.uuid4().int % 10**9)
+    async with committed() as session:
+        session.add(row)
+        await session.flush()
+        session.add(subscription_of(row, module, start, cancelled=resume))
+        await session.commit()
+
+    handle = temporal_dev.client.get_workflow_handle(subscription_workflow_id(row.id))
+    async with build_worker(temporal_dev.client, settings, committed):
+        try:
+            await checkout_workflow.start_subscription(temporal_dev.client, row.id, settings)
+            await loaded(handle)
+            response = await committed_api.request(method, path.format(key=key), as_user=owner)
+            assert response.status_code == expected.status, response.text
+            view = await handle.query(SubscriptionWorkflow.view)
+        finally:
+            await forget_workflow(temporal_dev.client, handle.id)
+
+    body = response.json()
+    assert body["license_id"] == row.id and body["status"] == "active"
+    assert body["cancel_at_period_end"] is not resume
+    assert view.cancel_at_period_end is not resume, "the workflow knows"
+    async with committed() as session:
+        stored = await session.scalar(select(Subscription).where(Subscription.license_id == row.id))
+    assert stored.status == "active" and stored.cancel_at_period_end is not resume
+    assert (stored.cancelled_at is None) is resume
+    assert (await make_committed.reload(License, row.id)).status == "active", "valid till the end"
+
+
 # --- the matrix covers the app ----------------------------------------------------------
 
 
@@ -1310,5 +1793,5 @@ async def test_every_allowed_cell_has_a_check():
         needs_check = any(o.allowed and not o.via_worker for o in outcomes)
         assert not needs_check or (method, path) in CHECKS, f"no check for {method} {path}"
         workers = any(o.via_worker for o in outcomes)
-        decided = path.startswith((A + "/modules/", A + "/versions/"))
+        decided = path.startswith((A + "/modules/", A + "/versions/", SUB))
         assert not workers or decided, f"no worker test runs {method} {path}"

@@ -177,29 +177,30 @@ async def refund_order(
     by_admin = Scope.ADMIN in principal.scopes
     if order.status == OrderStatus.REFUNDED:
         raise Conflict("already_refunded", "this order has been refunded")
-    already = await orders.refund_of(session, order.id)
-    if already is not None and order.status != OrderStatus.COMPLETED:
-        raise Conflict("order_not_refundable", f"a {order.status} order cannot be refunded")
-    if already is None:
-        check_refund_allowed(
-            RefundRequest(
-                status=OrderStatus(order.status),
-                kind=OrderKind(order.kind),
-                paid_at=order.paid_at,
-                total_refunded=order.refunded_amount >= order.total and order.total > 0,
-            ),
-            by_admin=by_admin,
-            now=datetime.now(UTC),
-            window=settings.refund_window,
+    if await orders.refund_of(session, order.id) is not None:
+        raise Conflict(
+            "refund_already_requested",
+            "a refund of this order was requested: follow the order's status",
         )
-        await audit.record(
-            session,
-            actor_id=principal.user.id,
-            action="order.refund",
-            entity_type="order",
-            entity_id=order.id,
-            changes={"reason": body.reason, "by_admin": by_admin},
-        )
+    check_refund_allowed(
+        RefundRequest(
+            status=OrderStatus(order.status),
+            kind=OrderKind(order.kind),
+            paid_at=order.paid_at,
+            total_refunded=order.refunded_amount >= order.total and order.total > 0,
+        ),
+        by_admin=by_admin,
+        now=datetime.now(UTC),
+        window=settings.refund_window,
+    )
+    await audit.record(
+        session,
+        actor_id=principal.user.id,
+        action="order.refund",
+        entity_type="order",
+        entity_id=order.id,
+        changes={"reason": body.reason, "by_admin": by_admin},
+    )
     await session.commit()
     await checkout_workflow.start_refund(
         temporal,
