@@ -9,3 +9,4 @@ from api.schemas import INT32_MAX
 IdPath = Annotated[int, Path(ge=1, le=INT32_MAX)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+SlugPath = Annotated[str, Path(max_length=200, pattern=r"^[a-z0-9-]+$")]

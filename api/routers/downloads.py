@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import BaseModel
 
 from api.deps import MaybePrincipal, SessionDep, SettingsDep
+from api.params import SlugPath
 from api.routers.version_schemas import VERSION_PATTERN
 from domain.errors import DomainError, ErrorKind, Forbidden, NotFound, Unauthenticated
 from domain.licensing import LicenseStatus, license_covers_version
@@ -18,7 +19,6 @@ from models.analytics import ModuleDownload
 from models.repositories import downloads
 
 router = APIRouter(prefix="/api/v1/marketplace", tags=["downloads"])
-SlugPath = Annotated[str, Path(max_length=200, pattern=r"^[a-z0-9-]+$")]
 
 
 class DownloadLink(BaseModel):

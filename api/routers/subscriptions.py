@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from api import checkout_workflow
 from api.deps import AccountPrincipal, SessionDep, SettingsDep, TemporalDep
+from api.params import SlugPath
 from api.routers.cart import ensure_purchasable
 from api.routers.licenses import KeyPath, owned_license
 from api.routers.order_schemas import PaymentMethod
@@ -74,7 +75,7 @@ async def _subscription_out(session, sub: Subscription) -> SubscriptionOut:
 
 @router.post("/modules/{slug}/trial", status_code=status.HTTP_201_CREATED, response_model=TrialOut)
 async def start_trial(
-    slug: str,
+    slug: SlugPath,
     body: TrialIn,
     principal: AccountPrincipal,
     session: SessionDep,
@@ -84,7 +85,7 @@ async def start_trial(
 ):
     """One trial per buyer and module. When it ends it becomes a paid subscription if a
     payment method is on file, else the license expires."""
-    module = await discovery.module_by_slug(session, slug[:200])
+    module = await discovery.module_by_slug(session, slug)
     await ensure_purchasable(session, principal.user, module)
     assert module is not None
     if not module.trial_days or not module.subscription_period:
