@@ -128,8 +128,10 @@ class Settings(BaseSettings):
     expiry_reminder_days: int = Field(
         default=7, ge=0, description="remind buyers this many days before a license ends"
     )
-    seller_name: str = "FastVue Marketplace"
-    seller_address: str = "FastVue Marketplace\nExample Street 1\n1000 Example City"
+    seller_name: str = Field(default="FastVue Marketplace", description="on invoices")
+    seller_address: str = Field(
+        default="Example Street 1\n1000 Example City", description="on invoices, below the name"
+    )
 
     worker_shutdown_grace: timedelta = timedelta(seconds=30)
 
