@@ -15,7 +15,7 @@ from models.commerce import (
     Subscription,
 )
 from models.module import MarketplaceCategory, MarketplaceModule, ModuleVersion
-from models.platform import AuditLogEntry, PlatformSetting
+from models.platform import AuditLogEntry, NotificationOutbox, PlatformSetting
 from models.publisher import Publisher, PublisherStats
 from models.review import ModuleReview, ReviewReport, ReviewVote
 from models.user import ApiToken, User
@@ -35,6 +35,7 @@ __all__ = [
     "ModuleReview",
     "ModuleVersion",
     "ModuleView",
+    "NotificationOutbox",
     "Order",
     "OrderRefund",
     "PaymentProfile",

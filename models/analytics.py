@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TimestampMixin
@@ -25,6 +25,7 @@ class ModuleDownload(Base, TimestampMixin):
     download_type: Mapped[str] = mapped_column(
         String(20), default="manual", server_default="manual"
     )
+    referrer: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (Index("ix_marketplace_downloads_module_time", "module_id", "created_at"),)
 
@@ -39,8 +40,12 @@ class ModuleView(Base, TimestampMixin):
     ip_address: Mapped[str | None] = mapped_column(String(45))
     referrer: Mapped[str | None] = mapped_column(String(500))
     country_code: Mapped[str | None] = mapped_column(String(2))
+    user_agent: Mapped[str | None] = mapped_column(String(500))
 
-    __table_args__ = (Index("ix_marketplace_views_module_time", "module_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_marketplace_views_module_time", "module_id", "created_at"),
+        Index("ix_marketplace_views_session", "module_id", "session_id", "created_at"),
+    )
 
 
 class PublisherPayout(Base, TimestampMixin):
@@ -61,5 +66,11 @@ class PublisherPayout(Base, TimestampMixin):
     payout_id: Mapped[str | None] = mapped_column(String(100))
     paid_at: Mapped[datetime | None]
     order_ids: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    carried_in: Mapped[Decimal] = mapped_column(
+        default=Decimal(0), server_default="0", comment="net carried over from earlier months"
+    )
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    workflow_id: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = (UniqueConstraint("publisher_id", "period_start", "period_end"),)

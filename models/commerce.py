@@ -221,6 +221,9 @@ class EarningEntry(Base, TimestampMixin):
     commission_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     currency: Mapped[str] = mapped_column(String(3))
     occurred_at: Mapped[datetime] = mapped_column(index=True)
+    payout_id: Mapped[int | None] = mapped_column(
+        ForeignKey("marketplace_payouts.id"), index=True, comment="the payout that paid it out"
+    )
 
     __table_args__ = (UniqueConstraint("order_id", "module_id", "kind"),)
 

@@ -1,8 +1,9 @@
-"""Platform-wide tables: the audit log and admin-editable settings."""
+"""Platform-wide tables: the audit log, admin-editable settings and the mail outbox."""
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,3 +34,26 @@ class PlatformSetting(Base, TimestampMixin):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[Any] = mapped_column(JSONB)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class NotificationOutbox(Base, TimestampMixin):
+    """Mail to send, written in the same transaction as what it tells about, so a failed
+    send is retried and never lost. One row per ``dedupe_key``."""
+
+    __tablename__ = "notification_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    to_email: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(
+        String(20), default="pending", server_default="pending", comment="pending | sent | failed"
+    )
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_notification_outbox_due", "status", "next_attempt_at"),)

@@ -38,6 +38,8 @@ class Publisher(Base, TimestampMixin, AuditMixin):
         Numeric(5, 2), default=Decimal("30.00"), server_default="30.00"
     )
     social_links: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    suspended_at: Mapped[datetime | None]
+    suspension_reason: Mapped[str | None] = mapped_column(Text)
 
     modules: Mapped[list["MarketplaceModule"]] = relationship(  # noqa: F821
         back_populates="publisher"

@@ -26,6 +26,9 @@ class ModuleReview(Base, TimestampMixin, AuditMixin):
     publisher_responded_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default="published", server_default="published")
     verified_purchase: Mapped[bool] = mapped_column(default=False, server_default="false")
+    moderation_note: Mapped[str | None] = mapped_column(Text, comment="why it was hidden")
+    moderated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    moderated_at: Mapped[datetime | None]
 
     __table_args__ = (
         UniqueConstraint("module_id", "user_id", name="uq_module_review_user"),
@@ -59,5 +62,6 @@ class ReviewReport(Base, TimestampMixin):
     )
     resolved_by: Mapped[int | None]
     resolution_note: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None]
 
     __table_args__ = (UniqueConstraint("review_id", "reporter_id"),)
