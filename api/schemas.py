@@ -1,8 +1,9 @@
 """Schema pieces every router shares."""
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic import Strict as StrictType
 
 T = TypeVar("T")
@@ -13,6 +14,23 @@ Int = Annotated[int, StrictType()]
 Flag = Annotated[bool, StrictType()]
 """A boolean that must arrive as ``true`` or ``false``."""
 RowId = Annotated[int, StrictType(), Field(ge=1, le=INT32_MAX)]
+
+
+def _storable_instant(value: datetime) -> datetime:
+    """Kept in UTC, an instant must stay a readable year: ``9999-12-31T23:59:59-14:00``
+    is year 10000 in UTC, which the database stores but Python cannot read back."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the instant is out of range") from None
+    if not MIN_YEAR <= utc.year <= MAX_YEAR:
+        raise ValueError(f"the year must be between {MIN_YEAR} and {MAX_YEAR}")
+    return utc
+
+
+MIN_YEAR, MAX_YEAR = 1970, 9000
+Instant = Annotated[AwareDatetime, AfterValidator(_storable_instant)]
+"""A date and time with its offset, stored in UTC."""
 
 
 def _has_nul(value: Any) -> bool:

@@ -44,7 +44,7 @@ class Order(Base, TimestampMixin):
     status: Mapped[str] = mapped_column(
         String(20), default="pending", server_default="pending", index=True
     )
-    billing_email: Mapped[str | None] = mapped_column(String(200))
+    billing_email: Mapped[str | None] = mapped_column(String(320))
     billing_name: Mapped[str | None] = mapped_column(String(200))
     billing_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     invoice_id: Mapped[str | None] = mapped_column(String(100))

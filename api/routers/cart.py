@@ -146,7 +146,9 @@ async def ensure_purchasable(session, user, module) -> None:
 async def get_cart(
     principal: AccountPrincipal,
     session: SessionDep,
-    coupon: Annotated[str | None, Query(min_length=1, max_length=50)] = None,
+    coupon: Annotated[
+        str | None, Query(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_-]+$")
+    ] = None,
 ):
     """The cart priced as checkout would price it; ``coupon`` previews a coupon code."""
     return await _cart(session, principal.user.id, coupon)

@@ -6,13 +6,13 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from api.deps import AdminPrincipal, SessionDep
 from api.params import IdPath, Limit, Offset
 from api.routers.cart import domain_coupon
-from api.schemas import Flag, Int, Page, RowId, Strict
-from domain.errors import NotFound
+from api.schemas import Flag, Instant, Int, Page, RowId, Strict
+from domain.errors import DomainError, NotFound
 from domain.pricing import CouponKind, check_coupon_definition
 from models.commerce import Coupon
 from models.repositories import audit, coupons
@@ -22,8 +22,8 @@ Money = Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), decimal_places=2)]
 
 
 class CouponFields(Strict):
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
     max_redemptions: Int | None = Field(default=None, ge=1, le=10_000_000)
     module_ids: list[RowId] | None = Field(
         default=None, min_length=1, max_length=500, description="null: every paid module"
@@ -117,6 +117,8 @@ async def update_coupon(
     and value stay, because orders already name them."""
     row = await _coupon(session, coupon_id)
     changes = body.model_dump(exclude_unset=True)
+    if changes.get("active", False) is None:
+        raise DomainError("field_required", "active cannot be empty")
     for field, value in changes.items():
         setattr(row, field, value)
     row.updated_by = principal.user.id

@@ -30,7 +30,9 @@ class CheckoutIn(Strict):
         default=None,
         description="local: a test card number; Stripe: a PaymentMethod id; PayPal: none",
     )
-    coupon_code: str | None = Field(default=None, min_length=1, max_length=50)
+    coupon_code: str | None = Field(
+        default=None, min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_-]+$"
+    )
     save_payment_method: Flag = Field(
         default=False, description="always on when the cart holds a subscription"
     )

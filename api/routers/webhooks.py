@@ -15,6 +15,7 @@ from models.repositories import orders, webhooks
 
 router = APIRouter(prefix="/api/v1/marketplace/webhooks", tags=["webhooks"])
 MAX_WEBHOOK_BYTES = 256 * 1024
+MAX_EVENT_ID, MAX_EVENT_TYPE = 255, 100
 
 
 async def _receive(gateway: Gateway, request: Request, session, temporal) -> dict:
@@ -29,6 +30,8 @@ async def _receive(gateway: Gateway, request: Request, session, temporal) -> dic
         if rejected.code == "invalid_signature":
             raise Unauthenticated(rejected.code, rejected.detail) from None
         raise DomainError(rejected.code, rejected.detail) from None
+    if not 0 < len(event.event_id) <= MAX_EVENT_ID or len(event.event_type) > MAX_EVENT_TYPE:
+        raise DomainError("malformed_event", "the event's id or type is not one a gateway sends")
     if await webhooks.seen(session, gateway.value, event.event_id):
         return {"received": True, "duplicate": True}
     order = None

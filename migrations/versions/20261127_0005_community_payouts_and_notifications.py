@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
@@ -18,6 +17,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.alter_column(
+        "marketplace_orders",
+        "billing_email",
+        existing_type=sa.String(length=200),
+        type_=sa.String(length=320),
+        existing_nullable=True,
+    )
     op.create_table(
         "notification_outbox",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -140,6 +146,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.alter_column(
+        "marketplace_orders",
+        "billing_email",
+        existing_type=sa.String(length=320),
+        type_=sa.String(length=200),
+        existing_nullable=True,
+    )
     op.drop_index("ix_marketplace_views_session", table_name="marketplace_views")
     op.drop_column("marketplace_views", "user_agent")
     op.drop_constraint(

@@ -24,8 +24,6 @@ async def remember(
 ) -> None:
     await session.execute(
         insert(ProcessedWebhookEvent)
-        .values(
-            provider=provider, event_id=event_id[:255], event_type=event_type[:100], processed_at=at
-        )
+        .values(provider=provider, event_id=event_id, event_type=event_type, processed_at=at)
         .on_conflict_do_nothing(index_elements=["provider", "event_id"])
     )
