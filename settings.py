@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     expiry_reminder_days: int = Field(
         default=7, ge=0, description="remind buyers this many days before a license ends"
     )
+    commission_rate_percent: str = Field(
+        default="30.00", description="default for new publishers; admins change it at run time"
+    )
+    payout_minimum: str = Field(
+        default="50.00", description="a month's net below this carries over to the next"
+    )
+
     seller_name: str = Field(default="FastVue Marketplace", description="on invoices")
     seller_address: str = Field(
         default="Example Street 1\n1000 Example City", description="on invoices, below the name"
@@ -162,6 +169,20 @@ class Settings(BaseSettings):
     @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
+
+    def platform_defaults(self) -> dict:
+        """Defaults of the admin-editable platform settings (domain.platform_settings)."""
+        from decimal import Decimal
+
+        return {
+            "commission_rate_percent": Decimal(self.commission_rate_percent),
+            "payout_minimum": Decimal(self.payout_minimum),
+            "tax_rate_percent": Decimal("0.00"),
+            "refund_window_days": self.refund_window.days,
+            "review_reminder_days": max(1, self.review_reminder_after.days),
+            "scan_reject_severity": self.scan_reject_severity,
+            "scan_review_severity": self.scan_review_severity,
+        }
 
     def resolved_jwt_secret(self) -> str:
         if self.jwt_secret is not None:

@@ -10,6 +10,8 @@ from api.body_limit import BodyLimitMiddleware
 from api.errors import ErrorBody, install_error_handlers
 from api.rate_limit import RateLimiter
 from api.routers import (
+    admin_payouts,
+    admin_publishers,
     auth,
     cart,
     categories,
@@ -21,9 +23,16 @@ from api.routers import (
     licenses,
     moderation,
     orders,
+    platform_analytics,
+    platform_settings,
     publisher,
+    publisher_analytics,
     publisher_modules,
+    publisher_payouts,
+    publisher_reviews,
     publisher_versions,
+    review_moderation,
+    reviews,
     subscriptions,
     version_moderation,
     webhooks,
@@ -95,6 +104,15 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: TemporalConnec
         categories.admin,
         moderation.router,
         version_moderation.router,
+        reviews.router,
+        publisher_reviews.router,
+        review_moderation.router,
+        publisher_analytics.router,
+        platform_analytics.router,
+        publisher_payouts.router,
+        admin_payouts.router,
+        admin_publishers.router,
+        platform_settings.router,
     ):
         app.include_router(router)
     return app
