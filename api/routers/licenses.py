@@ -1,10 +1,11 @@
 """Licenses: the owner's list, and what installed FastVue instances call with a key alone
 (activate, deactivate, verify), answered with Ed25519-signed documents."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.deps import AccountPrincipal, SessionDep, SettingsDep
@@ -147,17 +148,17 @@ async def license_details(
     return _license_out(row, module, normalize_license_key(key), len(active))
 
 
-def _answer(request, settings, row, module, key, body, code, now) -> dict:
+def _answer(request, settings, expires_at, module_name, key, body, code, now) -> dict:
     answer = VerificationAnswer(
         code=code,
         license_key=mask_license_key(key),
-        module=module.technical_name if module else None,
-        expires_at=row.expires_at if row else None,
+        module=module_name,
+        expires_at=expires_at,
         instance_id=body.instance_id,
         issued_at=now,
         valid_until=answer_valid_until(
             now,
-            row.expires_at if row and code is VerifyCode.VALID else None,
+            expires_at if code is VerifyCode.VALID else None,
             settings.license_answer_cache,
         ),
         nonce=getattr(body, "nonce", None),
@@ -175,16 +176,32 @@ async def verify_license(
     key_hash = license_key_hash(normalized)
     _limit(request, settings, key_hash)
     now = datetime.now(UTC)
-    row = await licenses.by_key_hash(session, key_hash)
-    module = await licenses.module_of(session, row) if row else None
-    active = await licenses.active_activations(session, row.id) if row else []
-    code = decide_verification(
-        licenses.facts_of(row, active) if row else None, body.instance_id, body.domain, now
+    record = await licenses.verify_and_touch(session, key_hash, body.instance_id, now)
+    facts = record.facts if record else None
+    code = decide_verification(facts, body.instance_id, body.domain, now)
+    signed = _answer(
+        request,
+        settings,
+        facts.expires_at if facts else None,
+        record.module if record else None,
+        normalized,
+        body,
+        code,
+        now,
     )
-    mine = next((a for a in active if a.instance_id == body.instance_id), None)
-    if mine is not None:
-        await licenses.touch_check(session, mine.id, now)
-    return _answer(request, settings, row, module, normalized, body, code, now)
+    return _signed_response(signed)
+
+
+def _signed_response(signed: dict) -> Response:
+    """The signed answer as JSON, its ``answer`` being the signed payload itself: the hot
+    path skips re-serialising the model the payload was just made from."""
+    body = (
+        f'{{"payload":{json.dumps(signed["payload"], ensure_ascii=False)},'
+        f'"signature":{json.dumps(signed["signature"])},'
+        f'"key_id":{json.dumps(signed["key_id"])},'
+        f'"answer":{signed["payload"]}}}'
+    )
+    return Response(content=body.encode("utf-8"), media_type="application/json")
 
 
 @router.post("/{key}/activate", response_model=ActivationOut)
@@ -234,7 +251,16 @@ async def activate_license(
         current.domain = decision.domain
     await session.flush()
     module = await licenses.module_of(session, row)
-    signed = _answer(request, settings, row, module, normalized, body, VerifyCode.VALID, now)
+    signed = _answer(
+        request,
+        settings,
+        row.expires_at,
+        module.technical_name if module else None,
+        normalized,
+        body,
+        VerifyCode.VALID,
+        now,
+    )
     return {**signed, "outcome": decision.outcome}
 
 

@@ -1,8 +1,9 @@
 """Queries on licenses and their activations."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.licensing import Activation, LicenseFacts, LicenseStatus
@@ -60,11 +61,67 @@ def facts_of(row: License, activations: list[LicenseActivation]) -> LicenseFacts
     )
 
 
-async def touch_check(session: AsyncSession, activation_id: int, at: datetime) -> None:
-    await session.execute(
-        update(LicenseActivation).where(LicenseActivation.id == activation_id).values(last_check=at)
-    )
-
-
 async def module_of(session: AsyncSession, license_row: License) -> MarketplaceModule | None:
     return await session.get(MarketplaceModule, license_row.module_id)
+
+
+@dataclass(frozen=True)
+class VerificationRecord:
+    license_id: int
+    module: str
+    facts: LicenseFacts
+
+
+_VERIFY = text(
+    """
+    WITH lic AS (
+        SELECT l.id, l.status, l.expires_at, l.max_instances, l.instance_domains,
+               m.technical_name
+        FROM marketplace_licenses l
+        JOIN marketplace_modules m ON m.id = l.module_id
+        WHERE l.license_key = :key_hash
+    ), touched AS (
+        UPDATE marketplace_license_activations a SET last_check = :now
+        FROM lic
+        WHERE a.license_id = lic.id AND a.instance_id = :instance_id AND a.status = 'active'
+        RETURNING a.id
+    )
+    SELECT lic.*,
+           (SELECT count(*) FROM touched) AS touched,
+           COALESCE((
+               SELECT json_agg(json_build_array(a.instance_id, a.domain, a.activated_at)
+                               ORDER BY a.activated_at, a.id)
+               FROM marketplace_license_activations a
+               WHERE a.license_id = lic.id AND a.status = 'active'
+           ), '[]'::json) AS activations
+    FROM lic
+    """
+)
+
+
+async def verify_and_touch(
+    session: AsyncSession, key_hash: str, instance_id: str, now: datetime
+) -> VerificationRecord | None:
+    """What verification needs, in one round trip: the license, its module's name and its
+    active seats; the caller's own seat gets ``last_check = now`` in the same statement."""
+    row = (
+        await session.execute(
+            _VERIFY, {"key_hash": key_hash, "instance_id": instance_id, "now": now}
+        )
+    ).first()
+    if row is None:
+        return None
+    return VerificationRecord(
+        license_id=row.id,
+        module=row.technical_name,
+        facts=LicenseFacts(
+            status=LicenseStatus(row.status),
+            expires_at=row.expires_at,
+            max_instances=row.max_instances,
+            instance_domains=list(row.instance_domains or []),
+            activations=[
+                Activation(instance, domain, datetime.fromisoformat(at))
+                for instance, domain, at in row.activations
+            ],
+        ),
+    )

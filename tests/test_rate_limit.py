@@ -1,0 +1,60 @@
+"""The in-process sliding-window limiter behind license checks and sign-in."""
+
+import pytest
+
+from api.rate_limit import RateLimited, RateLimiter
+
+
+class Clock:
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def hits_allowed(limiter: RateLimiter, rule: str, key: str, tries: int) -> int:
+    allowed = 0
+    for _ in range(tries):
+        try:
+            limiter.check(rule, "scope", key)
+            allowed += 1
+        except RateLimited:
+            pass
+    return allowed
+
+
+def test_a_burst_gets_exactly_the_limit_and_other_keys_their_own():
+    clock = Clock()
+    limiter = RateLimiter(clock)
+    assert hits_allowed(limiter, "10/minute", "a", 25) == 10
+    assert hits_allowed(limiter, "10/minute", "b", 25) == 10
+    with pytest.raises(RateLimited) as refused:
+        limiter.check("10/minute", "scope", "a")
+    assert refused.value.code == "rate_limited"
+
+
+def test_the_window_slides_instead_of_resetting_at_its_edge():
+    clock = Clock(60 * 1000 + 59)  # one second before a fixed window ends
+    limiter = RateLimiter(clock)
+    assert hits_allowed(limiter, "10/minute", "k", 10) == 10
+    clock.now += 2  # a new fixed window, but the last minute still holds the 10 hits
+    assert hits_allowed(limiter, "10/minute", "k", 10) <= 1, "a fixed window would allow 10"
+    clock.now += 30  # half the old window still overlaps: about half the limit is back
+    assert hits_allowed(limiter, "10/minute", "k", 10) in (4, 5, 6)
+    clock.now += 120  # both windows long gone
+    assert hits_allowed(limiter, "10/minute", "k", 20) == 10
+
+
+def test_refused_hits_do_not_count_and_stale_keys_are_swept():
+    clock = Clock()
+    limiter = RateLimiter(clock)
+    assert hits_allowed(limiter, "2/second", "k", 50) == 2
+    clock.now += 1
+    assert hits_allowed(limiter, "2/second", "k", 3) == 0
+    clock.now += 1.0
+    assert hits_allowed(limiter, "2/second", "k", 3) == 2
+    for number in range(20_000):
+        limiter.check("1000/second", "scope", f"key-{number}")
+        clock.now += 0.001
+    assert len(limiter._windows) < 20_000, "keys whose windows ended are dropped"
