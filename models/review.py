@@ -42,7 +42,7 @@ class ReviewVote(Base, TimestampMixin):
     id: Mapped[int] = mapped_column(primary_key=True)
     review_id: Mapped[int] = mapped_column(ForeignKey("marketplace_reviews.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    vote: Mapped[str] = mapped_column(String(10))
+    vote: Mapped[str] = mapped_column(String(20), comment="helpful | not_helpful")
 
     __table_args__ = (UniqueConstraint("review_id", "user_id", name="uq_review_vote_user"),)
 

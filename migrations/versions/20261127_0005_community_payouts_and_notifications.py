@@ -18,6 +18,14 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.alter_column(
+        "marketplace_review_votes",
+        "vote",
+        existing_type=sa.String(length=10),
+        type_=sa.String(length=20),
+        comment="helpful | not_helpful",
+        existing_nullable=False,
+    )
+    op.alter_column(
         "marketplace_orders",
         "billing_email",
         existing_type=sa.String(length=200),
@@ -146,6 +154,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.alter_column(
+        "marketplace_review_votes",
+        "vote",
+        existing_type=sa.String(length=20),
+        type_=sa.String(length=10),
+        comment=None,
+        existing_comment="helpful | not_helpful",
+        existing_nullable=False,
+    )
     op.alter_column(
         "marketplace_orders",
         "billing_email",
