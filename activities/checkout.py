@@ -15,6 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.ledger import book_sale
+from activities.notifications import queue_mail
 from domain.checkout import (
     LicenseKind,
     OrderStatus,
@@ -26,7 +27,7 @@ from domain.checkout import (
 from domain.modules import LicenseType, SubscriptionPeriod
 from domain.pricing import Earnings, refund_reversal, to_minor_units
 from integrations.license_vault import LicenseVault
-from integrations.mail import Mailer, compose
+from integrations.mail import Mailer
 from integrations.payments import Payment, PaymentRequest, PaymentStatus, RefundStatus
 from integrations.payments.registry import Gateways
 from models.commerce import Order, Subscription
@@ -382,7 +383,13 @@ class CheckoutActivities:
         else:
             subject = f"Your FastVue Marketplace receipt {order.order_number}"
             key = f"receipt-{order.order_number}"
-        message = compose(
-            sender=self.mail_from, to=order.billing_email or user.email, subject=subject, body=body
+        await queue_mail(
+            self.sessions,
+            self.mailer,
+            self.mail_from,
+            key=key,
+            kind=key.partition("-")[0],
+            to=order.billing_email or user.email,
+            subject=subject,
+            body=body,
         )
-        self.mailer.send(message, dedupe_key=key)

@@ -7,9 +7,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.notifications import queue_mail
 from domain.modules import ModuleStatus
 from domain.review import ReviewDecision, ReviewOutcome, ReviewReminder
-from integrations.mail import Mailer, compose
+from integrations.mail import Mailer
 from models.repositories import audit, modules
 
 
@@ -21,8 +22,11 @@ class ApplyDecisionInput(ReviewDecision):
 class ReviewActivities:
     sessions: async_sessionmaker
     mailer: Mailer
+    """Delivers queued mail right away; the delivery schedule retries what it cannot."""
     mail_from: str
     admin_email: str
+    public_base_url: str | None = None
+    """Where links in mails point; without it mails carry no links."""
 
     @activity.defn(name="review.apply_decision")
     async def apply_decision(self, request: ApplyDecisionInput) -> ReviewOutcome:
@@ -66,36 +70,56 @@ class ReviewActivities:
         if found is None:
             return
         module, email = found
+        name = f"{module.display_name} ({module.slug})"
         if outcome.status is ModuleStatus.PUBLISHED:
+            kind = "module_approved"
             subject = f"{module.display_name} is approved and published"
-            body = f"Your module {module.display_name} ({module.slug}) passed review."
+            body = (
+                f"Your module {name} passed review and is now published on the "
+                "FastVue Marketplace."
+                + self._link("Its page", f"/api/v1/marketplace/modules/{module.slug}")
+            )
         else:
+            kind = "module_rejected"
             subject = f"{module.display_name} was not approved"
             body = (
-                f"Your module {module.display_name} ({module.slug}) was rejected.\n\n"
-                f"Reason: {outcome.reason}\n\nFix it and submit it again."
+                f"Your module {name} was rejected.\n\nReason: {outcome.reason}\n\n"
+                "Fix it and submit it again."
+                + self._link("Your module", f"/api/v1/publisher/modules/{module.id}")
             )
-        message = compose(sender=self.mail_from, to=email, subject=subject, body=body)
         decided = outcome.decided_at.isoformat() if outcome.decided_at else "unknown"
-        self.mailer.send(message, dedupe_key=f"review-{module.slug}-decision-{decided}")
+        await queue_mail(
+            self.sessions,
+            self.mailer,
+            self.mail_from,
+            key=f"review-{module.slug}-decision-{decided}",
+            kind=kind,
+            to=email,
+            subject=subject,
+            body=body,
+        )
+
+    def _link(self, label: str, path: str) -> str:
+        return f"\n\n{label}: {self.public_base_url}{path}" if self.public_base_url else ""
 
     @activity.defn(name="review.remind_admins")
     async def remind_admins(self, reminder: ReviewReminder) -> None:
         prefix = "ESCALATED: " if reminder.escalated else ""
-        message = compose(
-            sender=self.mail_from,
+        await queue_mail(
+            self.sessions,
+            self.mailer,
+            self.mail_from,
+            key=f"review-{reminder.slug}-{reminder.waiting_since:%Y%m%dT%H%M%S}"
+            f"-reminder-{reminder.reminder_number}",
+            kind="review_reminder",
             to=self.admin_email,
             subject=f"{prefix}{reminder.display_name} waits for review",
             body=(
                 f"The module {reminder.display_name} ({reminder.slug}) has waited for a "
                 f"review decision since {reminder.waiting_since.isoformat()}.\n"
                 f"This is reminder {reminder.reminder_number}."
+                + self._link("Pending modules", "/api/v1/admin/marketplace/pending")
             ),
-        )
-        self.mailer.send(
-            message,
-            dedupe_key=f"review-{reminder.slug}-{reminder.waiting_since:%Y%m%dT%H%M%S}"
-            f"-reminder-{reminder.reminder_number}",
         )
         async with self.sessions.begin() as session:
             await audit.record(

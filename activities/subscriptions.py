@@ -16,6 +16,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.ledger import book_sale
+from activities.notifications import queue_mail
 from domain.checkout import (
     LicenseKind,
     OrderKind,
@@ -27,7 +28,7 @@ from domain.checkout import (
 from domain.licensing import LicenseStatus
 from domain.modules import LicenseType, SubscriptionPeriod
 from domain.pricing import CartLine, price_order, to_minor_units
-from integrations.mail import Mailer, compose
+from integrations.mail import Mailer
 from integrations.payments import PaymentRequest, PaymentStatus, RefundStatus
 from integrations.payments.registry import Gateways
 from models.commerce import Order
@@ -79,9 +80,12 @@ class SubscriptionActivities:
     sessions: async_sessionmaker
     gateways: Gateways
     mailer: Mailer
+    """Delivers queued mail right away; the delivery schedule retries what it cannot."""
     mail_from: str
     reminder_days: int
     dunning_days: list[int]
+    public_base_url: str | None = None
+    """Where links in mails point; without it mails carry no links."""
 
     @activity.defn(name="subscription.load")
     async def load(self, license_id: int) -> SubscriptionState:
@@ -299,6 +303,7 @@ class SubscriptionActivities:
             f"renewed-{attempt.license_id}-{attempt.period_number}",
             "Your subscription was renewed",
             "Your subscription was renewed; the receipt is under your orders.",
+            kind="subscription_renewed",
         )
         return True
 
@@ -343,31 +348,50 @@ class SubscriptionActivities:
             f"ended-{request.license_id}",
             "Your license has ended",
             texts.get(request.reason, "Your license has ended."),
+            kind="license_ended",
         )
 
     @activity.defn(name="subscription.remind_expiry")
     async def remind_expiry(self, license_id: int, period_number: int) -> None:
         async with self.sessions() as session:
             found = await subscriptions.with_license(session, license_id)
+            module = await modules.get_module(session, found[1].module_id) if found else None
         if found is None:
             return
-        sub, _ = found
+        sub, license_row = found
+        name = module.display_name if module is not None else "your module"
+        ending = f" (key ending {license_row.key_last})" if license_row.key_last else ""
+        links = (
+            f"\n\nYour licenses: {self.public_base_url}/api/v1/marketplace/licenses"
+            if self.public_base_url
+            else ""
+        )
         await self._mail(
             license_id,
             f"expiring-{license_id}-{period_number}",
-            "Your license expires soon",
-            f"Your license ends on {sub.current_period_end:%Y-%m-%d %H:%M} UTC and will not "
-            "renew. Add a payment method or resume the subscription to keep it.",
+            f"Your license for {name} expires soon",
+            f"Your license for {name}{ending} ends on "
+            f"{sub.current_period_end:%Y-%m-%d %H:%M} UTC and will not renew. "
+            "Add a payment method or resume the subscription to keep it." + links,
+            kind="license_expiring",
         )
 
-    async def _mail(self, license_id: int, key: str, subject: str, body: str) -> None:
+    async def _mail(self, license_id: int, key: str, subject: str, body: str, *, kind: str) -> None:
         async with self.sessions() as session:
             found = await subscriptions.with_license(session, license_id)
             user = await users.get_user(session, found[0].user_id) if found else None
         if user is None:
             return
-        message = compose(sender=self.mail_from, to=user.email, subject=subject, body=body)
-        self.mailer.send(message, dedupe_key=key)
+        await queue_mail(
+            self.sessions,
+            self.mailer,
+            self.mail_from,
+            key=key,
+            kind=kind,
+            to=user.email,
+            subject=subject,
+            body=body,
+        )
 
 
 def grace_until(now: datetime, remaining_delays: list[int]) -> datetime:

@@ -1,13 +1,36 @@
-"""Outgoing mail. The embedded default writes each message as a file under the data dir."""
+"""Outgoing mail. The embedded default writes each message as a file under the data dir;
+production sends through an SMTP server (stdlib ``smtplib``, run in a thread by callers).
 
+Mailers are called by the outbox delivery (activities/notifications.py), which decides what
+a failure means from the exception: ``MailRejected`` gives the message up at once,
+``MailServerUnavailable`` postpones the whole batch, anything else retries that message.
+"""
+
+import hashlib
+import smtplib
+import ssl
+from datetime import datetime
 from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from settings import Settings
 
 
 class Mailer(Protocol):
     def send(self, message: EmailMessage, *, dedupe_key: str) -> None:
-        """Send once per ``dedupe_key``: a retry with the same key sends nothing new."""
+        """Hand the message over (blocking). ``dedupe_key`` names the outbox row it came
+        from: the file backend writes one file per key, so a repeat overwrites."""
+
+
+class MailRejected(Exception):
+    """The server refused this message for good (5xx for its recipient or content)."""
+
+
+class MailServerUnavailable(Exception):
+    """The server could not be reached or would not take mail from us at all."""
 
 
 class FileMailer:
@@ -25,10 +48,97 @@ class FileMailer:
         temporary.replace(target)
 
 
-def compose(*, sender: str, to: str, subject: str, body: str) -> EmailMessage:
+class SmtpMailer:
+    """One SMTP session per message: plain, STARTTLS or implicit TLS, optional login."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        security: Literal["none", "starttls", "ssl"] = "starttls",
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.security = security
+        self.username = username
+        self.password = password
+        self.timeout = timeout
+
+    def send(self, message: EmailMessage, *, dedupe_key: str) -> None:
+        try:
+            with self._connect() as smtp:
+                if self.security == "starttls":
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = [code for code, _ in error.recipients.values()]
+            if codes and all(code >= 500 for code in codes):
+                raise MailRejected(f"recipients refused: {error.recipients}") from error
+            raise
+        except smtplib.SMTPDataError as error:
+            if error.smtp_code >= 500:
+                raise MailRejected(
+                    f"message refused: {error.smtp_code} {error.smtp_error!r}"
+                ) from error
+            raise
+        except OSError as error:
+            # Every other SMTPException is an OSError too: connection, TLS, login, sender.
+            raise MailServerUnavailable(f"{type(error).__name__}: {error}") from error
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.security == "ssl":
+            return smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
+        return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+
+
+def mailer_from(settings: "Settings") -> Mailer:
+    if settings.mail_backend == "smtp":
+        password = settings.smtp_password
+        return SmtpMailer(
+            settings.smtp_host,
+            settings.smtp_port,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=password.get_secret_value() if password is not None else None,
+            timeout=settings.smtp_timeout.total_seconds(),
+        )
+    return FileMailer(settings.mail_dir)
+
+
+def message_id_for(dedupe_key: str, sender: str) -> str:
+    """The same Message-ID for every delivery of one outbox row: delivery is at least once
+    (a crash between sending and recording it sends again), and receivers can drop the
+    repeat by this header."""
+    digest = hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]
+    address = parseaddr(sender)[1]
+    domain = address.rpartition("@")[2] or "localhost"
+    return f"<{digest}@{domain}>"
+
+
+def compose(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    body: str,
+    message_id: str | None = None,
+    date: datetime | None = None,
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
+    if message_id is not None:
+        message["Message-ID"] = message_id
+    if date is not None:
+        message["Date"] = format_datetime(date)
     message.set_content(body)
     return message

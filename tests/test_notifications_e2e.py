@@ -1,0 +1,160 @@
+"""A notification end to end on the Temporal dev server: an admin rejects a module over
+HTTP → the review workflow queues the publisher's mail in the outbox while the mail server
+is down → the server comes back → the ``notification-delivery`` schedule's workflow
+delivers it to a real SMTP server (aiosmtpd)."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer, Worker
+
+from activities.notifications import DeliveryReport, activities_for
+from activities.review import ReviewActivities
+from activities.search_index import SearchIndexActivities
+from integrations.mail import mailer_from, message_id_for
+from integrations.search import build_search
+from models.platform import NotificationOutbox
+from tests.smtp_server import SmtpServer
+from workflows.module_review import ModuleReviewWorkflow
+from workflows.notifications import (
+    SCHEDULE_ID,
+    WORKFLOWS,
+    NotificationDeliveryWorkflow,
+    ensure_schedules,
+    trigger_delivery,
+)
+
+pytestmark = pytest.mark.workflow
+REASON = "The description does not say what the module does."
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_settings(settings, smtp):
+    return settings.model_copy(
+        update={
+            "mail_backend": "smtp",
+            "smtp_host": smtp.host,
+            "smtp_port": smtp.port,
+            "smtp_security": "none",
+            "mail_from": "FastVue Marketplace <no-reply@marketplace.example>",
+            "public_base_url": "https://marketplace.example",
+        }
+    )
+
+
+async def eventually(check, timeout: float = 15.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result or asyncio.get_running_loop().time() > deadline:
+            return result
+        await asyncio.sleep(0.1)
+
+
+async def test_a_rejection_reaches_the_mail_server_through_the_outbox_and_the_schedule(
+    committed_api, committed, make_committed, mail_settings, temporal_dev, smtp
+):
+    client = temporal_dev.client
+    review = ReviewActivities(
+        sessions=committed,
+        mailer=mailer_from(mail_settings),
+        mail_from=mail_settings.mail_from,
+        admin_email=mail_settings.admin_notification_email,
+        public_base_url=mail_settings.public_base_url,
+    )
+    index = SearchIndexActivities(sessions=committed, search=build_search(mail_settings, committed))
+    worker = Worker(
+        client,
+        task_queue=mail_settings.temporal_task_queue,
+        workflows=[ModuleReviewWorkflow, *WORKFLOWS],
+        activities=[
+            review.apply_decision,
+            review.notify_publisher,
+            review.remind_admins,
+            index.index_module,
+            *activities_for(mail_settings, committed),
+        ],
+    )
+    owner, publisher = await make_committed.publisher()
+    admin = await make_committed.admin()
+    module = await make_committed.module(publisher)
+    api = committed_api
+
+    async def outbox_row() -> NotificationOutbox | None:
+        async with committed() as session:
+            return await session.scalar(select(NotificationOutbox))
+
+    try:
+        async with worker:
+            smtp.stop()
+            submitted = await api.request(
+                "POST", f"/api/v1/publisher/modules/{module.id}/submit", as_user=owner
+            )
+            assert submitted.status_code == 202, submitted.text
+            rejected = await api.request(
+                "POST",
+                f"/api/v1/admin/marketplace/modules/{module.id}/reject",
+                as_user=admin,
+                json={"reason": REASON},
+            )
+            assert rejected.status_code == 200, rejected.text
+
+            async def tried() -> bool:
+                row = await outbox_row()
+                return row is not None and row.attempts == 1
+
+            assert await eventually(tried), "the workflow never queued the mail"
+            row = await outbox_row()
+            assert row.status == "pending" and row.kind == "module_rejected"
+            assert "MailServerUnavailable" in row.last_error
+
+            smtp.start()
+            async with committed.begin() as session:
+                await session.execute(
+                    update(NotificationOutbox).values(
+                        next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)
+                    )
+                )
+            await ensure_schedules(client, mail_settings)
+            await ensure_schedules(client, mail_settings)
+            await trigger_delivery(client)
+
+            [message] = await smtp.wait_for(1)
+            assert message["To"] == owner.email
+            assert message["Subject"] == f"{module.display_name} was not approved"
+            assert message["Message-ID"] == message_id_for(row.dedupe_key, mail_settings.mail_from)
+            body = message.get_content()
+            assert f"Reason: {REASON}" in body
+            assert f"https://marketplace.example/api/v1/publisher/modules/{module.id}" in body
+
+            schedule = await client.get_schedule_handle(SCHEDULE_ID).describe()
+            action = schedule.schedule.action
+            assert action.task_queue == mail_settings.temporal_task_queue
+            assert schedule.schedule.spec.intervals[0].every == timedelta(minutes=1)
+            runs = [
+                client.get_workflow_handle_for(
+                    NotificationDeliveryWorkflow.run, recent.action.workflow_id
+                )
+                for recent in schedule.info.recent_actions
+            ]
+            reports = [await run.result() for run in runs]
+            assert all(isinstance(r, DeliveryReport) for r in reports)
+            assert sum(r.sent for r in reports) == 1, reports
+            replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+            for run in runs:
+                await replayer.replay_workflow(await run.fetch_history())
+            sent = await outbox_row()
+            assert (sent.status, sent.attempts) == ("sent", 2)
+    finally:
+        await client.get_schedule_handle(SCHEDULE_ID).delete()
