@@ -27,6 +27,7 @@ from api.routers.discovery_schemas import (
     VersionOut,
 )
 from api.schemas import Page
+from api.tracking import track_view
 from domain.discovery import (
     RELEASE_INPUT_PATTERN,
     SEARCH_QUERY_MAX,
@@ -159,11 +160,13 @@ async def _viewable(session, slug: str, viewer: Principal | None) -> Marketplace
 
 
 @router.get("/modules/{slug}", response_model=ModuleDetail)
-async def module_detail(slug: ModuleSlug, session: SessionDep, viewer: Viewer):
-    """A module's page, with the newest published version to download and verify."""
+async def module_detail(slug: ModuleSlug, request: Request, session: SessionDep, viewer: Viewer):
+    """A module's page, with the newest published version to download and verify. Counts
+    a view: once per session (``X-Session-Id``, else the caller's IP and user agent) per
+    30 minutes."""
     module = await _viewable(session, slug, viewer)
     latest = await discovery.latest_version(session, module.id)
-    return ModuleDetail.model_validate(
+    detail = ModuleDetail.model_validate(
         {
             **{
                 name: getattr(module, name)
@@ -174,6 +177,8 @@ async def module_detail(slug: ModuleSlug, session: SessionDep, viewer: Viewer):
         },
         from_attributes=True,
     )
+    await track_view(request, session, module.id, viewer.user.id if viewer else None)
+    return detail
 
 
 @router.get("/modules/{slug}/versions", response_model=list[VersionOut])

@@ -34,12 +34,13 @@ from domain.discovery import (
 from domain.modules import ModuleStatus, Visibility
 from models.analytics import ModuleDownload
 from models.module import MarketplaceCategory, MarketplaceModule, ModuleVersion
-from models.publisher import Publisher
+from models.publisher import Publisher, PublisherStats
 from models.repositories.listed import SUSPENDED, listed
 from models.repositories.search import text_query
 
 PUBLISHED_VERSION = "published"
 PUBLIC_VERSION_STATUSES = (PUBLISHED_VERSION, "deprecated")
+TRENDING_STATS_PERIOD = "30d"
 
 
 # --- building blocks --------------------------------------------------------------------
@@ -217,21 +218,31 @@ async def trending(
     session: AsyncSession, *, since: datetime, limit: int
 ) -> list[tuple[MarketplaceModule, int]]:
     """Listed modules downloaded since ``since``, the most downloaded in that window first;
-    ties go to the most downloaded of all time."""
+    ties go to the most downloaded of all time, then to the publisher with the most
+    downloads in the last 30 days as of the nightly roll-up (``PublisherStats`` "30d")."""
     recent = (
         select(ModuleDownload.module_id, func.count().label("downloads"))
         .where(ModuleDownload.created_at >= since)
         .group_by(ModuleDownload.module_id)
         .subquery("recent")
     )
+    momentum = aliased(PublisherStats)
     rows = await session.execute(
         _catalogue()
         .add_columns(recent.c.downloads)
         .join(recent, recent.c.module_id == MarketplaceModule.id)
+        .outerjoin(
+            momentum,
+            and_(
+                momentum.publisher_id == MarketplaceModule.publisher_id,
+                momentum.period == TRENDING_STATS_PERIOD,
+            ),
+        )
         .where(*listed())
         .order_by(
             recent.c.downloads.desc(),
             MarketplaceModule.download_count.desc(),
+            momentum.total_downloads.desc().nulls_last(),
             MarketplaceModule.id.asc(),
         )
         .limit(limit)

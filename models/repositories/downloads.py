@@ -38,16 +38,25 @@ async def downloadable_version(
 
 
 async def record_download(session: AsyncSession, download: ModuleDownload) -> None:
+    """The event row and both counters, together in the caller's transaction (so they
+    always agree). A counter is not an edit: ``updated_at`` stays as it was."""
     session.add(download)
+    await session.flush()
     await session.execute(
         update(MarketplaceModule)
         .where(MarketplaceModule.id == download.module_id)
-        .values(download_count=MarketplaceModule.download_count + 1)
+        .values(
+            download_count=MarketplaceModule.download_count + 1,
+            updated_at=MarketplaceModule.updated_at,
+        )
     )
     await session.execute(
         update(ModuleVersion)
         .where(ModuleVersion.id == download.version_id)
-        .values(download_count=ModuleVersion.download_count + 1)
+        .values(
+            download_count=ModuleVersion.download_count + 1,
+            updated_at=ModuleVersion.updated_at,
+        )
     )
 
 

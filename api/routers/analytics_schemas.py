@@ -1,0 +1,304 @@
+"""What the publisher and platform dashboards answer, the period parameters they share,
+and the assembly of repository sums into zero-filled series.
+
+Amounts are per currency (the ledger holds several), as exact decimal strings; a series
+lists, in every bucket, each currency seen in the period, zero where nothing happened.
+"""
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import Depends, Query
+from pydantic import BaseModel, Field
+
+from api.schemas import INT32_MAX
+from domain.analytics import (
+    BucketSize,
+    Period,
+    PeriodName,
+    currencies_of,
+    mean_rating,
+    money,
+    resolve_period,
+)
+from models.repositories.analytics import LedgerSums, OrderSums, ReviewSums
+
+# --- parameters --------------------------------------------------------------------------------
+
+
+def report_period(
+    period: Annotated[
+        PeriodName,
+        Query(description="day: 24 hourly buckets; week, month (30 days), custom: daily"),
+    ] = PeriodName.MONTH,
+    start: Annotated[
+        date | None, Query(alias="from", description="custom only: first day (UTC), included")
+    ] = None,
+    end: Annotated[
+        date | None, Query(alias="to", description="custom only: last day (UTC), included")
+    ] = None,
+) -> Period:
+    return resolve_period(period, datetime.now(UTC), start, end)
+
+
+ReportPeriod = Annotated[Period, Depends(report_period)]
+ModuleFilter = Annotated[
+    int | None, Query(ge=1, le=INT32_MAX, description="one of your modules; default: all")
+]
+
+
+# --- shared pieces -----------------------------------------------------------------------------
+
+
+class PeriodOut(BaseModel):
+    period: PeriodName
+    start: datetime = Field(description="inclusive, UTC")
+    end: datetime = Field(description="exclusive, UTC")
+    bucket: BucketSize
+
+    @classmethod
+    def of(cls, period: Period) -> "PeriodOut":
+        return cls(period=period.name, start=period.start, end=period.end, bucket=period.bucket)
+
+
+class MoneyTotals(BaseModel):
+    """Ledger sums in one currency, sales minus refunds: what buyers paid for the lines
+    (before tax), the platform's commission, and the publisher's net."""
+
+    currency: str
+    gross: Decimal
+    commission: Decimal
+    net: Decimal
+
+
+class LedgerTotals(BaseModel):
+    orders: int = Field(description="distinct orders with a sale")
+    sales: int = Field(description="order lines sold")
+    refunds: int = Field(description="order lines refunded")
+    revenue: list[MoneyTotals]
+
+
+def money_totals(
+    sums: Mapping[str, LedgerSums], currencies: Iterable[str] | None = None
+) -> list[MoneyTotals]:
+    """One entry per currency (``currencies``, else those in ``sums``), zero when absent."""
+    listed = currencies_of(sums) if currencies is None else list(currencies)
+    empty = LedgerSums()
+    return [
+        MoneyTotals(
+            currency=currency,
+            gross=money(sums.get(currency, empty).gross),
+            commission=money(sums.get(currency, empty).commission),
+            net=money(sums.get(currency, empty).net),
+        )
+        for currency in listed
+    ]
+
+
+def ledger_totals(sums: Mapping[str, LedgerSums]) -> LedgerTotals:
+    return LedgerTotals(
+        orders=sum(s.orders for s in sums.values()),
+        sales=sum(s.sales for s in sums.values()),
+        refunds=sum(s.refunds for s in sums.values()),
+        revenue=money_totals(sums),
+    )
+
+
+# --- publisher: overview -----------------------------------------------------------------------
+
+
+class ActivityFigures(BaseModel):
+    views: int
+    downloads: int
+    orders: int
+    sales: int
+    refunds: int
+    revenue: list[MoneyTotals]
+    reviews: int = Field(description="published reviews")
+    average_rating: Decimal | None
+
+
+class OverviewPoint(BaseModel):
+    start: datetime
+    views: int
+    downloads: int
+    sales: int
+
+
+class TopModule(BaseModel):
+    module_id: int
+    slug: str
+    display_name: str
+    views: int
+    downloads: int
+    sales: int
+    revenue: list[MoneyTotals]
+
+
+class OverviewOut(BaseModel):
+    period: PeriodOut
+    module_id: int | None
+    modules: int
+    published_modules: int
+    all_time: ActivityFigures = Field(description="views and downloads from the counters")
+    in_period: ActivityFigures
+    series: list[OverviewPoint]
+    top_modules: list[TopModule] = Field(
+        description="most downloaded in the period, then most viewed, then most sold"
+    )
+
+
+def activity_figures(
+    views: int, downloads: int, ledger: Mapping[str, LedgerSums], reviews: ReviewSums
+) -> ActivityFigures:
+    totals = ledger_totals(ledger)
+    return ActivityFigures(
+        views=views,
+        downloads=downloads,
+        orders=totals.orders,
+        sales=totals.sales,
+        refunds=totals.refunds,
+        revenue=totals.revenue,
+        reviews=reviews.count,
+        average_rating=mean_rating(reviews.rating_sum, reviews.count),
+    )
+
+
+# --- publisher: downloads ----------------------------------------------------------------------
+
+
+class DownloadPoint(BaseModel):
+    start: datetime
+    downloads: int
+
+
+class Breakdown(BaseModel):
+    value: str | None = Field(description="null: not known (no country header)")
+    downloads: int
+
+
+class DownloadsOut(BaseModel):
+    period: PeriodOut
+    module_id: int | None
+    total: int
+    all_time: int
+    signed_in_users: int = Field(description="distinct signed-in users who downloaded")
+    series: list[DownloadPoint]
+    by_version: list[Breakdown]
+    by_country: list[Breakdown]
+    by_type: list[Breakdown]
+
+
+# --- publisher: revenue ------------------------------------------------------------------------
+
+
+class RevenuePoint(BaseModel):
+    start: datetime
+    orders: int
+    sales: int
+    refunds: int
+    revenue: list[MoneyTotals]
+
+
+class RevenueOut(BaseModel):
+    period: PeriodOut
+    module_id: int | None
+    currencies: list[str] = Field(description="currencies with entries in the period")
+    totals: LedgerTotals
+    all_time: LedgerTotals
+    series: list[RevenuePoint]
+
+
+def revenue_point(start: datetime, sums: Mapping[str, LedgerSums], currencies) -> RevenuePoint:
+    return RevenuePoint(
+        start=start,
+        orders=sum(s.orders for s in sums.values()),
+        sales=sum(s.sales for s in sums.values()),
+        refunds=sum(s.refunds for s in sums.values()),
+        revenue=money_totals(sums, currencies),
+    )
+
+
+# --- publisher: reviews ------------------------------------------------------------------------
+
+
+class ReviewPoint(BaseModel):
+    start: datetime
+    reviews: int
+    average_rating: Decimal | None
+
+
+class ReviewTotals(BaseModel):
+    reviews: int
+    average_rating: Decimal | None
+    verified_purchases: int
+    responded: int = Field(description="reviews you answered")
+    distribution: dict[str, int] = Field(description='reviews per rating, "1" to "5"')
+
+    @classmethod
+    def of(cls, sums: ReviewSums) -> "ReviewTotals":
+        return cls(
+            reviews=sums.count,
+            average_rating=mean_rating(sums.rating_sum, sums.count),
+            verified_purchases=sums.verified,
+            responded=sums.responded,
+            distribution={str(r): sums.distribution.get(r, 0) for r in range(1, 6)},
+        )
+
+
+class ReviewsOut(BaseModel):
+    period: PeriodOut
+    module_id: int | None
+    totals: ReviewTotals = Field(description="published reviews written in the period")
+    all_time: ReviewTotals
+    series: list[ReviewPoint]
+
+
+# --- platform ----------------------------------------------------------------------------------
+
+
+class PlatformMoney(BaseModel):
+    currency: str
+    orders_total: Decimal = Field(description="totals of the orders paid, tax included")
+    refunded: Decimal = Field(description="refunds completed")
+    commission: Decimal = Field(description="platform commission from the ledger, net of refunds")
+
+
+class PlatformFigures(BaseModel):
+    downloads: int
+    views: int
+    orders: int = Field(description="orders paid")
+    refunds: int = Field(description="refunds completed")
+    new_publishers: int
+    new_modules: int
+    money: list[PlatformMoney]
+
+
+class PlatformPoint(PlatformFigures):
+    start: datetime
+
+
+class PlatformOut(BaseModel):
+    period: PeriodOut
+    currencies: list[str]
+    totals: PlatformFigures
+    series: list[PlatformPoint]
+
+
+def platform_money(
+    currencies: Iterable[str],
+    orders: Mapping[str, OrderSums],
+    refunds: Mapping[str, OrderSums],
+    ledger: Mapping[str, LedgerSums],
+) -> list[PlatformMoney]:
+    return [
+        PlatformMoney(
+            currency=currency,
+            orders_total=money(orders[currency].amount if currency in orders else None),
+            refunded=money(refunds[currency].amount if currency in refunds else None),
+            commission=money(ledger[currency].commission if currency in ledger else None),
+        )
+        for currency in currencies
+    ]
