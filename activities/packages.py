@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 
+from activities.notifications import queue_mail
 from domain.archive import ArchiveLimits, ArchiveRejected, check_entries
 from domain.errors import DomainError
 from domain.ingest import (
@@ -24,11 +25,11 @@ from domain.review import ReviewRequest
 from domain.semver import fastvue_range_bounds, parse_semver
 from domain.versions import PipelineStep, Reason, VersionStatus, scan_verdict
 from integrations import zip_archive
-from integrations.mail import Mailer, compose
+from integrations.mail import Mailer
 from integrations.scanning import SCAN_ERROR_ID, run_bandit, run_pip_audit
 from integrations.signing import KeyRing, file_sha256
 from integrations.storage import ObjectStorage, storage_key
-from models.repositories import audit, modules, versions
+from models.repositories import audit, modules, platform_settings, versions
 
 
 @dataclass(frozen=True)
@@ -152,13 +153,14 @@ class PackageActivities:
                 findings, audit_result = await asyncio.to_thread(self._scan_files, path, request)
         finally:
             heartbeat.cancel()
+        reject_at, review_at = await self._scan_thresholds()
         verdict, reasons = scan_verdict(
             [f.severity for f in findings if f.test_id != SCAN_ERROR_ID],
             [f.file for f in findings if f.test_id == SCAN_ERROR_ID],
             audit_result.status,
             audit_result.unpinned,
-            reject_at=self.scan_policy.reject_at,
-            review_at=self.scan_policy.review_at,
+            reject_at=reject_at,
+            review_at=review_at,
         )
         await self._step(
             request,
@@ -168,6 +170,14 @@ class PackageActivities:
             audit_report=audit_result.model_dump(mode="json"),
         )
         return ScanOutcome(verdict=verdict, reasons=reasons, findings=len(findings))
+
+    async def _scan_thresholds(self) -> tuple[str, str]:
+        """The severities in force for this scan: the admins' platform settings, read per
+        run, over the thresholds the worker started with."""
+        async with self.sessions() as session:
+            return await platform_settings.current_scan_thresholds(
+                session, self.scan_policy.reject_at, self.scan_policy.review_at
+            )
 
     def _scan_files(self, path: Path, request: IngestRequest):
         name = f"{request.technical_name}/manifest.json"
@@ -305,16 +315,24 @@ class PackageActivities:
             return
         module, email = found
         if reasons:
+            kind = "version_rejected"
             subject = f"{module.display_name} {request.version} was rejected"
             body = "The version was not published:\n\n" + "\n".join(
                 f"- [{r.code}] {r.detail}" for r in reasons
             )
         else:
+            kind = "version_published"
             subject = f"{module.display_name} {request.version} is published"
             body = f"Version {request.version} of {module.display_name} passed every check."
-        self.mailer.send(
-            compose(sender=self.mail_from, to=email, subject=subject, body=body),
-            dedupe_key=f"ingest-{request.module_slug}-{request.version}-outcome",
+        await queue_mail(
+            self.sessions,
+            self.mailer,
+            self.mail_from,
+            key=f"ingest-{request.module_slug}-{request.version}-outcome",
+            kind=kind,
+            to=email,
+            subject=subject,
+            body=body,
         )
 
     @activity.defn(name="package.start_module_review")
@@ -337,12 +355,14 @@ class PackageActivities:
                     changes={"via": "first_version"},
                 )
             found = await modules.module_with_owner_email(session, module.id)
+            days = await platform_settings.effective_setting(session, "review_reminder_days", None)
+            reminder = timedelta(days=days) if days is not None else self.review_reminder_after
             return ReviewRequest(
                 module_id=module.id,
                 slug=module.slug,
                 display_name=module.display_name,
                 publisher_email=found[1] if found else "",
-                reminder_after_seconds=self.review_reminder_after.total_seconds(),
+                reminder_after_seconds=reminder.total_seconds(),
                 escalate_after_reminders=self.review_escalate_after_reminders,
             )
 

@@ -73,15 +73,71 @@ def _severity(key: str, value: Any) -> str:
     return value
 
 
-PARSERS = {
-    "commission_rate_percent": _decimal(Decimal(0), Decimal(100)),
-    "payout_minimum": _decimal(Decimal(0), Decimal(100000)),
-    "tax_rate_percent": _decimal(Decimal(0), Decimal(100)),
-    "refund_window_days": _days(0, 365),
-    "review_reminder_days": _days(1, 90),
-    "scan_reject_severity": _severity,
-    "scan_review_severity": _severity,
+@dataclass(frozen=True)
+class SettingSpec:
+    """What an admin is shown of a key: its kind, what it does, and what it accepts."""
+
+    kind: str
+    """``decimal`` (sent as a string), ``days`` (a whole number) or ``severity``."""
+    description: str
+    minimum: Decimal | int | None = None
+    maximum: Decimal | int | None = None
+    choices: tuple[str, ...] = ()
+
+
+SPECS = {
+    "commission_rate_percent": SettingSpec(
+        "decimal",
+        "Platform commission, in percent, given to publishers who register from now on; "
+        "existing publishers keep their own rate.",
+        Decimal(0),
+        Decimal(100),
+    ),
+    "payout_minimum": SettingSpec(
+        "decimal",
+        "A month's net earnings below this amount carry over to the next month's payout.",
+        Decimal(0),
+        Decimal(100000),
+    ),
+    "tax_rate_percent": SettingSpec(
+        "decimal",
+        "Tax added to carts, checkouts and subscription renewals, in percent.",
+        Decimal(0),
+        Decimal(100),
+    ),
+    "refund_window_days": SettingSpec(
+        "days", "How many days after payment buyers may refund an order themselves.", 0, 365
+    ),
+    "review_reminder_days": SettingSpec(
+        "days",
+        "Days a submitted module waits for a decision before admins are reminded "
+        "(for reviews started from now on).",
+        1,
+        90,
+    ),
+    "scan_reject_severity": SettingSpec(
+        "severity",
+        "A code scan finding at this severity or above rejects a version.",
+        choices=SEVERITIES,
+    ),
+    "scan_review_severity": SettingSpec(
+        "severity",
+        "A code scan finding at this severity or above holds a version for manual review; "
+        "at most scan_reject_severity.",
+        choices=SEVERITIES,
+    ),
 }
+
+
+def _parser(spec: SettingSpec):
+    if spec.kind == "decimal":
+        return _decimal(spec.minimum, spec.maximum)
+    if spec.kind == "days":
+        return _days(spec.minimum, spec.maximum)
+    return _severity
+
+
+PARSERS = {key: _parser(spec) for key, spec in SPECS.items()}
 
 
 def parse_setting(key: str, value: Any) -> Any:
@@ -95,14 +151,41 @@ def parse_setting(key: str, value: Any) -> Any:
 def effective(stored: dict[str, Any], defaults: dict[str, Any]) -> PlatformSettings:
     """Stored values over the defaults; a stored value no longer valid falls back too.
     The scan thresholds must keep review at or below reject."""
-    values = dict(defaults)
-    for key, raw in stored.items():
-        if key in PARSERS:
-            try:
-                values[key] = parse_setting(key, raw)
-            except DomainError:
-                continue
-    return PlatformSettings(**{key: values[key] for key in PARSERS})
+    values = {key: effective_value(stored, key, defaults[key]) for key in PARSERS}
+    values["scan_reject_severity"], values["scan_review_severity"] = scan_thresholds(
+        stored, defaults["scan_reject_severity"], defaults["scan_review_severity"]
+    )
+    return PlatformSettings(**values)
+
+
+def effective_value(stored: dict[str, Any], key: str, default: Any) -> Any:
+    """One key's value: the stored one while it still parses, else ``default``."""
+    if key not in stored:
+        return default
+    try:
+        return parse_setting(key, stored[key])
+    except DomainError:
+        return default
+
+
+def scan_thresholds(
+    stored: dict[str, Any], reject_default: str, review_default: str
+) -> tuple[str, str]:
+    """The (reject, review) severities in force. They are only ever changed together, so a
+    stored pair that puts review above reject is not trusted: both take their defaults."""
+    reject = effective_value(stored, "scan_reject_severity", reject_default)
+    review = effective_value(stored, "scan_review_severity", review_default)
+    try:
+        check_scan_thresholds(review, reject)
+    except DomainError:
+        return reject_default, review_default
+    return reject, review
+
+
+def stored_form(value: Any) -> Any:
+    """How a parsed value is kept in the JSON column: decimals as their exact text
+    ("20.00"), which ``parse_setting`` reads back to the same value."""
+    return str(value) if isinstance(value, Decimal) else value
 
 
 def check_scan_thresholds(review: str, reject: str) -> None:

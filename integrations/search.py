@@ -5,8 +5,8 @@ index (models/search_vector.py), so indexing is the database's job and ``index``
 do nothing. Production may use Typesense through its official client instead; the
 publishing pipeline then keeps the collection current with ``index``/``remove``.
 
-Only listed modules (published, public) belong in an index; ``module_document`` builds the
-document the pipeline's index step hands to ``index``.
+Only listed modules (published, public, of a publisher not suspended) belong in an index;
+``module_document`` builds the document the pipeline's index step hands to ``index``.
 """
 
 import contextlib
@@ -28,7 +28,9 @@ from typesense.exceptions import ObjectAlreadyExists, ObjectNotFound, TypesenseC
 from domain.errors import DomainError, ErrorKind
 from models.module import MarketplaceModule
 from models.repositories import modules as module_repository
+from models.repositories import publishers as publisher_repository
 from models.repositories import search as pg_search
+from models.repositories.listed import SUSPENDED
 from settings import Settings
 
 log = logging.getLogger("marketplace.search")
@@ -349,9 +351,21 @@ def build_search(settings: Settings, sessions: SessionSource) -> SearchBackend:
 
 
 async def reindex_module(search: SearchBackend, session: AsyncSession, module_id: int) -> None:
-    """Index a published public module, or drop it from the index otherwise."""
+    """Index a listed module (published, public, of a publisher not suspended), or drop
+    it from the index otherwise."""
     found = await module_repository.module_for_index(session, module_id)
-    if found is not None and found[0].status == "published" and found[0].visibility == "public":
+    listed = (
+        found is not None
+        and found[0].status == "published"
+        and found[0].visibility == "public"
+        and await _publisher_in_good_standing(session, found[0].publisher_id)
+    )
+    if listed:
         await search.index(module_document(*found))
     else:
         await search.remove(module_id)
+
+
+async def _publisher_in_good_standing(session: AsyncSession, publisher_id: int) -> bool:
+    publisher = await publisher_repository.get_publisher(session, publisher_id)
+    return publisher is not None and publisher.status != SUSPENDED

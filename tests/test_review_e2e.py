@@ -113,6 +113,8 @@ async def test_rejection_reason_reaches_the_publisher_who_can_resubmit(
     assert mine.json()["status"] == "rejected"
     assert mine.json()["rejection_reason"] == "The description does not say what the module does."
 
+    # Resubmitted at once, while the rejecting run may still be closing (indexing,
+    # mailing): the submission waits for it to end and starts a new review.
     fixed = await api.request(
         "PUT",
         f"/api/v1/publisher/modules/{module.id}",
@@ -128,6 +130,8 @@ async def test_rejection_reason_reaches_the_publisher_who_can_resubmit(
         "POST", f"/api/v1/admin/marketplace/modules/{module.id}/approve", as_user=admin
     )
     assert approved.json()["module"]["status"] == "published"
+    mails = await eventually(lambda: _mails(api.settings, module.slug))
+    assert any("The description does not say what the module does." in m for m in mails)
 
 
 async def test_decision_on_an_archived_module_is_refused(committed_api, make_committed, worker):

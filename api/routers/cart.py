@@ -15,7 +15,8 @@ from domain.licensing import LicenseStatus
 from domain.modules import LicenseType, ModuleStatus, Visibility
 from domain.pricing import CartLine, Coupon, CouponKind, price_order
 from models.commerce import Coupon as CouponRow
-from models.repositories import cart, coupons, modules
+from models.repositories import cart, coupons, modules, publishers
+from models.repositories.listed import SUSPENDED
 
 router = APIRouter(prefix="/api/v1/marketplace/cart", tags=["cart"])
 TAX_RATE_SETTING = "tax_rate_percent"
@@ -120,12 +121,19 @@ async def _cart(session, user_id: int, coupon_code: str | None = None) -> CartOu
     )
 
 
+async def _publisher_suspended(session, publisher_id: int) -> bool:
+    """A suspended publisher's modules are off the market, as absent as in discovery."""
+    publisher = await publishers.get_publisher(session, publisher_id)
+    return publisher is None or publisher.status == SUSPENDED
+
+
 async def ensure_purchasable(session, user, module) -> None:
     """Refuse a module that cannot be bought now by this buyer, with the reason's code."""
     if (
         module is None
         or module.status != ModuleStatus.PUBLISHED
         or module.visibility == Visibility.PRIVATE
+        or await _publisher_suspended(session, module.publisher_id)
     ):
         raise NotFound("module_not_found", "no such module for sale")
     owner = await modules.module_with_owner_email(session, module.id)

@@ -11,11 +11,11 @@ from pydantic import BaseModel
 from api.deps import MaybePrincipal, SessionDep, SettingsDep
 from api.params import SlugPath
 from api.routers.version_schemas import VERSION_PATTERN
+from api.tracking import track_download
 from domain.errors import DomainError, ErrorKind, Forbidden, NotFound, Unauthenticated
 from domain.licensing import LicenseStatus, license_covers_version
 from domain.modules import LicenseType, ModuleStatus, Visibility
 from integrations.storage import LocalStorage, validate_key
-from models.analytics import ModuleDownload
 from models.repositories import downloads
 
 router = APIRouter(prefix="/api/v1/marketplace", tags=["downloads"])
@@ -48,7 +48,12 @@ async def _link(request, slug, number, principal, session, settings) -> Download
     visible = module.status == ModuleStatus.PUBLISHED and (
         module.visibility != Visibility.PRIVATE and publisher.status != "suspended"
     )
-    if not (visible or is_owner or is_admin):
+    if not (
+        visible
+        or is_owner
+        or is_admin
+        or await _bought_before_suspension(session, principal, module, publisher)
+    ):
         raise NotFound("module_not_found", "no such module")
     version = await downloads.downloadable_version(session, module.id, number)
     if version is None or version.zip_file_hash is None or version.signature is None:
@@ -60,20 +65,13 @@ async def _link(request, slug, number, principal, session, settings) -> Download
     url = request.app.state.storage.download_url(
         version.zip_file_url, expires_in=settings.download_url_ttl, filename=filename
     )
-    await downloads.record_download(
+    await track_download(
+        request,
         session,
-        ModuleDownload(
-            module_id=module.id,
-            version_id=version.id,
-            user_id=principal.user.id if principal else None,
-            license_id=license_id,
-            ip_address=request.client.host if request.client else None,
-            user_agent=(request.headers.get("user-agent") or "")[:500] or None,
-            country_code=(request.headers.get("cf-ipcountry") or "")[:2].upper() or None,
-            download_type="cli"
-            if "marketplace-cli" in (request.headers.get("user-agent") or "")
-            else "manual",
-        ),
+        module_id=module.id,
+        version_id=version.id,
+        user_id=principal.user.id if principal else None,
+        license_id=license_id,
     )
     return DownloadLink(
         url=url,
@@ -84,6 +82,21 @@ async def _link(request, slug, number, principal, session, settings) -> Download
         signature_key_id=version.signature_key_id or "",
         expires_in_seconds=int(settings.download_url_ttl.total_seconds()),
     )
+
+
+async def _bought_before_suspension(session, principal, module, publisher) -> bool:
+    """A suspended publisher's paid module stays downloadable for those holding a license
+    of it (the license check then decides which versions); to everyone else, free modules
+    included, it is as absent as in discovery."""
+    if (
+        publisher.status != "suspended"
+        or module.status != ModuleStatus.PUBLISHED
+        or module.visibility == Visibility.PRIVATE
+        or module.license_type == LicenseType.FREE
+        or principal is None
+    ):
+        return False
+    return bool(await downloads.licenses_for(session, principal.user.id, module.id))
 
 
 async def _covering_license(session, principal, module_id: int, version) -> int:

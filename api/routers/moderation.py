@@ -9,12 +9,12 @@ from api import review_workflow
 from api.deps import AdminPrincipal, SessionDep, SettingsDep, TemporalDep
 from api.params import IdPath, Limit, Offset
 from api.routers.module_schemas import ModuleOut
-from api.schemas import Page, Strict
+from api.schemas import INT32_MAX, Int, Page, Strict
 from domain.access import Role
 from domain.errors import Conflict, NotFound
 from domain.modules import ModuleStatus
 from domain.review import REASON_MAX, DecisionAction, ReviewDecision
-from models.repositories import modules
+from models.repositories import audit, modules
 
 router = APIRouter(prefix="/api/v1/admin/marketplace", tags=["admin"])
 
@@ -65,7 +65,7 @@ async def _decide(module_id, decision, session, settings, temporal) -> DecisionO
             "module_not_pending", f"the module is {module.status}, not waiting for review"
         )
     found = await modules.module_with_owner_email(session, module.id)
-    request = review_workflow.review_request(module, found[1], settings)
+    request = await review_workflow.current_review_request(session, module, found[1], settings)
     await session.rollback()
     await review_workflow.decide(temporal, request, decision, settings)
     module = await modules.get_module(session, module_id)
@@ -110,3 +110,77 @@ async def reject_module(
         admin_role=Role(principal.user.role),
     )
     return await _decide(module_id, decision, session, settings, temporal)
+
+
+# --- featuring --------------------------------------------------------------------------
+
+
+class FeatureIn(Strict):
+    order: Int | None = Field(
+        default=None,
+        ge=0,
+        le=INT32_MAX,
+        description="Place in the featured list, lowest first; omitted: its current place, "
+        "or after those with one",
+    )
+
+
+class FeaturedModuleOut(ModuleOut):
+    featured_order: int | None
+
+
+@router.post("/modules/{module_id}/feature", response_model=FeaturedModuleOut)
+async def feature_module(
+    module_id: IdPath, principal: AdminPrincipal, session: SessionDep, body: FeatureIn | None = None
+):
+    """Feature a published module on the marketplace's front page, at ``order``; featuring
+    it again moves it. It shows while it stays listed."""
+    module = await modules.get_module_for_update(session, module_id)
+    if module is None:
+        raise NotFound("module_not_found", "no such module")
+    if module.status != ModuleStatus.PUBLISHED:
+        raise Conflict(
+            "module_not_published",
+            f"the module is {module.status}: only published modules can be featured",
+        )
+    order = body.order if body is not None else None
+    if order is None and module.featured:
+        order = module.featured_order
+    before = {"featured": module.featured, "featured_order": module.featured_order}
+    module.featured, module.featured_order = True, order
+    module.updated_by = principal.user.id
+    if before != {"featured": True, "featured_order": order}:
+        await audit.record(
+            session,
+            actor_id=principal.user.id,
+            action="module.feature",
+            entity_type="module",
+            entity_id=module.id,
+            changes={"before": before, "after": {"featured": True, "featured_order": order}},
+        )
+    await session.flush()
+    await session.refresh(module)
+    return module
+
+
+@router.post("/modules/{module_id}/unfeature", response_model=FeaturedModuleOut)
+async def unfeature_module(module_id: IdPath, principal: AdminPrincipal, session: SessionDep):
+    """Take a module off the featured list; one not featured is left as it is."""
+    module = await modules.get_module_for_update(session, module_id)
+    if module is None:
+        raise NotFound("module_not_found", "no such module")
+    if module.featured or module.featured_order is not None:
+        before = {"featured": module.featured, "featured_order": module.featured_order}
+        module.featured, module.featured_order = False, None
+        module.updated_by = principal.user.id
+        await audit.record(
+            session,
+            actor_id=principal.user.id,
+            action="module.unfeature",
+            entity_type="module",
+            entity_id=module.id,
+            changes={"before": before},
+        )
+        await session.flush()
+        await session.refresh(module)
+    return module

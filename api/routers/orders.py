@@ -17,7 +17,7 @@ from domain.checkout import OrderKind, OrderStatus, RefundRequest, check_refund_
 from domain.errors import Conflict, NotFound
 from integrations.invoice_pdf import Invoice, InvoiceLine, render_invoice
 from models.commerce import Order
-from models.repositories import audit, orders
+from models.repositories import audit, orders, platform_settings
 
 router = APIRouter(prefix="/api/v1/marketplace/orders", tags=["orders"])
 INVOICE_STATUSES = (OrderStatus.COMPLETED, OrderStatus.REFUNDED)
@@ -182,6 +182,7 @@ async def refund_order(
             "refund_already_requested",
             "a refund of this order was requested: follow the order's status",
         )
+    platform = await platform_settings.current(session, settings.platform_defaults())
     check_refund_allowed(
         RefundRequest(
             status=OrderStatus(order.status),
@@ -191,7 +192,7 @@ async def refund_order(
         ),
         by_admin=by_admin,
         now=datetime.now(UTC),
-        window=settings.refund_window,
+        window=platform.refund_window,
     )
     await audit.record(
         session,

@@ -4,27 +4,38 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
 
-from api.deps import AccountPrincipal, ActivePublisherDep, PublisherDep, SessionDep
+from api.deps import (
+    AccountPrincipal,
+    ActivePublisherDep,
+    PublisherDep,
+    SessionDep,
+    SettingsDep,
+)
 from api.routers.publisher_schemas import PublisherOut, PublisherRegisterIn, PublisherUpdateIn
 from domain.access import role_after_publisher_registration
 from domain.errors import Conflict, DomainError
 from domain.slugs import slugify
 from models.publisher import Publisher
-from models.repositories import audit, publishers
+from models.repositories import audit, platform_settings, publishers
 
 router = APIRouter(prefix="/api/v1/publisher", tags=["publisher"])
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=PublisherOut)
 async def register_publisher(
-    body: PublisherRegisterIn, principal: AccountPrincipal, session: SessionDep
+    body: PublisherRegisterIn,
+    principal: AccountPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
 ):
+    """Become a publisher, at the platform's commission rate of the day."""
     user = principal.user
     if await publishers.get_publisher_of_user(session, user.id) is not None:
         raise Conflict("already_publisher", "this account already has a publisher profile")
     slug = body.slug or slugify(body.display_name)
     if not slug:
         raise DomainError("slug_required", "choose a slug: the display name has no usable letters")
+    platform = await platform_settings.current(session, settings.platform_defaults())
     publisher = await publishers.create_publisher(
         session,
         Publisher(
@@ -32,6 +43,7 @@ async def register_publisher(
             slug=slug,
             created_by=user.id,
             updated_by=user.id,
+            commission_rate=platform.commission_rate_percent,
             **body.model_dump(exclude={"slug"}),
         ),
     )

@@ -183,6 +183,7 @@ async def submit_for_review(
 ):
     """Send the listing to the review queue. Repeating a submit is harmless."""
     module = await own_module(session, publisher, module_id, lock=True)
+    after_decision = module.status == ModuleStatus.REJECTED
     if not rules.submission_is_retry(ModuleStatus(module.status)):
         module.status = ModuleStatus.PENDING
         module.submitted_at = datetime.now(UTC)
@@ -196,9 +197,11 @@ async def submit_for_review(
             entity_id=module.id,
         )
     owner = await users.get_user(session, publisher.user_id)
-    request = review_workflow.review_request(module, owner.email, settings)
+    request = await review_workflow.current_review_request(session, module, owner.email, settings)
     await session.commit()
-    workflow_id = await review_workflow.start_review(temporal, request, settings)
+    workflow_id = await review_workflow.start_review(
+        temporal, request, settings, after_decision=after_decision
+    )
     await session.refresh(module)
     return SubmissionOut(
         module=ModuleOut.model_validate(module),
