@@ -11,18 +11,21 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from activities.checkout import CheckoutActivities
+from activities.notifications import activities_for as notification_activities
 from activities.packages import PackageActivities, ScanPolicy
 from activities.review import ReviewActivities
 from activities.search_index import SearchIndexActivities
+from activities.stats import activities_for as stats_activities
 from activities.subscriptions import SubscriptionActivities
 from integrations.license_vault import LicenseVault
-from integrations.mail import FileMailer
+from integrations.mail import mailer_from
 from integrations.payments.registry import gateways_from
 from integrations.search import build_search
 from integrations.temporal import connect_temporal
 from integrations.wiring import archive_limits_from, keyring_from, storage_from
 from models.db import make_engine, make_sessionmaker
 from settings import Settings
+from workflows import notifications, stats_rollup
 from workflows.checkout import CheckoutWorkflow
 from workflows.module_review import MODULE_SLUG, ModuleReviewWorkflow
 from workflows.refund import RefundWorkflow
@@ -37,7 +40,10 @@ WORKFLOWS = [
     CheckoutWorkflow,
     RefundWorkflow,
     SubscriptionWorkflow,
+    *notifications.WORKFLOWS,
+    *stats_rollup.WORKFLOWS,
 ]
+SCHEDULES = [notifications.ensure_schedules, stats_rollup.ensure_schedules]
 SEARCH_ATTRIBUTES = {MODULE_SLUG.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD}
 
 
@@ -53,12 +59,13 @@ async def ensure_search_attributes(client: Client, namespace: str) -> None:
 
 
 def build_activities(settings: Settings, sessions) -> list:
-    mailer = FileMailer(settings.mail_dir)
+    mailer = mailer_from(settings)
     review = ReviewActivities(
         sessions=sessions,
         mailer=mailer,
         mail_from=settings.mail_from,
         admin_email=settings.admin_notification_email,
+        public_base_url=settings.public_base_url,
     )
     packages = PackageActivities(
         sessions=sessions,
@@ -94,6 +101,7 @@ def build_activities(settings: Settings, sessions) -> list:
         mail_from=settings.mail_from,
         reminder_days=settings.expiry_reminder_days,
         dunning_days=settings.dunning_retry_days,
+        public_base_url=settings.public_base_url,
     )
     return [
         review.apply_decision,
@@ -127,6 +135,8 @@ def build_activities(settings: Settings, sessions) -> list:
         billing.charge,
         billing.end,
         billing.remind_expiry,
+        *notification_activities(settings, sessions),
+        *stats_activities(settings, sessions),
     ]
 
 
@@ -143,6 +153,8 @@ def build_worker(client: Client, settings: Settings, sessions, task_queue: str |
 async def run(settings: Settings, database_url: str) -> None:
     client = await connect_temporal(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)
+    for ensure_schedule in SCHEDULES:
+        await ensure_schedule(client, settings)
     engine = make_engine(database_url, settings.database_pool_size)
     worker = build_worker(client, settings, make_sessionmaker(engine))
     loop = asyncio.get_running_loop()
