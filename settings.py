@@ -58,6 +58,17 @@ class Settings(BaseSettings):
     admin_notification_email: str = "marketplace-admins@localhost"
 
     mail_from: str = "FastVue Marketplace <no-reply@localhost>"
+    mail_backend: Literal["file", "smtp"] = Field(
+        default="file", description="file: .eml files under data_dir/mail; smtp: the server below"
+    )
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 587
+    smtp_security: Literal["none", "starttls", "ssl"] = Field(
+        default="starttls", description="ssl is implicit TLS (usually port 465)"
+    )
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout: timedelta = timedelta(seconds=10)
 
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="how buyers reach the API (download links)"
@@ -133,6 +144,19 @@ class Settings(BaseSettings):
     )
     payout_minimum: str = Field(
         default="50.00", description="a month's net below this carries over to the next"
+    )
+
+    payout_transfer_attempts: int = Field(
+        default=8, ge=1, description="tries of one payout transfer before it is marked failed"
+    )
+    payout_retry_interval: timedelta = Field(
+        default=timedelta(seconds=10), description="first wait between transfer tries (doubles)"
+    )
+    payout_poll_interval: timedelta = Field(
+        default=timedelta(hours=1), description="how often a PayPal payout batch is read again"
+    )
+    payout_poll_limit: timedelta = Field(
+        default=timedelta(days=31), description="a payout not settled by then is marked failed"
     )
 
     seller_name: str = Field(default="FastVue Marketplace", description="on invoices")
