@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 from activities.checkout import CheckoutActivities
 from activities.notifications import activities_for as notification_activities
 from activities.packages import PackageActivities, ScanPolicy
+from activities.payouts import activities_for as payout_activities
 from activities.review import ReviewActivities
 from activities.search_index import SearchIndexActivities
 from activities.stats import activities_for as stats_activities
@@ -25,7 +26,7 @@ from integrations.temporal import connect_temporal
 from integrations.wiring import archive_limits_from, keyring_from, storage_from
 from models.db import make_engine, make_sessionmaker
 from settings import Settings
-from workflows import notifications, stats_rollup
+from workflows import notifications, payouts, stats_rollup
 from workflows.checkout import CheckoutWorkflow
 from workflows.module_review import MODULE_SLUG, ModuleReviewWorkflow
 from workflows.refund import RefundWorkflow
@@ -42,8 +43,13 @@ WORKFLOWS = [
     SubscriptionWorkflow,
     *notifications.WORKFLOWS,
     *stats_rollup.WORKFLOWS,
+    *payouts.WORKFLOWS,
 ]
-SCHEDULES = [notifications.ensure_schedules, stats_rollup.ensure_schedules]
+SCHEDULES = [
+    notifications.ensure_schedules,
+    stats_rollup.ensure_schedules,
+    payouts.ensure_schedules,
+]
 SEARCH_ATTRIBUTES = {MODULE_SLUG.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD}
 
 
@@ -137,6 +143,7 @@ def build_activities(settings: Settings, sessions) -> list:
         billing.remind_expiry,
         *notification_activities(settings, sessions),
         *stats_activities(settings, sessions),
+        *payout_activities(settings, sessions),
     ]
 
 
