@@ -137,12 +137,13 @@ AccountPrincipal = Annotated[Principal, requires(Scope.ACCOUNT)]
 AdminPrincipal = Annotated[Principal, requires(Scope.ADMIN)]
 
 
-def publisher_of_caller(scope: Scope, *, active: bool):
-    """A dependency giving the caller's publisher profile, for a caller holding ``scope``;
-    with ``active``, refused while the publisher is suspended (it may still look)."""
+def publisher_of_caller(*scopes: Scope, active: bool):
+    """A dependency giving the caller's publisher profile, for a caller holding every one
+    of ``scopes``; with ``active``, refused while the publisher is suspended (it may still
+    look)."""
 
     async def dependency(
-        principal: Annotated[Principal, requires(scope)], session: SessionDep
+        principal: Annotated[Principal, requires(*scopes)], session: SessionDep
     ) -> Publisher:
         publisher = await publishers.get_publisher_of_user(session, principal.user.id)
         if publisher is None:
@@ -161,3 +162,11 @@ PublisherDep = Annotated[Publisher, publisher_of_caller(Scope.MODULES_WRITE, act
 ActivePublisherDep = Annotated[Publisher, publisher_of_caller(Scope.MODULES_WRITE, active=True)]
 UploaderDep = Annotated[Publisher, publisher_of_caller(Scope.PUBLISH, active=True)]
 ReleaseReaderDep = Annotated[Publisher, publisher_of_caller(Scope.PUBLISH, active=False)]
+EarningsReaderDep = Annotated[
+    Publisher, publisher_of_caller(Scope.MODULES_WRITE, Scope.ACCOUNT, active=False)
+]
+"""Money matters need the account scope too: a token made to automate listings cannot read
+earnings or redirect payouts."""
+PayoutSettingsDep = Annotated[
+    Publisher, publisher_of_caller(Scope.MODULES_WRITE, Scope.ACCOUNT, active=True)
+]

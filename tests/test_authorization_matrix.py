@@ -55,18 +55,55 @@ check ends and deletes (its id is built from a row id, which a truncation hands 
 Coupons are the admins'; the cells act on one active coupon. Gateway webhooks take no
 sign-in (the gateway verifies a delivery), and with the default settings no gateway that
 sends them is enabled: everyone, signed in or not, gets ``gateway_unavailable``.
+
+Review endpoints act on the owner's review (a publisher may review other publishers'
+modules) of ``listed``: 4 stars, one helpful vote (the consumer's), one pending report (by
+the shop's owner, who is no caller). ``listed`` has a second review, the consumer's, hidden
+by a moderator: never listed, never counted. Anyone reads the reviews; any signed-in
+caller writes one, of ``subscribed`` (the owner as a verified buyer). Only its author
+rewrites a review; its author or an admin deletes it. Everyone but its author votes on it
+and reports it; taking back one's vote is anyone's, and touches only one's own.
+
+The publisher's side of reviews acts on ``answered``: the other publisher's review of the
+owner's released module, which the owner answered yesterday. Only the module's publisher
+sees it and answers it (its author, a publisher too, finds no such review there).
+Moderation is the admins': the report queue holds the one report; hiding is of the owner's
+review (which resolves the report), restoring of the hidden one; the report is resolved
+(hiding the review too) or dismissed.
+
+Analytics endpoints are asked for a custom period, from the first of last month to today:
+the owner's figures (4 modules, 2 published; the private module's download today, its sale
+to the shop's owner last month, 20.00 USD gross, and ``answered``) to the owner, nothing
+to the other publisher, who asking for one of the owner's modules gets
+``module_not_found``. The platform's figures are the admins'.
+
+Publisher management, platform settings and featuring are the admins': {publisher_id} is
+the owner's publisher (verified by nobody yet), or, to be reinstated, ``banned``, a fourth
+publisher suspended for spam. Featuring is of the owner's released module, unfeaturing of
+the owner's private one (featured).
+
+Payout endpoints act on the owner's payout of last month, which paid out the sale's ledger
+entry (14.00 USD net) and which PayPal refused. A publisher's history, payouts, earnings
+report and payout settings (the owner's: PayPal) are its own: the other publisher's
+history and report are empty, the owner's payout as absent to it as none. The admins see
+every payout, mark the failed one paid by hand (its publisher is mailed) and retry it,
+which starts its payout workflow; a run is of ``RUN_PERIOD``, a month no ledger entry is
+of, and starts that month's workflow. No worker runs either: the check sees it started,
+then ends and deletes it (a payout workflow's id is built from a row id, which a
+truncation hands out again).
 """
 
 import asyncio
 import contextlib
+import csv
 import hashlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from io import BytesIO
+from io import BytesIO, StringIO
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -90,22 +127,35 @@ from domain.licensing import (
     normalize_license_key,
 )
 from domain.modules import ModuleStatus, SubscriptionPeriod
+from domain.payouts import EARNINGS_CSV_COLUMNS
+from domain.platform_settings import PARSERS
 from integrations.license_signing import LicenseKeyRing, load_public_key, verify_document
 from integrations.license_signing import key_id as license_key_id
 from integrations.license_vault import LicenseVault
 from integrations.signing import verify_with_public_pem
 from integrations.storage import LocalStorage, storage_key
 from models import Base, ModuleDownload, ModuleVersion
-from models.commerce import CartItem, Coupon, License, LicenseActivation, Order, Subscription
+from models.analytics import PublisherPayout
+from models.commerce import (
+    CartItem,
+    Coupon,
+    EarningEntry,
+    License,
+    LicenseActivation,
+    Order,
+    Subscription,
+)
 from models.module import MarketplaceCategory, MarketplaceModule
-from models.platform import AuditLogEntry
+from models.platform import AuditLogEntry, NotificationOutbox, PlatformSetting
 from models.publisher import Publisher
+from models.review import ModuleReview, ReviewReport, ReviewVote
 from models.user import ApiToken, User
 from tests import archives
 from tests.conftest import Api
 from tests.factories import PASSWORD, unique
 from tests.osv_fake import osv_fake
 from worker import build_worker
+from workflows.payouts import MonthlyPayoutsInput
 from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
 
 ROLES = ("anonymous", "consumer", "other_publisher", "owner", "admin")
@@ -146,6 +196,10 @@ NOORD = Outcome(404, "order_not_found")  # another account's order likewise (adm
 EMPTY = Outcome(400, "empty_cart")  # checkout is of one's own cart: only the owner's has a line
 NOGATE = Outcome(400, "gateway_unavailable")  # no webhook-sending gateway is enabled
 ISPUB = Outcome(409, "already_publisher")
+AUTHOR = Outcome(403, "not_review_author")  # a published review is its author's to change
+OWNREV = Outcome(403, "own_review")  # nobody votes on or reports their own review
+NOREV = Outcome(404, "review_not_found")  # a review of another's module is as good as absent
+NOPAY = Outcome(404, "payout_not_found")  # another publisher's payout likewise
 
 AU = "/api/v1/auth"
 P = "/api/v1/publisher"
@@ -163,6 +217,17 @@ ORD = D + "/orders"
 SUB = L + "/{key}/subscription"
 WH = D + "/webhooks"
 CP = A + "/coupons"
+REV = D + "/modules/{slug}/reviews"
+RV = D + "/reviews/{review_id}"
+PR = P + "/reviews/{review_id}/response"
+ARV = A + "/reviews/{review_id}"
+RR = A + "/review-reports"
+PA = P + "/analytics"
+AP = A + "/publishers"
+PO = P + "/payouts"
+APO = A + "/payouts"
+PAYOUT_REFUSED = "receiver_unconfirmed: the PayPal account is not confirmed"
+RUN_PERIOD = "2000-01"  # the first month there is: no ledger entry is that old
 
 # fmt: off
 MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
@@ -263,6 +328,56 @@ MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]
     ("GET",    CP + "/{coupon_id}"):                  (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
     ("PUT",    CP + "/{coupon_id}"):                  (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
     ("DELETE", CP + "/{coupon_id}"):                  (ANON,   SCOPE,  SCOPE,  SCOPE,  OK204),
+    # reviews: reading is of ``listed`` (the owner's review; the consumer's, hidden), writing
+    # of ``subscribed``; {review_id} is the owner's review, with the consumer's vote
+    ("GET",    REV):                                  (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("POST",   REV):                                  (ANON,   OK201,  OK201,  OK201,  OK201),
+    ("PUT",    RV):                                   (ANON,   AUTHOR, AUTHOR, OK200,  AUTHOR),
+    ("DELETE", RV):                                   (ANON,   AUTHOR, AUTHOR, OK204,  OK204),
+    ("POST",   RV + "/vote"):                         (ANON,   OK200,  OK200,  OWNREV, OK200),
+    ("DELETE", RV + "/vote"):                         (ANON,   OK200,  OK200,  OK200,  OK200),
+    ("POST",   RV + "/report"):                       (ANON,   OK201,  OK201,  OWNREV, OK201),
+    # the publisher's side: {review_id} is ``answered``, the other publisher's review of the
+    # owner's released module
+    ("GET",    P + "/reviews"):                       (ANON,   SCOPE,  OK200,  OK200,  NOPUB),
+    ("PUT",    PR):                                   (ANON,   SCOPE,  NOREV,  OK200,  NOPUB),
+    ("DELETE", PR):                                   (ANON,   SCOPE,  NOREV,  OK204,  NOPUB),
+    # moderation: hiding is of the owner's review, restoring of the consumer's hidden one;
+    # {report_id} is the pending report of the owner's review
+    ("GET",    RR):                                   (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("POST",   ARV + "/hide"):                        (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("POST",   ARV + "/restore"):                     (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("POST",   RR + "/{report_id}/resolve"):          (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("POST",   RR + "/{report_id}/dismiss"):          (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    # analytics, of a custom period (last month and this one): one's own, or the platform's
+    ("GET",    PA + "/overview"):                     (ANON,   SCOPE,  OK200,  OK200,  NOPUB),
+    ("GET",    PA + "/downloads"):                    (ANON,   SCOPE,  OK200,  OK200,  NOPUB),
+    ("GET",    PA + "/revenue"):                      (ANON,   SCOPE,  OK200,  OK200,  NOPUB),
+    ("GET",    PA + "/reviews"):                      (ANON,   SCOPE,  OK200,  OK200,  NOPUB),
+    ("GET",    A + "/analytics"):                     (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    # publishers, settings and featuring: {publisher_id} is the owner's publisher (``banned``
+    # to reinstate); featuring is of the owner's released module, unfeaturing of the private one
+    ("GET",    AP):                                   (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("GET",    AP + "/{publisher_id}"):               (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("POST",   AP + "/{publisher_id}/verify"):        (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("POST",   AP + "/{publisher_id}/suspend"):       (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("POST",   AP + "/{publisher_id}/reinstate"):     (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("GET",    A + "/settings"):                      (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("PUT",    A + "/settings"):                      (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("POST",   A + "/modules/{module_id}/feature"):   (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("POST",   A + "/modules/{module_id}/unfeature"): (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    # payouts: {payout_id} is the owner's of last month (paying the sale), which PayPal
+    # refused; a run starts the workflow of RUN_PERIOD, a retry the owner's payout workflow
+    ("GET",    PO):                                   (ANON,   SCOPE,  OK200,  OK200,  NOPUB),
+    ("GET",    PO + "/{payout_id}"):                  (ANON,   SCOPE,  NOPAY,  OK200,  NOPUB),
+    ("GET",    PO + "/settings"):                     (ANON,   SCOPE,  OK200,  OK200,  NOPUB),
+    ("POST",   PO + "/settings"):                     (ANON,   SCOPE,  OK200,  OK200,  NOPUB),
+    ("GET",    PO + "/earnings.csv"):                 (ANON,   SCOPE,  OK200,  OK200,  NOPUB),
+    ("GET",    APO):                                  (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("GET",    APO + "/{payout_id}"):                 (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("POST",   APO + "/runs"):                        (ANON,   SCOPE,  SCOPE,  SCOPE,  OK202),
+    ("POST",   APO + "/{payout_id}/mark-paid"):       (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("POST",   APO + "/{payout_id}/retry"):           (ANON,   SCOPE,  SCOPE,  SCOPE,  OK202),
 }
 
 # The download routes again, on the owner's unpublished draft (its 0.9.0 was released, the
@@ -332,7 +447,7 @@ class World:
     category: MarketplaceCategory  # empty, so it may be deleted
     token_id: int  # the owner's personal API token
     listed: MarketplaceModule  # published, public, featured, downloaded: a third publisher's
-    private: MarketplaceModule  # the same, but private, owned by the owner
+    private: MarketplaceModule  # the same, but private, owned by the owner; paid (20.00 USD)
     released: MarketplaceModule  # published, public, free, never downloaded: the owner's
     versions: dict[str, ModuleVersion]  # released: 1.1.0 deprecated, 1.2.0 latest; draft: 0.9.0
     held: ModuleVersion  # the pending module's 1.0.0, held for manual review
@@ -351,6 +466,15 @@ class World:
     subscription: Subscription  # its billing row: active, period 1, nothing saved to renew with
     trial_offer: MarketplaceModule  # monthly, 14 days' trial: the third publisher's, unlicensed
     coupon: Coupon  # active, 10 percent off
+    shop_owner: User  # the third publisher's account (``listed``, ``carted`` ...): no caller
+    banned: Publisher  # a fourth publisher (no caller), suspended for spam, with no modules
+    review: ModuleReview  # the owner's of ``listed``: 4 stars, the consumer's helpful vote
+    report: ReviewReport  # of ``review``, pending, by the shop's owner
+    hidden_review: ModuleReview  # the consumer's of ``listed``: 2 stars, hidden by a moderator
+    answered: ModuleReview  # other_publisher's of ``released``: 5 stars, answered yesterday
+    sale: Order  # the shop owner's, paid on the 10th of last month: ``private`` (20.00 USD)
+    earning: EarningEntry  # the owner's ledger sale for it: 20.00 gross, 6.00 commission
+    payout: PublisherPayout  # the owner's for last month, paying ``earning``: failed (PayPal)
 
     def publisher_of(self, role: str) -> Publisher | None:
         return {"owner": self.owner_publisher, "other_publisher": self.other_publisher}.get(role)
@@ -413,16 +537,27 @@ async def build_world(sessions, shelf: Shelf) -> World:
         token_hash=digest,
         scopes=["account"],
     )
+    banned_owner = user(Role.PUBLISHER)
     async with sessions() as session:
-        session.add_all([u for u in callers.values() if u is not None] + [category, token])
+        session.add_all(
+            [u for u in callers.values() if u is not None] + [banned_owner, category, token]
+        )
         await session.flush()
         other_publisher = publisher(callers["other_publisher"])
         owner_publisher = publisher(callers["owner"])
+        owner_publisher.payout_method, owner_publisher.paypal_email = "paypal", "pay@owner.test"
+        banned = publisher(banned_owner)
+        banned.status, banned.suspension_reason = "suspended", "spam"
+        banned.suspended_at = datetime.now(UTC) - timedelta(days=7)
         draft = module(owner_publisher, ModuleStatus.DRAFT, archives.TECHNICAL_NAME)
         pending = module(owner_publisher, ModuleStatus.PENDING)
         released = module(owner_publisher, ModuleStatus.PUBLISHED)
-        session.add_all([other_publisher, owner_publisher, draft, pending, released])
-        listed, private = await add_catalogue(session, owner_publisher)
+        session.add_all([other_publisher, owner_publisher, banned, draft, pending, released])
+        listed, private, shop_owner = await add_catalogue(session, owner_publisher)
+        private.license_type, private.price = "paid", Decimal("20.00")  # sold by private link
+        review, report, hidden_review, answered = await add_reviews(
+            session, callers, shop_owner, listed, released
+        )
         carted, for_sale = [
             MarketplaceModule(
                 publisher_id=listed.publisher_id,
@@ -463,10 +598,27 @@ async def build_world(sessions, shelf: Shelf) -> World:
         sub_key, sub_license = subscription_license(
             callers["owner"], subscribed, paid_at, shelf.license_vault, order=order
         )
-        session.add_all([order, sub_license])
+        sale_at = datetime.combine(last_month() + timedelta(days=9), time(12), UTC)
+        sale = paid_order(shop_owner, private, sale_at)
+        payout = failed_payout(owner_publisher)
+        session.add_all([order, sub_license, sale, payout])
         await session.flush()
+        payout.order_ids = [sale.id]
         subscription = subscription_of(sub_license, subscribed, paid_at)
-        session.add(subscription)
+        earning = EarningEntry(
+            publisher_id=owner_publisher.id,
+            order_id=sale.id,
+            module_id=private.id,
+            kind="sale",
+            gross=Decimal("20.00"),
+            commission=Decimal("6.00"),
+            net=Decimal("14.00"),
+            commission_rate=Decimal("30.00"),
+            currency="USD",
+            occurred_at=sale_at,
+            payout_id=payout.id,
+        )
+        session.add_all([subscription, earning])
         versions = add_releases(session, shelf, released, draft)
         held = ModuleVersion(
             module=pending,
@@ -510,7 +662,85 @@ async def build_world(sessions, shelf: Shelf) -> World:
         subscription=subscription,
         trial_offer=trial_offer,
         coupon=coupon,
+        shop_owner=shop_owner,
+        banned=banned,
+        review=review,
+        report=report,
+        hidden_review=hidden_review,
+        answered=answered,
+        sale=sale,
+        earning=earning,
+        payout=payout,
     )
+
+
+def last_month() -> date:
+    """The first day of the month before this one (UTC)."""
+    return (datetime.now(UTC).date().replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def failed_payout(publisher: Publisher) -> PublisherPayout:
+    """Last month's payout of a sale's 14.00 net (the sale's order and ledger entry are the
+    caller's to link), which PayPal refused once."""
+    start = last_month()
+    return PublisherPayout(
+        publisher_id=publisher.id,
+        gross_amount=Decimal("20.00"),
+        platform_fee=Decimal("6.00"),
+        net_amount=Decimal("14.00"),
+        currency="USD",
+        period_start=start,
+        period_end=datetime.now(UTC).date().replace(day=1) - timedelta(days=1),
+        status="failed",
+        payout_method="paypal",
+        attempts=1,
+        failure_reason=PAYOUT_REFUSED,
+    )
+
+
+async def add_reviews(session, callers, shop_owner: User, listed, released):
+    """The owner's review of ``listed`` (a buyer's: the owner holds a license) with the
+    consumer's helpful vote and the shop owner's pending report; the consumer's review of
+    ``listed``, hidden; the other publisher's of ``released``, answered by the owner
+    yesterday. The modules' ratings count their published reviews."""
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    review = ModuleReview(
+        module_id=listed.id,
+        user_id=callers["owner"].id,
+        rating=4,
+        title="Solid",
+        content="Does what it says.",
+        verified_purchase=True,
+        helpful_count=1,
+    )
+    hidden = ModuleReview(
+        module_id=listed.id,
+        user_id=callers["consumer"].id,
+        rating=2,
+        content="Rubbish, buy it elsewhere.",
+        status="hidden",
+        moderation_note="abusive",
+        moderated_by=callers["admin"].id,
+        moderated_at=yesterday,
+    )
+    answered = ModuleReview(
+        module_id=released.id,
+        user_id=callers["other_publisher"].id,
+        rating=5,
+        content="Just what I needed.",
+        publisher_response="Thanks for the kind words.",
+        publisher_responded_at=yesterday,
+    )
+    listed.rating_average, listed.rating_count = Decimal("4.00"), 1
+    released.rating_average, released.rating_count = Decimal("5.00"), 1
+    session.add_all([review, hidden, answered])
+    await session.flush()
+    report = ReviewReport(
+        review_id=review.id, reporter_id=shop_owner.id, reason="fake", details="A rival's."
+    )
+    vote = ReviewVote(review_id=review.id, user_id=callers["consumer"].id, vote="helpful")
+    session.add_all([report, vote])
+    return review, report, hidden, answered
 
 
 def paid_order(buyer: User, module: MarketplaceModule, paid_at: datetime) -> Order:
@@ -650,7 +880,8 @@ def add_releases(session, shelf: Shelf, released, draft) -> dict[str, ModuleVers
 
 async def add_catalogue(session, owner_publisher: Publisher):
     """A listed module of a third publisher and the owner's private one: both published,
-    featured, downloaded today, with a version, and both about "catalogue"."""
+    featured, downloaded today, with a version, and both about "catalogue"; and the third
+    publisher's account."""
     shop_owner = User(
         email=f"{unique('shop')}@example.com",
         password_hash=_PASSWORD_HASH,
@@ -671,6 +902,7 @@ async def add_catalogue(session, owner_publisher: Publisher):
             status=ModuleStatus.PUBLISHED,
             visibility=visibility,
             featured=True,
+            download_count=1,
         )
         for publisher, visibility in ((shop, "public"), (owner_publisher, "private"))
     ]
@@ -681,23 +913,35 @@ async def add_catalogue(session, owner_publisher: Publisher):
     session.add_all([shop, listed, private, *versions])
     await session.flush()
     session.add_all(ModuleDownload(module_id=v.module_id, version_id=v.id) for v in versions)
-    return listed, private
+    return listed, private, shop_owner
 
 
-def url_of(path: str, world: World, downloads_of: MarketplaceModule | None = None) -> str:
+def url_of(
+    path: str, world: World, downloads_of: MarketplaceModule | None = None, method: str = "GET"
+) -> str:
     """The path for the world's resources; downloads are of ``downloads_of``, by default
     of the released module (its deprecated 1.1.0 when a version is asked for)."""
     if path == FILES:
         return world.files_link
     decided = path.endswith(("/approve", "/reject"))
+    featured = {"/feature": world.released, "/unfeature": world.private}.get(
+        path[path.rfind("/") :]
+    )
     profile = path.startswith(D + "/publishers/")
     download = path.startswith(DL)
     downloads_of = downloads_of or world.released
     slugged = world.owner_publisher if profile else downloads_of if download else world.private
     if path.endswith("/trial"):
         slugged = world.trial_offer
+    if path == REV:
+        slugged = world.listed if method == "GET" else world.subscribed
+    review = world.review
+    if path == PR:
+        review = world.answered
+    elif path.endswith("/restore"):
+        review = world.hidden_review
     return path.format(
-        module_id=(world.pending if decided else world.draft).id,
+        module_id=(featured or (world.pending if decided else world.draft)).id,
         category_id=world.category.id,
         token_id=world.token_id,
         slug=slugged.slug,
@@ -707,6 +951,10 @@ def url_of(path: str, world: World, downloads_of: MarketplaceModule | None = Non
         item_id=world.cart_item.id,
         order_id=world.order.id,
         coupon_id=world.coupon.id,
+        review_id=review.id,
+        report_id=world.report.id,
+        publisher_id=(world.banned if path.endswith("/reinstate") else world.owner_publisher).id,
+        payout_id=world.payout.id,
     )
 
 
@@ -761,6 +1009,30 @@ def body_of(method: str, path: str, world: World) -> dict:
         ("PUT", CP + "/{coupon_id}"): {"json": {"max_redemptions": 50, "min_subtotal": "10.00"}},
     }
     payloads[("GET", D + "/search")] = {"params": {"q": "catalogue"}}
+    bodies = {
+        ("POST", REV): {"rating": 5, "title": f"Great {tag}", "content": "Works well."},
+        ("PUT", RV): {"rating": 2, "content": f"Broke my dashboard {tag}"},
+        ("POST", RV + "/vote"): {"vote": "not_helpful"},
+        ("POST", RV + "/report"): {"reason": "spam", "details": f"An advert {tag}"},
+        ("PUT", PR): {"response": f"Fixed in 1.2.0 {tag}"},
+        ("POST", ARV + "/hide"): {"note": "abusive"},
+        ("POST", ARV + "/restore"): {"note": "appeal accepted"},
+        ("POST", RR + "/{report_id}/resolve"): {"note": "a rival's indeed", "hide": True},
+        ("POST", RR + "/{report_id}/dismiss"): {"note": "nothing wrong with it"},
+        ("POST", AP + "/{publisher_id}/suspend"): {"reason": "counterfeit listings"},
+        ("POST", AP + "/{publisher_id}/reinstate"): {"note": "appeal accepted"},
+        ("PUT", A + "/settings"): {"refund_window_days": 30},
+        ("POST", A + "/modules/{module_id}/feature"): {"order": 3},
+        ("POST", PO + "/settings"): {"payout_method": "stripe", "stripe_account_id": f"acct_{tag}"},
+        ("POST", APO + "/runs"): {"period": RUN_PERIOD},
+        ("POST", APO + "/{payout_id}/mark-paid"): {"reference": f"wire {tag}"},
+    }
+    payloads.update({key: {"json": payload} for key, payload in bodies.items()})
+    days = {"from": str(last_month()), "to": str(datetime.now(UTC).date())}
+    for route in ("/overview", "/downloads", "/revenue", "/reviews"):
+        payloads[("GET", PA + route)] = {"params": {"period": "custom", **days}}
+    payloads[("GET", A + "/analytics")] = {"params": {"period": "custom", **days}}
+    payloads[("GET", PO + "/earnings.csv")] = {"params": days}
     return payloads.get((method, path), {})
 
 
@@ -1449,6 +1721,622 @@ async def check_coupon_deactivated(r, w, role, env):
     ]
 
 
+# --- reviews --------------------------------------------------------------------------
+
+
+async def rows_of(env, *columns, where) -> list[tuple]:
+    async with env.make.sessions() as session:
+        return [tuple(row) for row in (await session.execute(select(*columns).where(*where)))]
+
+
+async def votes_on(env, review: ModuleReview) -> dict[int, str]:
+    return dict(
+        await rows_of(
+            env, ReviewVote.user_id, ReviewVote.vote, where=[ReviewVote.review_id == review.id]
+        )
+    )
+
+
+async def reports_of(env, review: ModuleReview) -> dict[int, str]:
+    """Each reporter's report of the review, by status."""
+    return dict(
+        await rows_of(
+            env,
+            ReviewReport.reporter_id,
+            ReviewReport.status,
+            where=[ReviewReport.review_id == review.id],
+        )
+    )
+
+
+async def rating_of(env, module: MarketplaceModule) -> tuple[Decimal | None, int]:
+    stored = await _reload(env, MarketplaceModule, module.id)
+    return stored.rating_average, stored.rating_count
+
+
+async def mail_of(env, kind: str) -> list[tuple[str, str]]:
+    """(recipient, dedupe key) of the mail of one kind waiting in the outbox."""
+    return await rows_of(
+        env,
+        NotificationOutbox.to_email,
+        NotificationOutbox.dedupe_key,
+        where=[NotificationOutbox.kind == kind],
+    )
+
+
+async def check_reviews_listed(r, w, role, env):
+    """The published review only (the hidden one is nobody's to read), by name, never by
+    address, and the module's rating."""
+    body = r.json()
+    assert [item["id"] for item in body["items"]] == [w.review.id] and body["total"] == 1
+    item = body["items"][0]
+    assert (item["rating"], item["status"], item["helpful_count"]) == (4, "published", 1)
+    assert item["reviewer_name"] == "Matrix User" and item["verified_purchase"] is True
+    assert (body["rating_average"], body["rating_count"]) == ("4.00", 1)
+    assert "@" not in r.text, "a reviewer's email leaked"
+
+
+async def check_review_written(r, w, role, env):
+    """The caller's review of ``subscribed``: rated, counted, and its publisher told."""
+    body = r.json()
+    stored = await _reload(env, ModuleReview, body["id"])
+    assert stored.user_id == w.callers[role].id and stored.module_id == w.subscribed.id
+    assert (stored.rating, stored.status) == (5, "published") and stored.title.startswith("Great")
+    assert body["verified_purchase"] is stored.verified_purchase is (role == "owner")
+    assert await rating_of(env, w.subscribed) == (Decimal("5.00"), 1)
+    assert await mail_of(env, "review.new") == [(w.shop_owner.email, f"review-{stored.id}-new")]
+
+
+async def check_review_rewritten(r, w, role, env):
+    body = r.json()
+    assert body["id"] == w.review.id and body["rating"] == 2 and body["title"] is None
+    stored = await _reload(env, ModuleReview, w.review.id)
+    assert stored.content == body["content"] and stored.content.startswith("Broke")
+    assert stored.updated_by == w.callers[role].id and stored.status == "published"
+    assert await rating_of(env, w.listed) == (Decimal("2.00"), 1), "the hidden one not counted"
+
+
+async def check_review_deleted(r, w, role, env):
+    """Gone with its vote and report, out of the rating; audited when an admin did it."""
+    assert r.content == b""
+    assert await _reload(env, ModuleReview, w.review.id) is None
+    assert await votes_on(env, w.review) == {} and await reports_of(env, w.review) == {}
+    assert await rating_of(env, w.listed) == (None, 0)
+    assert await _reload(env, ModuleReview, w.hidden_review.id) is not None
+    expected = {"module_id": w.listed.id, "user_id": w.callers["owner"].id, "rating": 4}
+    logged = [(w.callers[role].id, expected)] if role == "admin" else []
+    assert await audited(env, "review.delete", w.review.id) == logged
+
+
+async def check_voted(r, w, role, env):
+    """The caller's vote is cast (the consumer's changed), next to any other; recounted."""
+    caller = w.callers[role]
+    helpful = 0 if role == "consumer" else 1
+    assert r.json() == {
+        "review_id": w.review.id,
+        "vote": "not_helpful",
+        "helpful_count": helpful,
+        "not_helpful_count": 1,
+    }
+    expected = {w.callers["consumer"].id: "helpful", caller.id: "not_helpful"}
+    assert await votes_on(env, w.review) == expected
+    stored = await _reload(env, ModuleReview, w.review.id)
+    assert (stored.helpful_count, stored.not_helpful_count) == (helpful, 1)
+
+
+async def check_vote_removed(r, w, role, env):
+    """One's own vote goes; nobody takes back the consumer's but the consumer."""
+    helpful = 0 if role == "consumer" else 1
+    assert r.json() == {
+        "review_id": w.review.id,
+        "vote": None,
+        "helpful_count": helpful,
+        "not_helpful_count": 0,
+    }
+    remaining = {} if role == "consumer" else {w.callers["consumer"].id: "helpful"}
+    assert await votes_on(env, w.review) == remaining
+    assert (await _reload(env, ModuleReview, w.review.id)).helpful_count == helpful
+
+
+async def check_reported(r, w, role, env):
+    body = r.json()
+    assert (body["review_id"], body["reason"], body["status"]) == (w.review.id, "spam", "pending")
+    assert await reports_of(env, w.review) == {
+        w.shop_owner.id: "pending",
+        w.callers[role].id: "pending",
+    }
+    assert (await _reload(env, ModuleReview, w.review.id)).status == "published", "stays up"
+
+
+async def check_publisher_reviews(r, w, role, env):
+    """Reviews of one's own modules only: the owner sees ``answered``, its author (the
+    other publisher) nothing."""
+    body = r.json()
+    if role != "owner":
+        assert body["items"] == [] and body["total"] == 0, "another publisher's review leaked"
+        return
+    assert [item["id"] for item in body["items"]] == [w.answered.id] and body["total"] == 1
+    assert body["items"][0]["publisher_response"]["response"] == "Thanks for the kind words."
+
+
+async def check_response_written(r, w, role, env):
+    """The owner's answer is replaced; the time of the first answer stays; audited."""
+    sent = json.loads(r.request.content)["response"]
+    assert r.json()["publisher_response"]["response"] == sent
+    stored = await _reload(env, ModuleReview, w.answered.id)
+    assert stored.publisher_response == sent and stored.updated_by == w.callers[role].id
+    assert stored.publisher_responded_at == w.answered.publisher_responded_at
+    assert await audited(env, "review.response.update", w.answered.id) == [
+        (w.callers[role].id, {"response": sent})
+    ]
+
+
+async def check_response_removed(r, w, role, env):
+    assert r.content == b""
+    stored = await _reload(env, ModuleReview, w.answered.id)
+    assert stored.publisher_response is None and stored.publisher_responded_at is None
+    assert stored.rating == 5 and stored.status == "published", "the review itself stays"
+    assert await audited(env, "review.response.delete", w.answered.id) == [(w.callers[role].id, {})]
+
+
+async def check_report_queue(r, w, role, env):
+    body = r.json()
+    assert [item["id"] for item in body["items"]] == [w.report.id] and body["total"] == 1
+    item = body["items"][0]
+    assert (item["reporter_id"], item["reason"], item["pending_reports"]) == (
+        w.shop_owner.id,
+        "fake",
+        1,
+    )
+    assert item["review"]["id"] == w.review.id
+    assert item["review"]["user_id"] == w.callers["owner"].id
+
+
+async def check_review_hidden(r, w, role, env):
+    """Off the site and out of the rating, its pending report resolved; audited."""
+    admin = w.callers[role]
+    body = r.json()
+    assert (body["id"], body["status"], body["moderation_note"]) == (
+        w.review.id,
+        "hidden",
+        "abusive",
+    )
+    stored = await _reload(env, ModuleReview, w.review.id)
+    assert stored.status == "hidden" and stored.moderated_by == admin.id
+    report = await _reload(env, ReviewReport, w.report.id)
+    assert (report.status, report.resolved_by, report.resolution_note) == (
+        "resolved",
+        admin.id,
+        "abusive",
+    )
+    assert await rating_of(env, w.listed) == (None, 0)
+    assert await audited(env, "review.hide", w.review.id) == [
+        (admin.id, {"note": "abusive", "resolved_reports": [w.report.id]})
+    ]
+
+
+async def check_review_restored(r, w, role, env):
+    """Back on the site and in the rating: (4 + 2) / 2; audited."""
+    admin = w.callers[role]
+    body = r.json()
+    assert (body["id"], body["status"]) == (w.hidden_review.id, "published")
+    stored = await _reload(env, ModuleReview, w.hidden_review.id)
+    assert stored.status == "published" and stored.moderated_by == admin.id
+    assert stored.moderation_note == "appeal accepted"
+    assert await rating_of(env, w.listed) == (Decimal("3.00"), 2)
+    assert await audited(env, "review.restore", w.hidden_review.id) == [
+        (admin.id, {"note": "appeal accepted"})
+    ]
+
+
+async def check_report_resolved(r, w, role, env):
+    """The report resolved, and (``hide``) the review hidden with the same note; both
+    audited."""
+    admin, note = w.callers[role], "a rival's indeed"
+    body = r.json()
+    assert (body["id"], body["status"], body["resolved_by"]) == (w.report.id, "resolved", admin.id)
+    assert body["review"]["status"] == "hidden" and body["pending_reports"] == 0
+    report = await _reload(env, ReviewReport, w.report.id)
+    assert (report.status, report.resolution_note) == ("resolved", note)
+    stored = await _reload(env, ModuleReview, w.review.id)
+    assert (stored.status, stored.moderation_note) == ("hidden", note)
+    assert await rating_of(env, w.listed) == (None, 0)
+    assert await audited(env, "review_report.resolve", w.report.id) == [
+        (admin.id, {"note": note, "hide": True, "review_id": w.review.id})
+    ]
+    assert await audited(env, "review.hide", w.review.id) == [
+        (admin.id, {"note": note, "resolved_reports": [], "via_report": w.report.id})
+    ]
+
+
+async def check_report_dismissed(r, w, role, env):
+    admin, note = w.callers[role], "nothing wrong with it"
+    body = r.json()
+    assert (body["id"], body["status"], body["resolution_note"]) == (w.report.id, "dismissed", note)
+    report = await _reload(env, ReviewReport, w.report.id)
+    assert (report.status, report.resolved_by) == ("dismissed", admin.id)
+    assert (await _reload(env, ModuleReview, w.review.id)).status == "published"
+    assert await rating_of(env, w.listed) == (Decimal("4.00"), 1)
+    assert await audited(env, "review_report.dismiss", w.report.id) == [
+        (admin.id, {"note": note, "review_id": w.review.id})
+    ]
+
+
+# --- analytics ------------------------------------------------------------------------
+
+
+SALE = [{"currency": "USD", "gross": "20.00", "commission": "6.00", "net": "14.00"}]
+
+
+async def not_for_another(r, w, role, env) -> bool:
+    """For the other publisher, one of the owner's modules is as absent as none; True
+    when the caller is the owner."""
+    if role == "owner":
+        return True
+    again = await env.api.request(
+        "GET",
+        r.request.url.path,
+        as_user=w.callers[role],
+        params={**dict(r.request.url.params), "module_id": w.private.id},
+    )
+    assert again.status_code == 404 and again.json()["error"] == "module_not_found", again.text
+    return False
+
+
+async def check_overview(r, w, role, env):
+    """The owner's figures (4 modules, 2 published; the private one downloaded once and
+    sold once, ``answered``); none to the other publisher."""
+    body = r.json()
+    assert body["period"]["period"] == "custom" and body["module_id"] is None
+    if not await not_for_another(r, w, role, env):
+        assert (body["modules"], body["published_modules"], body["top_modules"]) == (0, 0, [])
+        assert (
+            body["all_time"]
+            == body["in_period"]
+            == {
+                "views": 0,
+                "downloads": 0,
+                "orders": 0,
+                "sales": 0,
+                "refunds": 0,
+                "revenue": [],
+                "reviews": 0,
+                "average_rating": None,
+            }
+        )
+        return
+    assert (body["modules"], body["published_modules"]) == (4, 2)
+    for figures in (body["all_time"], body["in_period"]):
+        assert (figures["downloads"], figures["orders"], figures["sales"]) == (1, 1, 1)
+        assert figures["revenue"] == SALE
+        assert (figures["reviews"], figures["average_rating"]) == (1, "5.00")
+    top = body["top_modules"][0]
+    assert (top["module_id"], top["downloads"], top["sales"]) == (w.private.id, 1, 1)
+    assert sum(point["downloads"] for point in body["series"]) == 1
+    assert sum(point["sales"] for point in body["series"]) == 1
+
+
+async def check_download_figures(r, w, role, env):
+    body = r.json()
+    if not await not_for_another(r, w, role, env):
+        assert (body["total"], body["all_time"], body["by_version"]) == (0, 0, [])
+        return
+    assert (body["total"], body["all_time"], body["signed_in_users"]) == (1, 1, 0)
+    assert body["by_version"] == [{"value": "1.0.0", "downloads": 1}]
+
+
+async def check_revenue(r, w, role, env):
+    body = r.json()
+    if not await not_for_another(r, w, role, env):
+        assert body["currencies"] == [] and body["all_time"]["revenue"] == []
+        assert body["totals"] == {"orders": 0, "sales": 0, "refunds": 0, "revenue": []}
+        return
+    assert body["currencies"] == ["USD"]
+    for totals in (body["totals"], body["all_time"]):
+        assert totals == {"orders": 1, "sales": 1, "refunds": 0, "revenue": SALE}
+    [point] = [p for p in body["series"] if p["sales"]]
+    assert point["start"].startswith(str(w.earning.occurred_at.date()))
+
+
+async def check_review_figures(r, w, role, env):
+    body = r.json()
+    mine = await not_for_another(r, w, role, env)
+    for totals in (body["totals"], body["all_time"]):
+        assert totals["reviews"] == totals["responded"] == int(mine)
+        assert totals["average_rating"] == ("5.00" if mine else None)
+        assert totals["distribution"]["5"] == int(mine) and totals["verified_purchases"] == 0
+
+
+async def check_platform_figures(r, w, role, env):
+    """The whole platform: both downloads, both orders paid (the owner's subscription two
+    days ago, the shop owner's purchase last month), the commission of the one sale, every
+    publisher and module."""
+    body = r.json()
+    totals = body["totals"]
+    assert body["currencies"] == ["USD"]
+    assert (totals["downloads"], totals["orders"], totals["refunds"]) == (2, 2, 0)
+    assert totals["money"] == [
+        {"currency": "USD", "orders_total": "29.00", "refunded": "0.00", "commission": "6.00"}
+    ]
+    publishers = await rows_of(env, Publisher.id, where=[])
+    modules = await rows_of(env, MarketplaceModule.id, where=[])
+    assert (totals["new_publishers"], totals["new_modules"]) == (len(publishers), len(modules))
+    assert len(publishers) == 4 and len(modules) == 9
+
+
+# --- publishers, settings, featuring ------------------------------------------------------
+
+
+async def check_publisher_list(r, w, role, env):
+    body = r.json()
+    by_id = {item["id"]: item for item in body["items"]}
+    assert by_id.keys() == {
+        w.owner_publisher.id,
+        w.other_publisher.id,
+        w.listed.publisher_id,
+        w.banned.id,
+    }
+    assert body["total"] == 4
+    owner = by_id[w.owner_publisher.id]
+    assert (owner["owner_email"], owner["module_count"]) == (w.callers["owner"].email, 4)
+    assert by_id[w.banned.id]["suspension_reason"] == "spam"
+
+
+async def check_publisher_detail(r, w, role, env):
+    body = r.json()
+    assert body["id"] == w.owner_publisher.id and body["user_id"] == w.callers["owner"].id
+    assert body["owner_email"] == w.callers["owner"].email and body["status"] == "active"
+    assert body["modules_by_status"] == {"draft": 1, "pending": 1, "published": 2}
+    assert body["revenue"] == SALE
+
+
+async def check_publisher_verified(r, w, role, env):
+    assert r.json()["verified"] is True
+    stored = await _reload(env, Publisher, w.owner_publisher.id)
+    assert stored.verified and stored.verification_date is not None
+    assert await audited(env, "publisher.verify", w.owner_publisher.id) == [
+        (w.callers[role].id, {"verified": True})
+    ]
+    assert [to for to, _ in await mail_of(env, "publisher_verified")] == [w.callers["owner"].email]
+
+
+async def check_publisher_suspended(r, w, role, env):
+    reason = "counterfeit listings"
+    assert (r.json()["status"], r.json()["suspension_reason"]) == ("suspended", reason)
+    stored = await _reload(env, Publisher, w.owner_publisher.id)
+    assert (stored.status, stored.suspension_reason) == ("suspended", reason)
+    assert await audited(env, "publisher.suspend", w.owner_publisher.id) == [
+        (w.callers[role].id, {"status": ["active", "suspended"], "reason": reason})
+    ]
+    assert [to for to, _ in await mail_of(env, "publisher_suspended")] == [w.callers["owner"].email]
+    page = await env.api.request("GET", f"{D}/publishers/{w.owner_publisher.slug}/modules")
+    assert page.status_code == 404 and page.json()["error"] == "publisher_not_found", page.text
+
+
+async def check_publisher_reinstated(r, w, role, env):
+    assert (r.json()["id"], r.json()["status"]) == (w.banned.id, "active")
+    stored = await _reload(env, Publisher, w.banned.id)
+    assert (stored.status, stored.suspended_at, stored.suspension_reason) == ("active", None, None)
+    [(actor, changes)] = await audited(env, "publisher.reinstate", w.banned.id)
+    assert actor == w.callers[role].id
+    assert (changes["status"], changes["note"]) == (["suspended", "active"], "appeal accepted")
+    assert changes["suspension"]["reason"] == "spam"
+    [(to, _)] = await mail_of(env, "publisher_reinstated")
+    assert to == (await _reload(env, User, w.banned.user_id)).email
+    profile = await env.api.request("GET", f"{D}/publishers/{w.banned.slug}")
+    assert profile.status_code == 200 and profile.json()["slug"] == w.banned.slug, profile.text
+
+
+async def check_platform_settings(r, w, role, env):
+    body = r.json()
+    assert [item["key"] for item in body] == list(PARSERS)
+    assert all(item["is_default"] and item["updated_by"] is None for item in body)
+
+
+async def check_settings_changed(r, w, role, env):
+    admin = w.callers[role]
+    old = env.api.settings.platform_defaults()["refund_window_days"]
+    changed = {item["key"]: item for item in r.json()}["refund_window_days"]
+    assert (changed["value"], changed["updated_by"]) == (30, admin.id)
+    stored = await _reload(env, PlatformSetting, "refund_window_days")
+    assert (stored.value, stored.updated_by) == (30, admin.id)
+    assert await rows_of(env, PlatformSetting.key, where=[]) == [("refund_window_days",)]
+    assert await audited(env, "platform_setting.update", "refund_window_days") == [
+        (admin.id, {"old": old, "new": 30})
+    ]
+
+
+async def check_featured(r, w, role, env):
+    """The released module goes on the front page, at place 3; audited."""
+    assert (r.json()["id"], r.json()["featured_order"]) == (w.released.id, 3)
+    stored = await _reload(env, MarketplaceModule, w.released.id)
+    assert (stored.featured, stored.featured_order) == (True, 3)
+    assert await audited(env, "module.feature", w.released.id) == [
+        (
+            w.callers[role].id,
+            {
+                "before": {"featured": False, "featured_order": None},
+                "after": {"featured": True, "featured_order": 3},
+            },
+        )
+    ]
+    front = await env.api.request("GET", D + "/featured")
+    assert w.released.id in [m["id"] for m in front.json()], front.text
+
+
+async def check_unfeatured(r, w, role, env):
+    assert (r.json()["id"], r.json()["featured_order"]) == (w.private.id, None)
+    stored = await _reload(env, MarketplaceModule, w.private.id)
+    assert stored.featured is False
+    assert await audited(env, "module.unfeature", w.private.id) == [
+        (w.callers[role].id, {"before": {"featured": True, "featured_order": None}})
+    ]
+    assert (await _reload(env, MarketplaceModule, w.listed.id)).featured, "only the one asked"
+
+
+# --- payouts --------------------------------------------------------------------------
+
+
+async def check_my_payouts(r, w, role, env):
+    """One's own payouts only."""
+    body = r.json()
+    if role != "owner":
+        assert body["items"] == [] and body["total"] == 0, "another publisher's payout leaked"
+        return
+    assert [p["id"] for p in body["items"]] == [w.payout.id] and body["total"] == 1
+    item = body["items"][0]
+    assert (item["period"], item["status"], item["net_amount"], item["order_count"]) == (
+        f"{last_month():%Y-%m}",
+        "failed",
+        "14.00",
+        1,
+    )
+    assert item["failure_reason"] == PAYOUT_REFUSED
+
+
+async def check_my_payout(r, w, role, env):
+    """The payout with the order it covers, line by line as booked."""
+    body = r.json()
+    assert (body["id"], body["publisher_id"]) == (w.payout.id, w.owner_publisher.id)
+    [order] = body["orders"]
+    assert (order["order_id"], order["order_number"]) == (w.sale.id, w.sale.order_number)
+    assert (order["gross"], order["commission"], order["net"]) == ("20.00", "6.00", "14.00")
+    [line] = order["lines"]
+    assert (line["module_id"], line["module"], line["kind"]) == (
+        w.private.id,
+        w.private.display_name,
+        "sale",
+    )
+
+
+async def check_payout_settings(r, w, role, env):
+    expected = {
+        "owner": {"payout_method": "paypal", "paypal_email": "pay@owner.test"},
+        "other_publisher": {"payout_method": "stripe", "paypal_email": None},
+    }[role]
+    assert r.json() == expected | {"stripe_account_id": None}
+
+
+async def check_payout_settings_changed(r, w, role, env):
+    """The caller's own settings change (a PayPal address kept), nobody else's; audited."""
+    sent = json.loads(r.request.content)
+    kept = "pay@owner.test" if role == "owner" else None
+    assert r.json() == sent | {"paypal_email": kept}
+    mine, theirs = (
+        w.publisher_of(role),
+        w.publisher_of("owner" if role == "other_publisher" else "other_publisher"),
+    )
+    stored = await _reload(env, Publisher, mine.id)
+    assert (stored.payout_method, stored.stripe_account_id, stored.paypal_email) == (
+        "stripe",
+        sent["stripe_account_id"],
+        kept,
+    )
+    untouched = await _reload(env, Publisher, theirs.id)
+    assert (untouched.payout_method, untouched.stripe_account_id) == (
+        theirs.payout_method,
+        None,
+    )
+    assert await audited(env, "publisher.payout_settings", mine.id) == [(w.callers[role].id, sent)]
+
+
+async def check_earnings_report(r, w, role, env):
+    """The owner's ledger entry, with the payout that pays it; nothing of it to another."""
+    assert r.headers["content-type"].startswith("text/csv")
+    assert r.headers["cache-control"] == "no-store"
+    rows = list(csv.reader(StringIO(r.text)))
+    assert rows[0] == list(EARNINGS_CSV_COLUMNS)
+    if role != "owner":
+        assert rows[1:] == [], "another publisher's earnings leaked"
+        return
+    assert rows[1:] == [
+        [
+            str(w.earning.occurred_at.date()),
+            w.sale.order_number,
+            w.private.display_name,
+            "sale",
+            "20.00",
+            "6.00",
+            "14.00",
+            "USD",
+            str(w.payout.id),
+        ]
+    ]
+
+
+async def check_all_payouts(r, w, role, env):
+    body = r.json()
+    assert [p["id"] for p in body["items"]] == [w.payout.id] and body["total"] == 1
+    assert body["items"][0]["publisher_id"] == w.owner_publisher.id
+
+
+async def check_any_payout(r, w, role, env):
+    body = r.json()
+    assert (body["id"], body["publisher_id"], body["status"]) == (
+        w.payout.id,
+        w.owner_publisher.id,
+        "failed",
+    )
+    assert (body["payout_method"], body["failure_reason"]) == ("paypal", PAYOUT_REFUSED)
+
+
+async def check_month_started(r, w, role, env):
+    """The month's run is started (no worker runs it here, and no entry is that old);
+    audited; then ended and forgotten."""
+    workflow_id = f"payouts-{RUN_PERIOD}"
+    handle = env.temporal_client.get_workflow_handle(workflow_id)
+    try:
+        assert r.json() == {"period": RUN_PERIOD, "workflow_id": workflow_id, "started": True}
+        assert await audited(env, "payout.run", RUN_PERIOD) == [
+            (w.callers[role].id, {"started": True})
+        ]
+        assert (await handle.describe()).status.name == "RUNNING"
+        history = await handle.fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        [asked] = await env.temporal_client.data_converter.decode(
+            started.input.payloads, [MonthlyPayoutsInput]
+        )
+        assert asked.period == RUN_PERIOD
+    finally:
+        await forget_workflow(env.temporal_client, workflow_id)
+
+
+async def check_marked_paid(r, w, role, env):
+    """The failed payout is recorded as paid by hand; its publisher is told; audited."""
+    reference = json.loads(r.request.content)["reference"]
+    body = r.json()
+    assert (body["id"], body["status"], body["reference"]) == (w.payout.id, "completed", reference)
+    assert body["paid_at"] is not None and body["failure_reason"] is None
+    stored = await _reload(env, PublisherPayout, w.payout.id)
+    assert (stored.status, stored.payout_id) == ("completed", reference)
+    assert await audited(env, "payout.mark_paid", w.payout.id) == [
+        (w.callers[role].id, {"from": "failed", "reference": reference})
+    ]
+    assert await mail_of(env, "payout_completed") == [
+        (w.callers["owner"].email, f"payout-{w.payout.id}-completed")
+    ]
+
+
+async def check_payout_retried(r, w, role, env):
+    """The failed payout is pending again and its workflow started (no worker runs it);
+    audited with the failure; then the workflow is ended and forgotten (its id is built
+    from a row id, which a truncation hands out again)."""
+    workflow_id = f"payout-{w.owner_publisher.id}-{last_month():%Y-%m}"
+    try:
+        body = r.json()
+        assert body["workflow_id"] == workflow_id
+        assert (body["payout"]["id"], body["payout"]["status"]) == (w.payout.id, "pending")
+        stored = await _reload(env, PublisherPayout, w.payout.id)
+        assert (stored.status, stored.failure_reason) == ("pending", None)
+        assert await audited(env, "payout.retry", w.payout.id) == [
+            (w.callers[role].id, {"from": "failed", "failure": PAYOUT_REFUSED})
+        ]
+        description = await env.temporal_client.get_workflow_handle(workflow_id).describe()
+        assert description.status.name == "RUNNING"
+    finally:
+        await forget_workflow(env.temporal_client, workflow_id)
+
+
 CHECKS: dict[tuple[str, str], Check] = {
     ("GET", "/openapi.json"): check_openapi,
     ("GET", "/docs"): check_html,
@@ -1520,6 +2408,45 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("GET", CP + "/{coupon_id}"): check_coupon_read,
     ("PUT", CP + "/{coupon_id}"): check_coupon_updated,
     ("DELETE", CP + "/{coupon_id}"): check_coupon_deactivated,
+    ("GET", REV): check_reviews_listed,
+    ("POST", REV): check_review_written,
+    ("PUT", RV): check_review_rewritten,
+    ("DELETE", RV): check_review_deleted,
+    ("POST", RV + "/vote"): check_voted,
+    ("DELETE", RV + "/vote"): check_vote_removed,
+    ("POST", RV + "/report"): check_reported,
+    ("GET", P + "/reviews"): check_publisher_reviews,
+    ("PUT", PR): check_response_written,
+    ("DELETE", PR): check_response_removed,
+    ("GET", RR): check_report_queue,
+    ("POST", ARV + "/hide"): check_review_hidden,
+    ("POST", ARV + "/restore"): check_review_restored,
+    ("POST", RR + "/{report_id}/resolve"): check_report_resolved,
+    ("POST", RR + "/{report_id}/dismiss"): check_report_dismissed,
+    ("GET", PA + "/overview"): check_overview,
+    ("GET", PA + "/downloads"): check_download_figures,
+    ("GET", PA + "/revenue"): check_revenue,
+    ("GET", PA + "/reviews"): check_review_figures,
+    ("GET", A + "/analytics"): check_platform_figures,
+    ("GET", AP): check_publisher_list,
+    ("GET", AP + "/{publisher_id}"): check_publisher_detail,
+    ("POST", AP + "/{publisher_id}/verify"): check_publisher_verified,
+    ("POST", AP + "/{publisher_id}/suspend"): check_publisher_suspended,
+    ("POST", AP + "/{publisher_id}/reinstate"): check_publisher_reinstated,
+    ("GET", A + "/settings"): check_platform_settings,
+    ("PUT", A + "/settings"): check_settings_changed,
+    ("POST", A + "/modules/{module_id}/feature"): check_featured,
+    ("POST", A + "/modules/{module_id}/unfeature"): check_unfeatured,
+    ("GET", PO): check_my_payouts,
+    ("GET", PO + "/{payout_id}"): check_my_payout,
+    ("GET", PO + "/settings"): check_payout_settings,
+    ("POST", PO + "/settings"): check_payout_settings_changed,
+    ("GET", PO + "/earnings.csv"): check_earnings_report,
+    ("GET", APO): check_all_payouts,
+    ("GET", APO + "/{payout_id}"): check_any_payout,
+    ("POST", APO + "/runs"): check_month_started,
+    ("POST", APO + "/{payout_id}/mark-paid"): check_marked_paid,
+    ("POST", APO + "/{payout_id}/retry"): check_payout_retried,
 }
 
 
@@ -1542,7 +2469,7 @@ async def ask(api, make, db, temporal_dev, shelf, method, path, role, expected, 
 
     response = await api.request(
         method,
-        url_of(path, world, downloads_of and getattr(world, downloads_of)),
+        url_of(path, world, downloads_of and getattr(world, downloads_of), method),
         as_user=world.callers[role],
         **body_of(method, path, world),
     )

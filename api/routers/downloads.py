@@ -12,6 +12,7 @@ from api.deps import MaybePrincipal, SessionDep, SettingsDep
 from api.params import SlugPath
 from api.routers.version_schemas import VERSION_PATTERN
 from api.tracking import track_download
+from domain.access import Scope
 from domain.errors import DomainError, ErrorKind, Forbidden, NotFound, Unauthenticated
 from domain.licensing import LicenseStatus, license_covers_version
 from domain.modules import LicenseType, ModuleStatus, Visibility
@@ -44,7 +45,7 @@ async def _link(request, slug, number, principal, session, settings) -> Download
         raise NotFound("module_not_found", "no such module")
     module, publisher = found
     is_owner = principal is not None and principal.user.id == publisher.user_id
-    is_admin = principal is not None and principal.is_admin
+    is_admin = principal is not None and Scope.ADMIN in principal.scopes
     visible = module.status == ModuleStatus.PUBLISHED and (
         module.visibility != Visibility.PRIVATE and publisher.status != "suspended"
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, EmailStr, Field
 
-from api.deps import ActivePublisherDep, PublisherDep, SessionDep
+from api.deps import EarningsReaderDep, PayoutSettingsDep, SessionDep
 from api.params import IdPath, Limit, Offset
 from api.routers.payout_schemas import CoveredLine, CoveredOrder, PayoutDetailOut, PayoutOut
 from api.schemas import Page, Strict
@@ -46,13 +46,13 @@ class PayoutSettingsOut(BaseModel):
 
 
 @router.get("/settings", response_model=PayoutSettingsOut)
-async def payout_settings(publisher: PublisherDep):
+async def payout_settings(publisher: EarningsReaderDep):
     return PayoutSettingsOut.of(publisher)
 
 
 @router.post("/settings", response_model=PayoutSettingsOut)
 async def update_payout_settings(
-    body: PayoutSettingsIn, publisher: ActivePublisherDep, session: SessionDep
+    body: PayoutSettingsIn, publisher: PayoutSettingsDep, session: SessionDep
 ):
     """Where payouts go from the next transfer on (one under way keeps its destination)."""
     changes = body.model_dump(exclude_unset=True, mode="json")
@@ -83,7 +83,7 @@ async def update_payout_settings(
     responses={200: {"content": {"text/csv": {}}}},
 )
 async def earnings_report(
-    publisher: PublisherDep,
+    publisher: EarningsReaderDep,
     session: SessionDep,
     from_: Annotated[date, Query(alias="from", description="first day, UTC")],
     to: Annotated[date, Query(description="last day, UTC, inclusive")],
@@ -112,7 +112,7 @@ async def earnings_report(
 
 @router.get("", response_model=Page[PayoutOut])
 async def payout_history(
-    publisher: PublisherDep,
+    publisher: EarningsReaderDep,
     session: SessionDep,
     status: PayoutStatus | None = None,
     limit: Limit = 20,
@@ -129,7 +129,7 @@ async def payout_history(
 
 
 @router.get("/{payout_id}", response_model=PayoutDetailOut)
-async def payout_details(payout_id: IdPath, publisher: PublisherDep, session: SessionDep):
+async def payout_details(payout_id: IdPath, publisher: EarningsReaderDep, session: SessionDep):
     """A payout with the orders it covers, line by line, as booked in the ledger."""
     row = await payouts.get(session, payout_id)
     if row is None or row.publisher_id != publisher.id:

@@ -21,6 +21,7 @@ from api.routers.review_schemas import (
     VoteIn,
     VoteOut,
 )
+from domain.access import Scope
 from domain.discovery import can_view_by_slug
 from domain.errors import Conflict, Forbidden, NotFound
 from domain.reviews import (
@@ -80,7 +81,7 @@ async def _authored(
     found = await reviews.context(session, review_id)
     if found is None:
         raise NotFound(*REVIEW_NOT_FOUND)
-    if found.review.user_id == caller.user.id or (admin_may and caller.is_admin):
+    if found.review.user_id == caller.user.id or (admin_may and Scope.ADMIN in caller.scopes):
         return found
     if not _public(found, caller):
         raise NotFound(*REVIEW_NOT_FOUND)
