@@ -164,6 +164,12 @@ class Settings(BaseSettings):
         default="Example Street 1\n1000 Example City", description="on invoices, below the name"
     )
 
+    worker_max_concurrent_activities: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="activities one worker runs at once; keep it near the database pool",
+    )
     worker_shutdown_grace: timedelta = timedelta(seconds=30)
 
     @property

@@ -154,6 +154,7 @@ def build_worker(client: Client, settings: Settings, sessions, task_queue: str |
         workflows=WORKFLOWS,
         activities=build_activities(settings, sessions),
         graceful_shutdown_timeout=settings.worker_shutdown_grace,
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
     )
 
 
