@@ -128,10 +128,16 @@ async def test_a_rejection_reaches_the_mail_server_through_the_outbox_and_the_sc
                 )
             await ensure_schedules(client, mail_settings)
             await ensure_schedules(client, mail_settings)
-            for _ in range(10):  # a trigger is skipped while a tick's run is still going
+            for _ in range(20):  # a trigger is skipped while a tick's run is still going
                 await trigger_delivery(client)
                 if await smtp.wait_for(1, timeout=3):
                     break
+            described = await client.get_schedule_handle(SCHEDULE_ID).describe()
+            assert smtp.messages, (
+                f"nothing delivered; outbox: {await outbox_row()!r}; "
+                f"schedule actions: {described.info.recent_actions!r}; "
+                f"running: {described.info.running_actions!r}"
+            )
             [message] = smtp.messages
             assert message["To"] == owner.email
             assert message["Subject"] == f"{module.display_name} was not approved"
