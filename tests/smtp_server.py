@@ -5,6 +5,7 @@ require a login."""
 
 import asyncio
 import email.policy
+import random
 import socket
 import threading
 import time
@@ -24,9 +25,19 @@ class Received:
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A free port below the kernel's ephemeral range (32768 and up on Linux). The server
+    stops and starts again on its port: a port from that range could meanwhile become
+    the local end of some outgoing connection (a long run makes thousands), and the
+    restarted server would never get it back."""
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 class _Handler:
