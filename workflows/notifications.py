@@ -4,7 +4,6 @@ The schedule skips a tick while the previous run still works through a backlog, 
 ``trigger_delivery`` starts a run at once (an admin, or code that just queued mail).
 """
 
-import dataclasses
 from datetime import timedelta
 
 from temporalio import workflow
@@ -12,15 +11,14 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 from temporalio.common import RetryPolicy
+
+from integrations.temporal import upsert_schedule
 
 with workflow.unsafe.imports_passed_through():
     from activities.notifications import DeliveryReport, NotificationActivities
@@ -61,16 +59,7 @@ def delivery_schedule(settings: Settings) -> Schedule:
 async def ensure_schedules(client: Client, settings: Settings) -> None:
     """Create the delivery schedule, or bring an existing one in line with the settings
     (a changed task queue, keeping a pause ops set); safe to call on every worker start."""
-    schedule = delivery_schedule(settings)
-    try:
-        await client.create_schedule(SCHEDULE_ID, schedule)
-    except ScheduleAlreadyRunningError:
-
-        def replace(current: ScheduleUpdateInput) -> ScheduleUpdate:
-            state = current.description.schedule.state
-            return ScheduleUpdate(schedule=dataclasses.replace(schedule, state=state))
-
-        await client.get_schedule_handle(SCHEDULE_ID).update(replace)
+    await upsert_schedule(client, SCHEDULE_ID, delivery_schedule(settings))
 
 
 async def trigger_delivery(client: Client) -> None:

@@ -31,18 +31,17 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 from temporalio.common import RetryPolicy, SearchAttributeKey, WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
+
+from integrations.temporal import upsert_schedule
 
 with workflow.unsafe.imports_passed_through():
     from activities.payouts import (
@@ -286,13 +285,4 @@ def schedule_for(settings) -> Schedule:
 async def ensure_schedules(client: Client, settings) -> None:
     """Create the monthly payout schedule, or bring an existing one up to date (its paused
     state and notes are kept); safe to call at every worker start."""
-    desired = schedule_for(settings)
-    try:
-        await client.create_schedule(SCHEDULE_ID, desired)
-    except ScheduleAlreadyRunningError:
-
-        def updated(current: ScheduleUpdateInput) -> ScheduleUpdate:
-            desired.state = current.description.schedule.state
-            return ScheduleUpdate(schedule=desired)
-
-        await client.get_schedule_handle(SCHEDULE_ID).update(updated)
+    await upsert_schedule(client, SCHEDULE_ID, schedule_for(settings))

@@ -13,15 +13,15 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
-    ScheduleUpdate,
 )
 from temporalio.common import RetryPolicy
+
+from integrations.temporal import upsert_schedule
 
 with workflow.unsafe.imports_passed_through():
     from activities.stats import RollupRequest, RollupResult, StatsActivities
@@ -72,11 +72,5 @@ def nightly_schedule(settings: Settings) -> Schedule:
 
 
 async def ensure_schedules(client: Client, settings: Settings) -> None:
-    """Create the nightly schedule, or update the existing one to this definition."""
-    schedule = nightly_schedule(settings)
-    try:
-        await client.create_schedule(SCHEDULE_ID, schedule)
-    except ScheduleAlreadyRunningError:
-        await client.get_schedule_handle(SCHEDULE_ID).update(
-            lambda _: ScheduleUpdate(schedule=schedule)
-        )
+    """Create the nightly schedule, or bring the existing one to this definition."""
+    await upsert_schedule(client, SCHEDULE_ID, nightly_schedule(settings))
