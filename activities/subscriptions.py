@@ -8,7 +8,6 @@ charged again.
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -32,9 +31,7 @@ from integrations.mail import Mailer
 from integrations.payments import PaymentRequest, PaymentStatus, RefundStatus
 from integrations.payments.registry import Gateways
 from models.commerce import Order
-from models.repositories import cart, modules, orders, subscriptions, users
-
-TAX_RATE_SETTING = "tax_rate_percent"
+from models.repositories import modules, orders, platform_settings, subscriptions, users
 
 
 class SubscriptionState(BaseModel):
@@ -195,7 +192,7 @@ class SubscriptionActivities:
             module = await modules.get_module(session, sub.module_id)
             assert module is not None
             user = await users.get_user(session, sub.user_id)
-            tax_rate = Decimal(str(await cart.setting(session, TAX_RATE_SETTING, "0")))
+            tax_rate = await platform_settings.tax_rate(session)
             totals = price_order(
                 [
                     CartLine(

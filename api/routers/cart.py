@@ -15,11 +15,10 @@ from domain.licensing import LicenseStatus
 from domain.modules import LicenseType, ModuleStatus, Visibility
 from domain.pricing import CartLine, Coupon, CouponKind, price_order
 from models.commerce import Coupon as CouponRow
-from models.repositories import cart, coupons, modules, publishers
+from models.repositories import cart, coupons, modules, platform_settings, publishers
 from models.repositories.listed import SUSPENDED
 
 router = APIRouter(prefix="/api/v1/marketplace/cart", tags=["cart"])
-TAX_RATE_SETTING = "tax_rate_percent"
 
 
 class CartAddIn(Strict):
@@ -86,10 +85,6 @@ def cart_lines(rows) -> list[CartLine]:
     ]
 
 
-async def tax_rate(session) -> Decimal:
-    return Decimal(str(await cart.setting(session, TAX_RATE_SETTING, "0")))
-
-
 async def _cart(session, user_id: int, coupon_code: str | None = None) -> CartOut:
     rows = await cart.lines(session, user_id)
     items = [
@@ -107,7 +102,8 @@ async def _cart(session, user_id: int, coupon_code: str | None = None) -> CartOu
     if not items:
         return CartOut(items=[], totals=None)
     coupon = (await find_coupon(session, coupon_code))[1] if coupon_code else None
-    totals = price_order(cart_lines(rows), coupon, await tax_rate(session), datetime.now(UTC))
+    rate = await platform_settings.tax_rate(session)
+    totals = price_order(cart_lines(rows), coupon, rate, datetime.now(UTC))
     return CartOut(
         items=items,
         totals=CartTotalsOut(

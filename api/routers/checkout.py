@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Request, status
 
 from api import checkout_workflow
 from api.deps import AccountPrincipal, SessionDep, SettingsDep, TemporalDep
-from api.routers.cart import cart_lines, ensure_purchasable, find_coupon, tax_rate
+from api.routers.cart import cart_lines, ensure_purchasable, find_coupon
 from api.routers.order_schemas import CheckoutIn, CheckoutOut, ConfirmIn, OrderOut
 from api.routers.orders import order_out
 from api.temporal import TemporalUnavailable
@@ -16,7 +16,7 @@ from domain.errors import DomainError, NotFound
 from domain.modules import LicenseType
 from domain.pricing import price_order
 from models.commerce import Order
-from models.repositories import cart, coupons, orders
+from models.repositories import cart, coupons, orders, platform_settings
 from models.repositories.errors import unique_violations
 from workflows.checkout import CheckoutInput, checkout_workflow_id
 
@@ -87,7 +87,7 @@ async def checkout(
         else (None, None)
     )
     now = datetime.now(UTC)
-    rate = await tax_rate(session)
+    rate = await platform_settings.tax_rate(session)
     totals = price_order(cart_lines(rows), coupon, rate, now)
     if coupon_row is not None and not await coupons.redeem(session, coupon_row.id):
         raise DomainError("coupon_exhausted", f"coupon {coupon_row.code} has been used up")

@@ -1,14 +1,11 @@
 """Queries on carts and the platform settings checkout reads."""
 
-from typing import Any
-
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.commerce import CartItem, License
 from models.module import MarketplaceModule
-from models.platform import PlatformSetting
 from models.publisher import Publisher
 
 
@@ -52,11 +49,6 @@ async def user_licenses(session: AsyncSession, user_id: int, module_id: int) -> 
         select(License).where(License.user_id == user_id, License.module_id == module_id)
     )
     return list(rows.scalars())
-
-
-async def setting(session: AsyncSession, key: str, default: Any) -> Any:
-    row = await session.get(PlatformSetting, key)
-    return default if row is None else row.value
 
 
 async def clear(session: AsyncSession, user_id: int) -> None:

@@ -1,5 +1,6 @@
 """Platform settings rows: the admin-editable values over the deployment's defaults."""
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -63,3 +64,8 @@ async def put(session: AsyncSession, key: str, value: Any, updated_by: int | Non
             set_={"value": value, "updated_by": updated_by, "updated_at": func.now()},
         )
     )
+
+
+async def tax_rate(session: AsyncSession) -> Decimal:
+    """The tax rate in force, in percent: what carts, checkouts and renewals charge."""
+    return await effective_setting(session, "tax_rate_percent", Decimal("0.00"))
