@@ -1,11 +1,11 @@
 """Starting and talking to the checkout, refund and subscription workflows from the API."""
 
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.checkout import RefundInput
+from api.temporal import start_once
 from domain.checkout import CheckoutProgress
 from domain.errors import Conflict
 from settings import Settings
@@ -19,24 +19,8 @@ from workflows.subscription import (
 )
 
 
-async def _start_once(client: Client, run, arg, workflow_id: str, settings: Settings) -> str:
-    """Start it, or find it running; a finished run is never started again."""
-    try:
-        await client.start_workflow(
-            run,
-            arg,
-            id=workflow_id,
-            task_queue=settings.temporal_task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
-    except WorkflowAlreadyStartedError:
-        pass
-    return workflow_id
-
-
 async def start_checkout(client: Client, request: CheckoutInput, settings: Settings) -> str:
-    return await _start_once(
+    return await start_once(
         client,
         CheckoutWorkflow.run,
         request,
@@ -48,13 +32,13 @@ async def start_checkout(client: Client, request: CheckoutInput, settings: Setti
 async def start_refund(
     client: Client, order_number: str, request: RefundInput, settings: Settings
 ) -> str:
-    return await _start_once(
+    return await start_once(
         client, RefundWorkflow.run, request, refund_workflow_id(order_number), settings
     )
 
 
 async def start_subscription(client: Client, license_id: int, settings: Settings) -> str:
-    return await _start_once(
+    return await start_once(
         client,
         SubscriptionWorkflow.run,
         SubscriptionInput(license_id=license_id),

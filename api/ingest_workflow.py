@@ -4,12 +4,11 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.temporal import start_once
 from domain.errors import Conflict, Forbidden
 from domain.ingest import IngestProgress, IngestRequest, VersionDecision
 from domain.versions import VersionStatus, ingest_workflow_id
@@ -20,22 +19,16 @@ from workflows.version_ingestion import VersionIngestionWorkflow
 
 async def start_ingestion(client: Client, request: IngestRequest, settings: Settings) -> str:
     """Start the pipeline, or find it running. A finished run is never started again."""
-    workflow_id = ingest_workflow_id(request.module_slug, request.version)
-    try:
-        await client.start_workflow(
-            VersionIngestionWorkflow.run,
-            request,
-            id=workflow_id,
-            task_queue=settings.temporal_task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=TypedSearchAttributes(
-                [SearchAttributePair(MODULE_SLUG, request.module_slug)]
-            ),
-        )
-    except WorkflowAlreadyStartedError:
-        pass
-    return workflow_id
+    return await start_once(
+        client,
+        VersionIngestionWorkflow.run,
+        request,
+        ingest_workflow_id(request.module_slug, request.version),
+        settings,
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(MODULE_SLUG, request.module_slug)]
+        ),
+    )
 
 
 async def progress(client: Client, workflow_id: str) -> IngestProgress | None:

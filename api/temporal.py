@@ -4,8 +4,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain.errors import DomainError, ErrorKind
+from settings import Settings
 
 
 class TemporalUnavailable(DomainError):
@@ -37,3 +40,23 @@ class TemporalConnector:
         connector = cls(lambda: asyncio.sleep(0, client))
         connector._client = client
         return connector
+
+
+async def start_once(
+    client: Client, run, arg, workflow_id: str, settings: Settings, **options
+) -> str:
+    """Start the workflow, or find it running; a finished run is never started again, so a
+    retried request can never repeat a business process."""
+    try:
+        await client.start_workflow(
+            run,
+            arg,
+            id=workflow_id,
+            task_queue=settings.temporal_task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            **options,
+        )
+    except WorkflowAlreadyStartedError:
+        pass
+    return workflow_id
