@@ -1,11 +1,11 @@
 """Runtime settings: every value has an embedded default so a fresh checkout runs as is.
 
 Override any of them with an environment variable prefixed ``MARKETPLACE_`` (or a ``.env``
-file). Secrets default to values generated once under the data directory, never to
-constants in the repository.
+file). Secrets left empty are generated once under the data directory (by
+``integrations.wiring``), never taken from constants in the repository. This module imports
+nothing of the project's own.
 """
 
-import secrets
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -13,8 +13,6 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from integrations.private_files import create_once
 
 
 class Settings(BaseSettings):
@@ -171,26 +169,19 @@ class Settings(BaseSettings):
         description="activities one worker runs at once; keep it near the database pool",
     )
     worker_shutdown_grace: timedelta = timedelta(seconds=30)
+    activity_timeout: timedelta = Field(
+        default=timedelta(seconds=60),
+        description="how long one gateway or database step of a checkout may take before it "
+        "is tried again, on another worker if this one died",
+    )
 
     @property
     def temporal_target(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.temporal_dev_port}"
 
     @property
-    def storage_dir(self) -> Path:
-        return self.data_dir / "storage"
-
-    @property
     def upload_dir(self) -> Path:
         return self.data_dir / "uploads"
-
-    def resolved_license_key_secret(self) -> str:
-        if self.license_key_secret is not None:
-            return self.license_key_secret.get_secret_value()
-        return _secret_file(self.data_dir / "secrets" / "license-keys.key")
-
-    def resolved_download_secret(self) -> bytes:
-        return _secret_file(self.data_dir / "secrets" / "download.key").encode()
 
     @property
     def payments_dir(self) -> Path:
@@ -213,16 +204,6 @@ class Settings(BaseSettings):
             "scan_reject_severity": self.scan_reject_severity,
             "scan_review_severity": self.scan_review_severity,
         }
-
-    def resolved_jwt_secret(self) -> str:
-        if self.jwt_secret is not None:
-            return self.jwt_secret.get_secret_value()
-        return _secret_file(self.data_dir / "secrets" / "jwt.key")
-
-
-def _secret_file(path: Path) -> str:
-    """A generated secret kept under the data dir, created once (mode 0600)."""
-    return create_once(path, lambda: secrets.token_urlsafe(48).encode()).decode().strip()
 
 
 @lru_cache

@@ -16,10 +16,15 @@ from temporalio.exceptions import ApplicationError
 
 from activities.ledger import book_sale
 from activities.notifications import queue_mail
+from domain import processes
 from domain.checkout import (
     LicenseKind,
     OrderStatus,
+    PaymentInstructions,
+    PaymentStatus,
     PaymentView,
+    RefundInput,
+    RefundStatus,
     SubscriptionStatus,
     add_period,
     license_kind_for,
@@ -28,31 +33,21 @@ from domain.modules import LicenseType, SubscriptionPeriod
 from domain.pricing import Earnings, refund_reversal, to_minor_units
 from integrations.license_vault import LicenseVault
 from integrations.mail import Mailer
-from integrations.payments import Payment, PaymentRequest, PaymentStatus, RefundStatus
+from integrations.payments import Payment, PaymentRequest
 from integrations.payments.registry import Gateways
 from models.commerce import Order, Subscription
 from models.repositories import coupons, orders, subscriptions, users
 
 
-class PaymentInstructions(BaseModel):
-    """What the buyer gave at checkout; kept in the workflow's input, never in a table."""
-
-    order_id: int
-    payment_method: str | None = None
-    save_payment_method: bool = False
-    return_url: str | None = None
+class SubscriptionStart(BaseModel):
+    license_id: int
+    workflow_id: str
 
 
 class FulfilmentResult(BaseModel):
     license_ids: list[int]
-    subscription_license_ids: list[int]
-
-
-class RefundInput(BaseModel):
-    order_id: int
-    initiated_by: str
-    requested_by: int | None = None
-    reason: str | None = None
+    subscriptions: list[SubscriptionStart]
+    """The subscription workflows to start, with the ids stored on their licenses."""
 
 
 def charge_key(order_number: str) -> str:
@@ -217,8 +212,10 @@ class CheckoutActivities:
             issued = await orders.licenses_of(session, order.id)
             return FulfilmentResult(
                 license_ids=[row.id for row in issued],
-                subscription_license_ids=[
-                    row.id for row in issued if row.license_type == LicenseKind.SUBSCRIPTION
+                subscriptions=[
+                    SubscriptionStart(license_id=row.id, workflow_id=row.subscription_id)
+                    for row in issued
+                    if row.license_type == LicenseKind.SUBSCRIPTION and row.subscription_id
                 ],
             )
 
@@ -249,7 +246,7 @@ class CheckoutActivities:
         for row in await orders.licenses_of(session, order.id):
             line = next(item for item in order.items if item["module_id"] == row.module_id)
             if row.license_type == LicenseKind.SUBSCRIPTION and row.expires_at is not None:
-                row.subscription_id = f"subscription-{row.id}"
+                row.subscription_id = processes.Subscription.workflow_id(row.id, row.license_key)
                 await subscriptions.open(
                     session,
                     Subscription(

@@ -15,7 +15,6 @@ minute, and, for mails queued with ``queue_mail``, the queueing activity right a
 """
 
 import asyncio
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,14 +27,13 @@ from integrations.mail import (
     MailRejected,
     MailServerUnavailable,
     compose,
-    mailer_from,
     message_id_for,
 )
 from models.platform import NotificationOutbox
 from models.repositories import outbox
-from settings import Settings
 
-log = logging.getLogger("marketplace.notifications")
+log = activity.logger
+"""Temporal's activity logger: the workflow, run and attempt go on every line."""
 
 
 @dataclass(frozen=True)
@@ -175,10 +173,3 @@ async def queue_mail(
     await NotificationActivities(sessions, mailer, mail_from).queue(
         key=key, kind=kind, to=to, subject=subject, body=body
     )
-
-
-def activities_for(settings: Settings, sessions: async_sessionmaker) -> list:
-    delivery = NotificationActivities(
-        sessions=sessions, mailer=mailer_from(settings), mail_from=settings.mail_from
-    )
-    return [delivery.deliver_due]

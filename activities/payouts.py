@@ -32,7 +32,6 @@ from integrations.payouts import (
     TransferRequest,
     TransferResult,
     TransferStatus,
-    payout_rails_from,
 )
 from models.analytics import PublisherPayout
 from models.repositories import outbox, payouts, platform_settings
@@ -41,27 +40,9 @@ REFUSED = "transfer_refused"
 """ApplicationError type of a refused transfer: not retried, the payout fails."""
 
 
-class PayoutOptions(BaseModel):
-    """Tunables the workflows get in their input (from settings), so they stay
-    deterministic and tests can make them quick."""
-
-    transfer_attempts: int = 8
-    retry_initial_seconds: float = 10.0
-    retry_max_seconds: float = 600.0
-    poll_interval_seconds: float = 3600.0
-    """How often a transfer the provider settles later (PayPal) is looked at again."""
-    poll_limit_seconds: float = 31 * 24 * 3600.0
-    """After this it is recorded as failed (unconfirmed) for an admin to look at."""
-    page_size: int = 100
-
-    @classmethod
-    def from_settings(cls, settings) -> "PayoutOptions":
-        return cls(
-            transfer_attempts=settings.payout_transfer_attempts,
-            retry_initial_seconds=settings.payout_retry_interval.total_seconds(),
-            poll_interval_seconds=settings.payout_poll_interval.total_seconds(),
-            poll_limit_seconds=settings.payout_poll_limit.total_seconds(),
-        )
+class Payee(BaseModel):
+    id: int
+    slug: str
 
 
 class PayeePage(BaseModel):
@@ -157,16 +138,17 @@ class PayoutActivities:
     platform_defaults: dict
 
     @activity.defn(name="payouts.list_payees")
-    async def list_payees(self, page: PayeePage) -> list[int]:
+    async def list_payees(self, page: PayeePage) -> list[Payee]:
         period = Period.parse(page.period)
         async with self.sessions() as session:
-            return await payouts.payees(
+            found = await payouts.payees(
                 session,
                 period_start=period.first_day,
                 ends_at=period.ends_at,
                 after_id=page.after_publisher_id,
                 limit=page.limit,
             )
+        return [Payee(id=publisher_id, slug=slug) for publisher_id, slug in found]
 
     @activity.defn(name="payouts.prepare")
     async def prepare(self, request: PayoutRequest) -> PayoutState:
@@ -301,21 +283,3 @@ class PayoutActivities:
 
 def _outcome(result: TransferResult) -> TransferOutcome:
     return TransferOutcome(status=result.status, external_id=result.external_id)
-
-
-def activities_for(settings, sessions, rails: PayoutRails | None = None) -> list:
-    """The payout activities for a worker (``rails`` defaults to what settings enable)."""
-    payout = PayoutActivities(
-        sessions=sessions,
-        rails=rails or payout_rails_from(settings),
-        platform_defaults=settings.platform_defaults(),
-    )
-    return [
-        payout.list_payees,
-        payout.prepare,
-        payout.begin_transfer,
-        payout.transfer,
-        payout.check_transfer,
-        payout.complete,
-        payout.fail,
-    ]

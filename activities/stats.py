@@ -85,8 +85,3 @@ class StatsActivities:
             after, done, batches = ids[-1], done + len(ids), batches + 1
             activity.heartbeat([after, done, batches])
         return RollupResult(publishers=done, batches=batches)
-
-
-def activities_for(settings, sessions) -> list:
-    """The roll-up's activities, for the worker."""
-    return [StatsActivities(sessions).rollup_publishers]

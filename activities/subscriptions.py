@@ -20,6 +20,8 @@ from domain.checkout import (
     LicenseKind,
     OrderKind,
     OrderStatus,
+    PaymentStatus,
+    RefundStatus,
     SubscriptionStatus,
     period_end,
     renewal_order_number,
@@ -28,7 +30,7 @@ from domain.licensing import LicenseStatus
 from domain.modules import LicenseType, SubscriptionPeriod
 from domain.pricing import CartLine, price_order, to_minor_units
 from integrations.mail import Mailer
-from integrations.payments import PaymentRequest, PaymentStatus, RefundStatus
+from integrations.payments import PaymentRequest
 from integrations.payments.registry import Gateways
 from models.commerce import Order
 from models.repositories import modules, orders, platform_settings, subscriptions, users

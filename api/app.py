@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.body_limit import BodyLimitMiddleware
 from api.errors import ErrorBody, install_error_handlers
-from api.rate_limit import RateLimiter
 from api.routers import (
     admin_payouts,
     admin_publishers,
@@ -37,22 +36,28 @@ from api.routers import (
     version_moderation,
     webhooks,
 )
-from api.temporal import TemporalConnector
-from integrations.license_vault import LicenseVault
-from integrations.payments.registry import gateways_from
-from integrations.search import build_search
-from integrations.wiring import keyring_from, license_keyring_from, storage_from
+from integrations.rate_limit import RateLimiter
+from integrations.temporal.front_door import TemporalConnector, TemporalFrontDoor
+from integrations.wiring import Adapters, build_adapters
 from models.db import make_sessionmaker
 from settings import Settings
 
 ERROR_RESPONSES = {status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 422, 503)}
 
 
-def create_app(settings: Settings, engine: AsyncEngine, temporal: TemporalConnector) -> FastAPI:
+def create_app(
+    settings: Settings,
+    engine: AsyncEngine,
+    temporal: TemporalConnector,
+    adapters: Adapters | None = None,
+) -> FastAPI:
+    """The API on ``engine`` and Temporal; ``adapters`` default to what the settings
+    choose."""
+
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         yield
-        await app.state.search.aclose()
+        await app.state.adapters.aclose()
         await engine.dispose()
 
     app = FastAPI(
@@ -64,14 +69,9 @@ def create_app(settings: Settings, engine: AsyncEngine, temporal: TemporalConnec
     )
     app.state.settings = settings
     app.state.sessions = make_sessionmaker(engine)
-    app.state.temporal = temporal
-    app.state.search = build_search(settings, app.state.sessions)
-    app.state.storage = storage_from(settings)
-    app.state.keyring = keyring_from(settings)
-    app.state.license_keys = license_keyring_from(settings)
-    app.state.license_vault = LicenseVault(settings.resolved_license_key_secret())
+    app.state.adapters = adapters or build_adapters(settings, app.state.sessions)
+    app.state.workflows = TemporalFrontDoor(temporal, settings.temporal_task_queue)
     app.state.rate_limiter = RateLimiter()
-    app.state.gateways = gateways_from(settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

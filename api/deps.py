@@ -1,4 +1,5 @@
-"""Request dependencies: the DB session, settings, Temporal, and who is calling."""
+"""Request dependencies: the DB session, settings, the adapters, the Temporal front door,
+and who is calling. Routers take what they need from here, never from ``app.state``."""
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -7,13 +8,20 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
-from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import security
-from api.temporal import TemporalConnector
 from domain.access import Role, Scope, granted_scopes
 from domain.errors import Forbidden, Unauthenticated
+from integrations.license_signing import LicenseKeyRing
+from integrations.license_vault import LicenseVault
+from integrations.payments.registry import Gateways
+from integrations.rate_limit import RateLimiter
+from integrations.search import SearchBackend
+from integrations.signing import KeyRing
+from integrations.storage import ObjectStorage
+from integrations.temporal.front_door import TemporalFrontDoor
+from integrations.wiring import Adapters
 from models.publisher import Publisher
 from models.repositories import publishers, users
 from models.user import User
@@ -37,18 +45,68 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
-async def get_settings(request: Request) -> Settings:
+def get_sessions(request: Request) -> async_sessionmaker:
+    return request.app.state.sessions
+
+
+def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def get_temporal(request: Request) -> Client:
-    connector: TemporalConnector = request.app.state.temporal
-    return await connector.client()
+def get_adapters(request: Request) -> Adapters:
+    return request.app.state.adapters
+
+
+def get_workflows(request: Request) -> TemporalFrontDoor:
+    return request.app.state.workflows
+
+
+def get_rate_limiter(request: Request) -> RateLimiter:
+    return request.app.state.rate_limiter
+
+
+def get_storage(request: Request) -> ObjectStorage:
+    return get_adapters(request).storage
+
+
+def get_signing_keys(request: Request) -> KeyRing:
+    return get_adapters(request).signing_keys
+
+
+def get_license_keys(request: Request) -> LicenseKeyRing:
+    return get_adapters(request).license_keys
+
+
+def get_license_vault(request: Request) -> LicenseVault:
+    return get_adapters(request).license_vault
+
+
+def get_gateways(request: Request) -> Gateways:
+    return get_adapters(request).gateways
+
+
+def get_search(request: Request) -> SearchBackend:
+    return get_adapters(request).search
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as the server saw it."""
+    return request.client.host if request.client else "unknown"
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
+SessionsDep = Annotated[async_sessionmaker, Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-TemporalDep = Annotated[Client, Depends(get_temporal)]
+AdaptersDep = Annotated[Adapters, Depends(get_adapters)]
+WorkflowsDep = Annotated[TemporalFrontDoor, Depends(get_workflows)]
+RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
+StorageDep = Annotated[ObjectStorage, Depends(get_storage)]
+SigningKeysDep = Annotated[KeyRing, Depends(get_signing_keys)]
+LicenseKeysDep = Annotated[LicenseKeyRing, Depends(get_license_keys)]
+LicenseVaultDep = Annotated[LicenseVault, Depends(get_license_vault)]
+GatewaysDep = Annotated[Gateways, Depends(get_gateways)]
+SearchDep = Annotated[SearchBackend, Depends(get_search)]
+ClientAddressDep = Annotated[str, Depends(client_address)]
 
 
 @dataclass(frozen=True)
@@ -67,7 +125,7 @@ class Principal:
 
 
 async def _principal_from(
-    credential: str, session: AsyncSession, settings: Settings
+    credential: str, session: AsyncSession, jwt_secret: str, issuer: str
 ) -> Principal | None:
     if security.is_api_token(credential):
         token = await users.get_token_by_hash(session, security.hash_api_token(credential))
@@ -82,9 +140,7 @@ async def _principal_from(
         await users.touch_token(session, token.id, now)
         requested = frozenset(Scope(s) for s in token.scopes if s in Scope._value2member_map_)
         return Principal(user, granted_scopes(Role(user.role), requested), token.id)
-    user_id = security.read_access_token(
-        credential, secret=settings.resolved_jwt_secret(), issuer=settings.jwt_issuer
-    )
+    user_id = security.read_access_token(credential, secret=jwt_secret, issuer=issuer)
     user = await users.get_user(session, user_id) if user_id is not None else None
     if user is None or not user.is_active:
         return None
@@ -94,13 +150,15 @@ async def _principal_from(
 async def current_principal(
     security_scopes: SecurityScopes,
     session: SessionDep,
-    settings: SettingsDep,
+    adapters: AdaptersDep,
     credential: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
     """The caller, who must hold every scope the endpoint declares."""
     if not credential:
         raise Unauthenticated("not_authenticated", "sign in or send an API token")
-    principal = await _principal_from(credential, session, settings)
+    principal = await _principal_from(
+        credential, session, adapters.jwt_secret, adapters.settings.jwt_issuer
+    )
     if principal is None:
         raise Unauthenticated("invalid_token", "the access token is invalid or expired")
     missing = {Scope(s) for s in security_scopes.scopes} - principal.scopes
@@ -114,13 +172,15 @@ async def current_principal(
 
 async def optional_principal(
     session: SessionDep,
-    settings: SettingsDep,
+    adapters: AdaptersDep,
     credential: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal | None:
     """The caller when a credential is sent (it must be valid), else None."""
     if not credential:
         return None
-    principal = await _principal_from(credential, session, settings)
+    principal = await _principal_from(
+        credential, session, adapters.jwt_secret, adapters.settings.jwt_issuer
+    )
     if principal is None:
         raise Unauthenticated("invalid_token", "the access token is invalid or expired")
     return principal

@@ -94,13 +94,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.checkout import PaymentInstructions
 from api.app import create_app
 from api.security import issue_access_token
-from api.temporal import TemporalConnector
 from bench.ingest import FailedAttempts, report_failures
 from cli import embedded
 from domain.access import Role
+from domain.checkout import CheckoutInput, PaymentInstructions
+from integrations.temporal.front_door import TemporalConnector
+from integrations.wiring import build_adapters
 from models.commerce import CartItem, EarningEntry, License, Order
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
@@ -110,7 +111,6 @@ from models.publisher import Publisher
 from models.user import User
 from settings import Settings
 from worker import build_activities, build_worker
-from workflows.checkout import CheckoutInput
 
 CHECKOUTS = 200
 PUBLISHERS = 12
@@ -1119,7 +1119,12 @@ async def main(args: argparse.Namespace) -> bool:
                 runtime=temporal_runtime(core),
             )
             recorder = RecordingClient()
-            steps = {fn.__name__: fn for fn in build_activities(settings, worker_sessions)}
+            steps = {
+                fn.__name__: fn
+                for fn in build_activities(
+                    build_adapters(settings, worker_sessions), worker_sessions
+                )
+            }
             real_app = create_app(settings, api_engine, TemporalConnector.of(env.client))
             bare_app = create_app(settings, api_engine, TemporalConnector.of(recorder))
             noop_queue = f"bench-noop-{uuid.uuid4().hex}"

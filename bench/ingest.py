@@ -42,11 +42,13 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from api.app import create_app
 from api.security import issue_access_token
-from api.temporal import TemporalConnector
 from cli import embedded
 from domain.access import Role
 from domain.ingest import IngestRequest
 from domain.versions import ScanVerdict
+from integrations.temporal import MODULE_SLUG
+from integrations.temporal.front_door import TemporalConnector
+from integrations.wiring import build_adapters
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
 from models.module import MarketplaceModule, ModuleVersion
@@ -55,7 +57,6 @@ from models.user import User
 from settings import Settings
 from tests.osv_fake import osv_fake
 from worker import build_activities, build_worker
-from workflows.module_review import MODULE_SLUG
 
 RUNS = 7
 """Uploads timed per path (after one warm-up each), alternating between the paths."""
@@ -509,7 +510,12 @@ async def main() -> None:
                 dev_server_log_level="error",
             )
             recorder = RecordingClient()
-            steps = {fn.__name__: fn for fn in build_activities(settings, worker_sessions)}
+            steps = {
+                fn.__name__: fn
+                for fn in build_activities(
+                    build_adapters(settings, worker_sessions), worker_sessions
+                )
+            }
             real_app = create_app(settings, api_engine, TemporalConnector.of(env.client))
             bare_app = create_app(settings, api_engine, TemporalConnector.of(recorder))
             per_step: dict[str, list[float]] = {name: [] for name in STEPS}

@@ -46,6 +46,7 @@ from cli import embedded
 from domain.access import Role
 from domain.licensing import license_key_hash, new_license_key
 from integrations.license_vault import LicenseVault
+from integrations.wiring import license_key_secret
 from models.commerce import License, LicenseActivation
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
@@ -93,7 +94,7 @@ async def seed(url: str, settings: Settings, licenses: int, activated: int) -> l
     """Licenses as checkout issues them (hash and vault ciphertext); the first ``activated``
     hold one seat each, activated a day ago for their instance."""
     rng = random.Random(20260101)
-    vault = LicenseVault(settings.resolved_license_key_secret())
+    vault = LicenseVault(license_key_secret(settings))
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     now = datetime.now(UTC)
@@ -206,7 +207,7 @@ def serve(url: str, data_dir: str, port: int) -> None:
 
     from api.app import create_app
     from api.deps import SessionDep
-    from api.temporal import TemporalConnector
+    from integrations.temporal.front_door import TemporalConnector
 
     settings = bench_settings(Path(data_dir))
     app = create_app(

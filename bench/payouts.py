@@ -65,19 +65,19 @@ from activities.payouts import (
     Completion,
     PayeePage,
     PayoutActivities,
-    PayoutOptions,
     PayoutRequest,
-    activities_for,
 )
 from cli import embedded
-from domain.payouts import Period
+from domain import processes
+from domain.payouts import MonthlyPayoutsInput, Period, TransferStatus
 from domain.pricing import to_minor_units
-from integrations.payouts import TransferStatus, payout_rails_from
+from integrations.wiring import payout_options_from, payout_rails_from
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
 from settings import Settings
 from tests.payouts_fake import PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, STRIPE_KEY, PayoutsServer
-from workflows.payouts import WORKFLOWS, MonthlyPayoutsInput, MonthlyPayoutsWorkflow
+from worker import activity_methods
+from workflows.payouts import WORKFLOWS, MonthlyPayoutsWorkflow
 
 PERIOD = Period(2026, 10)
 ORDERS_PER_PUBLISHER = 25
@@ -323,14 +323,16 @@ async def run_workflow(settings, sessions, engine, rails, publishers: int) -> di
             env.client,
             task_queue=settings.temporal_task_queue,
             workflows=WORKFLOWS,
-            activities=activities_for(settings, sessions, rails),
+            activities=activity_methods(
+                PayoutActivities(sessions, rails, settings.platform_defaults())
+            ),
             max_concurrent_activities=WORKER_ACTIVITIES,
         ):
-            options = PayoutOptions.from_settings(settings)
+            options = payout_options_from(settings)
             await env.client.execute_workflow(
                 MonthlyPayoutsWorkflow.run,
                 MonthlyPayoutsInput(period=PERIOD.label, options=options),
-                id=f"payouts-{PERIOD.label}",
+                id=processes.MonthlyPayouts.workflow_id(PERIOD.label),
                 task_queue=settings.temporal_task_queue,
             )
             while True:

@@ -16,9 +16,9 @@ from sqlalchemy import insert
 
 from api.app import create_app
 from api.security import issue_access_token
-from api.temporal import TemporalConnector
 from cli import embedded
 from domain.access import Role
+from integrations.temporal.front_door import TemporalConnector
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
 from models.module import MarketplaceModule

@@ -21,9 +21,9 @@ import httpx
 from sqlalchemy import insert, text
 
 from api.app import create_app
-from api.temporal import TemporalConnector
 from cli import embedded
 from domain.access import Role
+from integrations.temporal.front_door import TemporalConnector
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
 from models.module import MarketplaceCategory, MarketplaceModule

@@ -61,8 +61,8 @@ def api(
     import uvicorn
 
     from api.app import create_app
-    from api.temporal import TemporalConnector
     from integrations.temporal import connect_temporal
+    from integrations.temporal.front_door import TemporalConnector
     from models.db import make_engine
 
     _logging()
@@ -102,13 +102,14 @@ def worker() -> None:
 @app.command()
 def dev() -> None:
     """Run everything locally: Postgres, Temporal, the worker and the API. Ctrl-C stops all."""
+    from integrations.wiring import download_secret, jwt_secret, license_key_secret
     from models.migrate import upgrade
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.resolved_jwt_secret()
-    settings.resolved_download_secret()
+    for generate_once in (jwt_secret, download_secret, license_key_secret):
+        generate_once(settings)
     url, _server = database_url(settings)
     upgrade(url)
     children: list[tuple[str, subprocess.Popen]] = []

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from domain.errors import Conflict, DomainError, Forbidden
+from domain.errors import Conflict, Forbidden
 from domain.modules import LicenseType, SubscriptionPeriod
 
 ORDER_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -48,6 +48,28 @@ class LicenseKind(StrEnum):
     PURCHASE = "purchase"
     SUBSCRIPTION = "subscription"
     TRIAL = "trial"
+
+
+class PaymentStatus(StrEnum):
+    """A payment as its gateway reports it."""
+
+    SUCCEEDED = "succeeded"
+    REQUIRES_ACTION = "requires_action"
+    """The buyer must approve or authenticate (3-D Secure, PayPal approval), then confirm."""
+    PROCESSING = "processing"
+    """The gateway has it and will say how it ended (webhook, or a later look-up)."""
+    DECLINED = "declined"
+    CANCELED = "canceled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (PaymentStatus.SUCCEEDED, PaymentStatus.DECLINED, PaymentStatus.CANCELED)
+
+
+class RefundStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    PENDING = "pending"
+    FAILED = "failed"
 
 
 class SubscriptionStatus(StrEnum):
@@ -101,14 +123,6 @@ def period_end(anchor: datetime, period: SubscriptionPeriod, period_number: int)
     return add_period(anchor, period, period_number)
 
 
-def dunning_schedule(days: list[int]) -> list[timedelta]:
-    """Delays between failed renewal attempts, e.g. ``[1, 3, 7]``: retry a day after the
-    first failure, three days after the second, seven after the third, then give up."""
-    if any(not isinstance(d, int) or isinstance(d, bool) or d <= 0 for d in days):
-        raise DomainError("invalid_dunning_schedule", "dunning delays are whole days above 0")
-    return [timedelta(days=d) for d in days]
-
-
 @dataclass(frozen=True)
 class RefundRequest:
     status: OrderStatus
@@ -134,14 +148,6 @@ def check_refund_allowed(
         )
 
 
-class CheckoutRequest(BaseModel):
-    """What the checkout workflow is started with: the order row holds everything else."""
-
-    order_id: int
-    order_number: str
-    confirm_timeout_seconds: float
-
-
 class CheckoutStage(StrEnum):
     CREATING_PAYMENT = "creating_payment"
     AWAITING_PAYMENT = "awaiting_payment"
@@ -165,3 +171,48 @@ class CheckoutProgress(BaseModel):
     payment: PaymentView | None = None
     failure_code: str | None = None
     license_ids: list[int] = []
+
+
+class PaymentInstructions(BaseModel):
+    """What the buyer gave at checkout; kept in the workflow's input, never in a table."""
+
+    order_id: int
+    payment_method: str | None = None
+    save_payment_method: bool = False
+    return_url: str | None = None
+
+
+class CheckoutInput(PaymentInstructions):
+    """The checkout workflow's input."""
+
+    order_number: str
+    confirm_timeout_seconds: float
+    free: bool = False
+    """Nothing to charge (a coupon covered everything): go straight to fulfilment."""
+    activity_timeout_seconds: float = 60.0
+    """How long one gateway or database step may take before it is tried again (on
+    another worker, if this one died)."""
+
+
+class RefundInput(BaseModel):
+    """The refund workflow's input (and the compensation's, after a failed fulfilment)."""
+
+    order_id: int
+    initiated_by: str
+    requested_by: int | None = None
+    reason: str | None = None
+
+
+class SubscriptionInput(BaseModel):
+    """The subscription workflow's input: one billing period per run."""
+
+    license_id: int
+
+
+class SubscriptionView(BaseModel):
+    """Where a subscription stands, as its workflow answers cancel, resume and view."""
+
+    status: SubscriptionStatus
+    period_number: int
+    cancel_at_period_end: bool
+    failed_attempts: int = 0

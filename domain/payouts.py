@@ -38,6 +38,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from pydantic import BaseModel
+
 from domain.errors import DomainError
 from domain.money import CENT
 
@@ -64,6 +66,14 @@ class PayoutStatus(StrEnum):
     @property
     def takes_entries(self) -> bool:
         return self not in (PayoutStatus.CARRIED_OVER, PayoutStatus.HELD)
+
+
+class TransferStatus(StrEnum):
+    PAID = "paid"
+    PENDING = "pending"
+    """The provider accepted it and settles it later: ``check`` again."""
+    MANUAL = "manual"
+    """Nothing sent: an admin pays it and marks it paid."""
 
 
 class PayoutMethod(StrEnum):
@@ -389,3 +399,44 @@ def earnings_csv(lines: Iterable[ReportLine]) -> str:
             )
         )
     return out.getvalue()
+
+
+class PayoutOptions(BaseModel):
+    """Tunables the payout workflows get in their input (from settings), so they stay
+    deterministic and tests can make them quick."""
+
+    transfer_attempts: int = 8
+    retry_initial_seconds: float = 10.0
+    retry_max_seconds: float = 600.0
+    poll_interval_seconds: float = 3600.0
+    """How often a transfer the provider settles later (PayPal) is looked at again."""
+    poll_limit_seconds: float = 31 * 24 * 3600.0
+    """After this it is recorded as failed (unconfirmed) for an admin to look at."""
+    page_size: int = 100
+
+
+class MonthlyPayoutsInput(BaseModel):
+    period: str | None = None
+    """YYYY-MM; None: the month before the scheduled time."""
+    after_publisher_id: int = 0
+    started: int = 0
+    skipped: int = 0
+    options: PayoutOptions = PayoutOptions()
+
+
+class MonthlyPayoutsResult(BaseModel):
+    period: str
+    started: int
+    """Payout workflows this run started."""
+    skipped: int
+    """Publishers whose payout workflow had already run or was running."""
+    already_ran: bool = False
+    """The scheduled run found the month already run."""
+
+
+class PayoutInput(BaseModel):
+    """One publisher's payout for one month."""
+
+    publisher_id: int
+    period: str
+    options: PayoutOptions = PayoutOptions()

@@ -107,7 +107,3 @@ def scan_verdict(
 
 def _scan_reason(code: str, detail: str) -> Reason:
     return Reason(code=code, detail=detail, step=PipelineStep.SCAN)
-
-
-def ingest_workflow_id(module_slug: str, version: str) -> str:
-    return f"ingest-{module_slug}-{version}"

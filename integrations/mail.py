@@ -13,10 +13,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
-
-if TYPE_CHECKING:
-    from settings import Settings
+from typing import Literal, Protocol
 
 
 class Mailer(Protocol):
@@ -97,20 +94,6 @@ class SmtpMailer:
                 self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
             )
         return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-
-
-def mailer_from(settings: "Settings") -> Mailer:
-    if settings.mail_backend == "smtp":
-        password = settings.smtp_password
-        return SmtpMailer(
-            settings.smtp_host,
-            settings.smtp_port,
-            security=settings.smtp_security,
-            username=settings.smtp_username,
-            password=password.get_secret_value() if password is not None else None,
-            timeout=settings.smtp_timeout.total_seconds(),
-        )
-    return FileMailer(settings.mail_dir)
 
 
 def message_id_for(dedupe_key: str, sender: str) -> str:

@@ -28,12 +28,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any, Protocol
 
 import httpx
 import stripe
 
+from domain.payouts import TransferStatus
 from domain.pricing import currency_places, to_minor_units
 
 log = logging.getLogger("marketplace.payouts")
@@ -46,14 +46,6 @@ PAYPAL_LIVE = "https://api-m.paypal.com"
 PAYPAL_SANDBOX = "https://api-m.sandbox.paypal.com"
 PAYPAL_ITEM_FAILED = {"FAILED", "RETURNED", "BLOCKED", "REFUNDED", "REVERSED", "DENIED"}
 PAYPAL_BATCH_FAILED = {"DENIED", "CANCELED"}
-
-
-class TransferStatus(StrEnum):
-    PAID = "paid"
-    PENDING = "pending"
-    """The provider accepted it and settles it later: ``check`` again."""
-    MANUAL = "manual"
-    """Nothing sent: an admin pays it and marks it paid."""
 
 
 @dataclass(frozen=True)
@@ -373,23 +365,3 @@ class PayoutRails:
                 "payout_method_unavailable", f"payouts by {method!r} are not configured here"
             )
         return rail
-
-
-def payout_rails_from(settings) -> PayoutRails:
-    rails: list[PayoutRail] = []
-    if settings.stripe_secret_key is not None:
-        rails.append(
-            StripeConnectPayouts(
-                settings.stripe_secret_key.get_secret_value(), api_base=settings.stripe_api_base
-            )
-        )
-    if settings.paypal_client_id and settings.paypal_client_secret is not None:
-        rails.append(
-            PayPalPayouts(
-                settings.paypal_client_id,
-                settings.paypal_client_secret.get_secret_value(),
-                api_base=settings.paypal_api_base,
-                sandbox=settings.paypal_sandbox,
-            )
-        )
-    return PayoutRails(rails)

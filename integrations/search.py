@@ -31,7 +31,6 @@ from models.repositories import modules as module_repository
 from models.repositories import publishers as publisher_repository
 from models.repositories import search as pg_search
 from models.repositories.listed import SUSPENDED
-from settings import Settings
 
 log = logging.getLogger("marketplace.search")
 
@@ -316,24 +315,24 @@ def hits_from_response(response: Any) -> SearchHits:
 # --- choosing one -----------------------------------------------------------------------
 
 
-def typesense_client(settings: Settings) -> typesense.AsyncClient:
-    if settings.typesense_api_key is None:
+def typesense_client(url: str, api_key: str | None) -> typesense.AsyncClient:
+    if api_key is None:
         raise ValueError(
             "search_backend is typesense: set MARKETPLACE_TYPESENSE_API_KEY "
             "(and MARKETPLACE_TYPESENSE_URL)"
         )
-    url = urlsplit(settings.typesense_url)
-    if url.scheme not in ("http", "https") or not url.hostname:
-        raise ValueError(f"typesense_url is not an http(s) URL: {settings.typesense_url!r}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"typesense_url is not an http(s) URL: {url!r}")
     node = {
-        "host": url.hostname,
-        "port": url.port or (443 if url.scheme == "https" else 80),
-        "protocol": url.scheme,
-        "path": url.path.rstrip("/"),
+        "host": parts.hostname,
+        "port": parts.port or (443 if parts.scheme == "https" else 80),
+        "protocol": parts.scheme,
+        "path": parts.path.rstrip("/"),
     }
     config = {
         "nodes": [node],
-        "api_key": settings.typesense_api_key.get_secret_value(),
+        "api_key": api_key,
         "connection_timeout_seconds": 5,
         "num_retries": 2,
         "retry_interval_seconds": 0.2,
@@ -341,13 +340,6 @@ def typesense_client(settings: Settings) -> typesense.AsyncClient:
     }
     with _quiet_client():
         return typesense.AsyncClient(config)
-
-
-def build_search(settings: Settings, sessions: SessionSource) -> SearchBackend:
-    """The backend the settings choose. ``sessions`` serves the Postgres backend."""
-    if settings.search_backend == "typesense":
-        return TypesenseSearch(typesense_client(settings), settings.typesense_collection)
-    return PostgresSearch(sessions)
 
 
 async def reindex_module(search: SearchBackend, session: AsyncSession, module_id: int) -> None:

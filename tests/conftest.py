@@ -16,15 +16,15 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.security import issue_access_token
-from api.temporal import TemporalConnector
 from cli import embedded
+from integrations.temporal import MODULE_SLUG
+from integrations.temporal.front_door import TemporalConnector
 from models import Base
 from models.db import make_engine
 from models.migrate import upgrade
 from settings import Settings
 from tests import factories
 from tests.services import fresh_database, postgres_server, traversable_tmpdir, unique_name
-from workflows.module_review import MODULE_SLUG
 
 JWT_SECRET = "test-only-" + uuid.uuid4().hex
 

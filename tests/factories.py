@@ -97,7 +97,7 @@ async def issue_license(sessions, app, user, module, **fields) -> str:
         session.add(
             License(
                 license_key=digest,
-                key_ciphertext=app.state.license_vault.seal(key, bound_to=digest),
+                key_ciphertext=app.state.adapters.license_vault.seal(key, bound_to=digest),
                 key_last=key[-5:],
                 user_id=user.id,
                 module_id=module.id,

@@ -13,7 +13,7 @@ GOLDEN = Path(__file__).parent / "golden" / "openapi.json"
 
 def current_document() -> dict:
     from api.app import create_app
-    from api.temporal import TemporalConnector
+    from integrations.temporal.front_door import TemporalConnector
     from models.db import make_engine
     from settings import Settings
 

@@ -12,12 +12,14 @@ from decimal import Decimal
 from sqlalchemy import select, text
 from temporalio.worker import Worker
 
-from activities.payouts import activities_for
+from activities.payouts import PayoutActivities
 from domain.modules import ModuleStatus
 from domain.pricing import Earnings, publisher_earnings, refund_reversal
+from integrations.wiring import payout_rails_from
 from models.analytics import PublisherPayout
 from models.commerce import EarningEntry, Order
 from models.publisher import Publisher
+from worker import activity_methods
 from workflows.payouts import WORKFLOWS
 
 D = Decimal
@@ -29,6 +31,7 @@ class Seller:
     user_id: int
     module_id: int
     commission_rate: Decimal
+    slug: str
 
 
 @dataclass
@@ -60,7 +63,7 @@ class Ledger:
             row.commission_rate = D(rate)
             await session.commit()
         module = await self.make.module(row, status=ModuleStatus.PUBLISHED)
-        return Seller(row.id, row.user_id, module.id, row.commission_rate)
+        return Seller(row.id, row.user_id, module.id, row.commission_rate, row.slug)
 
     async def sale(
         self,
@@ -189,7 +192,9 @@ async def payout_worker(client, settings, sessions, **options):
         client,
         task_queue=settings.temporal_task_queue,
         workflows=WORKFLOWS,
-        activities=activities_for(settings, sessions),
+        activities=activity_methods(
+            PayoutActivities(sessions, payout_rails_from(settings), settings.platform_defaults())
+        ),
         **options,
     ) as worker:
         yield worker

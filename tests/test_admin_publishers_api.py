@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from domain.checkout import new_order_number
 from domain.modules import ModuleStatus
-from integrations.search import TypesenseSearch, build_search, module_document
+from integrations.search import TypesenseSearch, module_document
+from integrations.wiring import search_from
 from models.commerce import EarningEntry, Order
 from models.module import ModuleVersion
 from models.platform import AuditLogEntry, NotificationOutbox
@@ -17,6 +18,7 @@ from models.publisher import Publisher
 from settings import Settings
 from tests.conftest import Api
 from tests.factories import issue_license, unique
+from tests.helpers import replaced_adapters
 from tests.typesense_fake import TypesenseServer
 
 ADMIN = "/api/v1/admin/marketplace/publishers"
@@ -388,7 +390,7 @@ async def shop(api, make, db):
         featured=True,
         featured_order=0,
     )
-    storage = app_of(api).state.storage
+    storage = app_of(api).state.adapters.storage
     async with db() as session:
         for module in (free, paid):
             key = f"modules/{module.technical_name}/1.0.0/p.zip"
@@ -558,7 +560,7 @@ TYPESENSE_KEY = "typesense-test-key"
 async def typesense_api(api):
     """The API with Typesense (an HTTP fake of it) as its search engine."""
     with TypesenseServer(TYPESENSE_KEY) as fake:
-        backend = build_search(
+        backend = search_from(
             Settings(
                 search_backend="typesense",
                 typesense_url=fake.url,
@@ -569,11 +571,10 @@ async def typesense_api(api):
         )
         assert isinstance(backend, TypesenseSearch)
         app = app_of(api)
-        before, app.state.search = app.state.search, backend
         try:
-            yield api, fake.documents
+            with replaced_adapters(app, search=backend):
+                yield api, fake.documents
         finally:
-            app.state.search = before
             await backend.aclose()
 
 
@@ -587,7 +588,7 @@ async def test_suspending_drops_the_modules_from_typesense_and_reinstating_resto
     draft = await make.module(publisher)
     _, other = await make.publisher()
     bystander = await make.module(other, status=ModuleStatus.PUBLISHED)
-    backend = app_of(api).state.search
+    backend = app_of(api).state.adapters.search
     for module, owner in ((listed_module, publisher), (bystander, other)):
         await backend.index(module_document(module, owner.slug, None))
 

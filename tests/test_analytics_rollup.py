@@ -14,16 +14,16 @@ from temporalio.client import ScheduleActionStartWorkflow, ScheduleRange
 from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 
-from activities.stats import RollupRequest, StatsActivities, activities_for
+from activities.stats import RollupRequest, StatsActivities
 from domain.modules import ModuleStatus
+from domain.processes import PublisherStatsRollup
+from integrations.temporal import schedules
 from models.publisher import PublisherStats
 from tests import analytics_data as data
-from workflows.stats_rollup import (
-    SCHEDULE_ID,
-    WORKFLOWS,
-    StatsRollupWorkflow,
-    ensure_schedules,
-)
+from worker import activity_methods
+from workflows.stats_rollup import WORKFLOWS, StatsRollupWorkflow
+
+SCHEDULE_ID = PublisherStatsRollup.SCHEDULE_ID
 
 pytestmark = pytest.mark.workflow
 DAY = timedelta(days=1)
@@ -132,9 +132,11 @@ async def test_the_schedule_is_created_once_and_a_triggered_run_rolls_up_every_p
 ):
     client = temporal_dev.client
     try:
-        await ensure_schedules(client, settings.model_copy(update={"temporal_task_queue": "x"}))
-        await ensure_schedules(client, settings)
-        await ensure_schedules(client, settings)
+        await schedules.ensure_schedules(
+            client, settings.model_copy(update={"temporal_task_queue": "x"}), only=[SCHEDULE_ID]
+        )
+        await schedules.ensure_schedules(client, settings, only=[SCHEDULE_ID])
+        await schedules.ensure_schedules(client, settings, only=[SCHEDULE_ID])
         handle = client.get_schedule_handle(SCHEDULE_ID)
         described = await handle.describe()
         action = described.schedule.action
@@ -156,7 +158,7 @@ async def test_the_schedule_is_created_once_and_a_triggered_run_rolls_up_every_p
             client,
             task_queue=settings.temporal_task_queue,
             workflows=WORKFLOWS,
-            activities=activities_for(settings, committed),
+            activities=activity_methods(StatsActivities(committed)),
         ):
             await handle.trigger()
             for _ in range(100):
@@ -193,7 +195,7 @@ async def test_batches_and_reruns_keep_one_row_per_publisher_and_period(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=WORKFLOWS,
-        activities=activities_for(settings, committed),
+        activities=activity_methods(StatsActivities(committed)),
     ):
         for run in range(2):
             result = await client.execute_workflow(

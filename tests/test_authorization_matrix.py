@@ -114,10 +114,10 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.service import RPCError
 
-from activities.checkout import RefundInput
-from api import checkout_workflow, security
+from api import security
+from domain import processes
 from domain.access import Role
-from domain.checkout import add_period, new_order_number
+from domain.checkout import RefundInput, add_period, new_order_number
 from domain.licensing import (
     OfflineLicense,
     VerificationAnswer,
@@ -127,7 +127,7 @@ from domain.licensing import (
     normalize_license_key,
 )
 from domain.modules import ModuleStatus, SubscriptionPeriod
-from domain.payouts import EARNINGS_CSV_COLUMNS
+from domain.payouts import EARNINGS_CSV_COLUMNS, MonthlyPayoutsInput
 from domain.platform_settings import PARSERS
 from integrations.license_signing import LicenseKeyRing, load_public_key, verify_document
 from integrations.license_signing import key_id as license_key_id
@@ -150,13 +150,14 @@ from models.platform import AuditLogEntry, NotificationOutbox, PlatformSetting
 from models.publisher import Publisher
 from models.review import ModuleReview, ReviewReport, ReviewVote
 from models.user import ApiToken, User
+from services import subscriptions as subscription_service
 from tests import archives
 from tests.conftest import Api
 from tests.factories import PASSWORD, unique
+from tests.helpers import front_door
 from tests.osv_fake import osv_fake
 from worker import build_worker
-from workflows.payouts import MonthlyPayoutsInput
-from workflows.subscription import SubscriptionWorkflow, subscription_workflow_id
+from workflows.subscription import SubscriptionWorkflow
 
 ROLES = ("anonymous", "consumer", "other_publisher", "owner", "admin")
 
@@ -421,7 +422,7 @@ class Shelf:
 def shelf(shared_app, tmp_path_factory) -> Shelf:
     """One small, distinct archive per released version, stored and signed once; and
     the app's license vault and keyring."""
-    storage, keyring = shared_app.state.storage, shared_app.state.keyring
+    storage, keyring = shared_app.state.adapters.storage, shared_app.state.adapters.signing_keys
     folder = tmp_path_factory.mktemp("archives")
     stored = {}
     for number in ("0.9.0", "1.1.0", "1.2.0"):
@@ -433,8 +434,8 @@ def shelf(shared_app, tmp_path_factory) -> Shelf:
         data = path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         stored[number] = Archive(key, data, digest, signed.signature_b64, signed.key_id)
-    state = shared_app.state
-    return Shelf(storage, stored, state.license_vault, state.license_keys)
+    adapters = shared_app.state.adapters
+    return Shelf(storage, stored, adapters.license_vault, adapters.license_keys)
 
 
 @dataclass
@@ -802,7 +803,7 @@ def subscription_of(
 ) -> Subscription:
     """The billing row of a (flushed) subscription license: its first paid month, with no
     payment method saved; ``cancelled``: it ends with that month."""
-    row.subscription_id = subscription_workflow_id(row.id)
+    row.subscription_id = processes.Subscription.workflow_id(row.id, row.license_key)
     return Subscription(
         license_id=row.id,
         user_id=row.user_id,
@@ -1635,10 +1636,10 @@ async def check_trial_started(r, w, role, env):
     """A trial license of ``trial_offer`` for the caller, its trialing billing row, and the
     subscription workflow started for it."""
     body = r.json()
-    workflow_id = subscription_workflow_id(body["license_id"])
+    stored = await _reload(env, License, body["license_id"])
+    workflow_id = processes.Subscription.workflow_id(stored.id, stored.license_key)
     try:
         caller = w.callers[role]
-        stored = await _reload(env, License, body["license_id"])
         assert stored.user_id == caller.id and stored.module_id == w.trial_offer.id
         assert stored.license_type == "trial" and stored.status == "active"
         assert stored.license_key == license_key_hash(normalize_license_key(body["license_key"]))
@@ -1662,7 +1663,7 @@ async def check_subscription(r, w, role, env):
     none."""
     body = r.json()
     assert body["license_id"] == w.sub_license.id
-    assert body["workflow_id"] == subscription_workflow_id(w.sub_license.id)
+    assert body["workflow_id"] == w.sub_license.subscription_id
     assert (body["status"], body["period"], body["price"]) == ("active", "monthly", "9.00")
     assert body["period_number"] == 1 and body["cancel_at_period_end"] is False
     assert body["has_payment_method"] is False
@@ -2321,7 +2322,7 @@ async def check_payout_retried(r, w, role, env):
     """The failed payout is pending again and its workflow started (no worker runs it);
     audited with the failure; then the workflow is ended and forgotten (its id is built
     from a row id, which a truncation hands out again)."""
-    workflow_id = f"payout-{w.owner_publisher.id}-{last_month():%Y-%m}"
+    workflow_id = processes.Payout.workflow_id(w.owner_publisher.slug, f"{last_month():%Y-%m}")
     try:
         body = r.json()
         assert body["workflow_id"] == workflow_id
@@ -2657,10 +2658,12 @@ async def test_access_decided_by_the_subscription_workflow(
         session.add(subscription_of(row, module, start, cancelled=resume))
         await session.commit()
 
-    handle = temporal_dev.client.get_workflow_handle(subscription_workflow_id(row.id))
+    handle = temporal_dev.client.get_workflow_handle(row.subscription_id)
     async with build_worker(temporal_dev.client, settings, committed):
         try:
-            await checkout_workflow.start_subscription(temporal_dev.client, row.id, settings)
+            await subscription_service.start_subscription(
+                front_door(temporal_dev.client, settings), row.id, row.subscription_id
+            )
             await loaded(handle)
             response = await committed_api.request(method, path.format(key=key), as_user=owner)
             assert response.status_code == expected.status, response.text

@@ -141,7 +141,10 @@ async def test_a_paid_checkout_issues_licenses_books_earnings_and_sends_a_receip
         (Decimal("49.99"), Decimal("15.00"), Decimal("34.99")),
     ]
     assert subscription is not None and subscription.status == "active"
-    handle = worker.client.get_workflow_handle(f"subscription-{subscription.license_id}")
+    async with committed() as session:
+        license_row = await session.get(License, subscription.license_id)
+    assert license_row.subscription_id.startswith(f"subscription-{license_row.id}-")
+    handle = worker.client.get_workflow_handle(license_row.subscription_id)
     assert (await handle.describe()).status.name == "RUNNING"
     await handle.terminate()
 
@@ -351,12 +354,12 @@ async def test_checkout_refusals(committed_api, make_committed, worker, shop):
 async def test_when_checkout_cannot_start_nothing_is_lost(
     committed_api, make_committed, committed, shop, monkeypatch
 ):
-    from api import checkout_workflow
+    from services import checkout as checkout_service
 
     async def unavailable(*args, **kwargs):
         raise RuntimeError("temporal is down")
 
-    monkeypatch.setattr(checkout_workflow, "start_checkout", unavailable)
+    monkeypatch.setattr(checkout_service, "start_checkout", unavailable)
     api = committed_api
     _, module = shop
     async with committed() as session:

@@ -20,12 +20,12 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from temporalio.api.enums.v1 import EventType
 
+from domain import processes
 from domain.modules import ModuleStatus
 from models.commerce import License, ProcessedWebhookEvent
 from tests.paypal_fake import APPROVAL_PAGE, PayPalFake, PayPalServer
 from tests.stripe_fake import DECLINED_ON_CHARGE, NEEDS_3DS, SUCCEEDS, localstripe_server
 from worker import build_worker
-from workflows.checkout import checkout_workflow_id
 
 # The stripe SDK's httpx client posts a pre-encoded body as ``data=``, which httpx deprecates.
 pytestmark = [
@@ -158,7 +158,7 @@ async def awaiting_buyer(api, buyer, order_id: int) -> dict:
 
 
 async def history(client, order_number: str) -> list:
-    handle = client.get_workflow_handle(checkout_workflow_id(order_number))
+    handle = client.get_workflow_handle(processes.Checkout.workflow_id(order_number))
     return [event async for event in handle.fetch_history_events()]
 
 

@@ -21,7 +21,7 @@ async def catalogue(api, make, db):
     version; the downloadable ones have objects in the app's storage."""
     owner, publisher = await make.publisher()
     module = await make.module(publisher, status=ModuleStatus.PUBLISHED)
-    storage = api.http._transport.app.state.storage
+    storage = api.http._transport.app.state.adapters.storage
     rows = [
         ("1.0.0", "published", True),
         ("0.9.0", "deprecated", False),
@@ -105,7 +105,7 @@ async def test_a_tampered_or_expired_link_is_refused(api, catalogue):
         "GET", parts.path, params={"expires": int(expires) + 3600, "signature": signature}
     )
     assert longer.status_code == 403, "the expiry is part of what is signed"
-    storage = api.http._transport.app.state.storage
+    storage = api.http._transport.app.state.adapters.storage
     key = parts.path.removeprefix("/api/v1/marketplace/files/")
     past = int(datetime.now(UTC).timestamp()) - 1
     expired = await api.request(

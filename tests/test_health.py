@@ -1,7 +1,7 @@
 import httpx
 
 from api.app import create_app
-from api.temporal import TemporalConnector
+from integrations.temporal.front_door import TemporalConnector
 
 
 async def test_health_answers_without_dependencies(api):

@@ -22,11 +22,12 @@ import stripe
 from pydantic import SecretStr
 
 from api.app import create_app
-from api.temporal import TemporalConnector
+from domain import processes
 from domain.access import Role
 from domain.checkout import new_order_number
 from domain.licensing import ALPHABET, license_key_hash, new_license_key
 from domain.modules import ModuleStatus
+from integrations.temporal.front_door import TemporalConnector
 from models.commerce import CartItem, Coupon, License, Order, Subscription
 from models.module import MarketplaceModule
 from models.publisher import Publisher
@@ -50,7 +51,6 @@ from tests.test_hostile_inputs import (
     n,
     snapshot,
 )
-from workflows.refund import refund_workflow_id
 
 DEADLINE = 5.0  # seconds; a refused request answers in milliseconds
 M = "/api/v1/marketplace"
@@ -272,7 +272,7 @@ def _started_workflows(response: httpx.Response, url: str) -> list[str]:
         return []
     ids = [body.get("workflow_id"), (body.get("subscription") or {}).get("workflow_id")]
     if url.endswith("/refund") and body.get("order_number"):
-        ids.append(refund_workflow_id(body["order_number"]))
+        ids.append(processes.Refund.workflow_id(body["order_number"]))
     return [i for i in ids if isinstance(i, str)]
 
 

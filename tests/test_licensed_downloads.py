@@ -40,7 +40,7 @@ async def paid(api, make, db):
     module = await make.module(
         publisher, status=ModuleStatus.PUBLISHED, license_type="paid", price=Decimal("49.00")
     )
-    storage = api.http._transport.app.state.storage
+    storage = api.http._transport.app.state.adapters.storage
     now = datetime.now(UTC)
     async with db() as session:
         for number, age, latest in (("1.0.0", 30, False), ("2.0.0", 1, True)):

@@ -18,8 +18,8 @@ from activities.review import ReviewActivities
 from activities.subscriptions import SubscriptionActivities
 from domain.modules import ModuleStatus
 from domain.review import ReviewOutcome
-from integrations.mail import FileMailer, SmtpMailer, mailer_from, message_id_for
-from integrations.payments.registry import gateways_from
+from integrations.mail import FileMailer, SmtpMailer, message_id_for
+from integrations.wiring import gateways_from, mailer_from
 from models.commerce import License, Subscription
 from models.platform import NotificationOutbox
 from models.repositories import outbox

@@ -12,21 +12,19 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.worker import Replayer, Worker
 
-from activities.notifications import DeliveryReport, activities_for
+from activities.notifications import DeliveryReport, NotificationActivities
 from activities.review import ReviewActivities
 from activities.search_index import SearchIndexActivities
-from integrations.mail import mailer_from, message_id_for
-from integrations.search import build_search
+from domain.processes import NotificationDelivery
+from integrations.mail import message_id_for
+from integrations.temporal import schedules
+from integrations.wiring import mailer_from, search_from
 from models.platform import NotificationOutbox
 from tests.smtp_server import SmtpServer
 from workflows.module_review import ModuleReviewWorkflow
-from workflows.notifications import (
-    SCHEDULE_ID,
-    WORKFLOWS,
-    NotificationDeliveryWorkflow,
-    ensure_schedules,
-    trigger_delivery,
-)
+from workflows.notifications import WORKFLOWS, NotificationDeliveryWorkflow
+
+SCHEDULE_ID = NotificationDelivery.SCHEDULE_ID
 
 pytestmark = pytest.mark.workflow
 REASON = "The description does not say what the module does."
@@ -88,7 +86,7 @@ async def test_a_rejection_reaches_the_mail_server_through_the_outbox_and_the_sc
         admin_email=mail_settings.admin_notification_email,
         public_base_url=mail_settings.public_base_url,
     )
-    index = SearchIndexActivities(sessions=committed, search=build_search(mail_settings, committed))
+    index = SearchIndexActivities(sessions=committed, search=search_from(mail_settings, committed))
     worker = Worker(
         client,
         task_queue=mail_settings.temporal_task_queue,
@@ -98,7 +96,11 @@ async def test_a_rejection_reaches_the_mail_server_through_the_outbox_and_the_sc
             review.notify_publisher,
             review.remind_admins,
             index.index_module,
-            *activities_for(mail_settings, committed),
+            NotificationActivities(
+                sessions=committed,
+                mailer=mailer_from(mail_settings),
+                mail_from=mail_settings.mail_from,
+            ).deliver_due,
         ],
     )
     owner, publisher = await make_committed.publisher()
@@ -142,10 +144,10 @@ async def test_a_rejection_reaches_the_mail_server_through_the_outbox_and_the_sc
                     )
                 )
             await forget_schedule(client)
-            await ensure_schedules(client, mail_settings)
-            await ensure_schedules(client, mail_settings)
+            await schedules.ensure_schedules(client, mail_settings, only=[SCHEDULE_ID])
+            await schedules.ensure_schedules(client, mail_settings, only=[SCHEDULE_ID])
             for _ in range(20):  # a trigger is skipped while a tick's run is still going
-                await trigger_delivery(client)
+                await schedules.trigger(client, SCHEDULE_ID)
                 if await smtp.wait_for(1, timeout=3):
                     break
             described = await client.get_schedule_handle(SCHEDULE_ID).describe()

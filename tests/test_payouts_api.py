@@ -400,7 +400,7 @@ async def test_only_a_failed_or_stuck_payout_is_retried(api, world, db, temporal
     retried = await api.request("POST", f"{ADMIN}/{world['august']}/retry", as_user=admin)
     assert retried.status_code == 202, retried.text
     body = retried.json()
-    assert body["workflow_id"] == f"payout-{world['seller'].id}-2024-08"
+    assert body["workflow_id"] == f"payout-{world['seller'].slug}-2024-08"
     assert (body["payout"]["status"], body["payout"]["failure_reason"]) == ("pending", None)
     handle = temporal_dev.client.get_workflow_handle(body["workflow_id"])
     try:

@@ -16,11 +16,14 @@ from sqlalchemy import func, select
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from api.routers.admin_payouts import start_month
+from domain import processes
 from domain.payouts import Period
 from domain.pricing import to_minor_units
 from models.commerce import EarningEntry
 from models.platform import NotificationOutbox
+from models.publisher import Publisher
+from services.payouts import start_month
+from tests.helpers import front_door
 from tests.payouts_fake import PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, STRIPE_KEY, PayoutsServer
 from tests.payouts_ledger import (
     Ledger,
@@ -249,9 +252,11 @@ async def test_every_payout_of_a_generated_month_equals_the_ledger_to_the_cent(
 
     # The histories replay: the workflows are deterministic (a PayPal payout has a timer).
     paypal_paid = next(r for r in completed if r.payout_method == "paypal")
+    async with committed() as session:
+        paypal_publisher = await session.get(Publisher, paypal_paid.publisher_id)
     for workflow_id in (
         f"payouts-{OCT.label}",
-        f"payout-{paypal_paid.publisher_id}-{OCT.label}",
+        processes.Payout.workflow_id(paypal_publisher.slug, OCT.label),
     ):
         history = await temporal_dev.client.get_workflow_handle(workflow_id).fetch_history()
         await Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter).replay_workflow(
@@ -282,7 +287,7 @@ async def test_carry_over_is_paid_the_next_month_and_a_manual_payout_is_marked_p
         assert fake.transfers == {}
 
         # The next month, started as the schedule's run would start it.
-        assert await start_month(temporal_dev.client, AUG, settings)
+        assert await start_month(front_door(temporal_dev.client, settings), AUG, settings)
 
         [paid] = await wait_settled(committed, AUG, 1)
     assert (paid.publisher_id, paid.status) == (small.id, "completed")

@@ -8,15 +8,15 @@ from decimal import Decimal
 import pytest
 from pydantic import SecretStr
 
+from domain.payouts import TransferStatus
 from integrations.payouts import (
     PayPalPayouts,
     StripeConnectPayouts,
     TransferRefused,
     TransferRequest,
-    TransferStatus,
     TransferUnavailable,
-    payout_rails_from,
 )
+from integrations.wiring import payout_rails_from
 from tests.payouts_fake import (
     PAYPAL_CLIENT_ID,
     PAYPAL_CLIENT_SECRET,

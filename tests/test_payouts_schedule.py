@@ -8,8 +8,12 @@ from datetime import UTC, datetime
 import pytest
 
 from domain.payouts import period_before
+from domain.processes import MonthlyPayouts
+from integrations.temporal import schedules
 from tests.payouts_ledger import Ledger, day_of, eventually, payout_worker, payouts_of
-from workflows.payouts import SCHEDULE_ID, SCHEDULED_START, ensure_schedules
+from workflows.payouts import SCHEDULED_START
+
+SCHEDULE_ID = MonthlyPayouts.SCHEDULE_ID
 
 pytestmark = pytest.mark.workflow
 
@@ -22,8 +26,8 @@ async def schedule(temporal_dev):
 
 
 async def test_the_schedule_is_created_once_with_the_monthly_spec(schedule, settings, temporal_dev):
-    await ensure_schedules(temporal_dev.client, settings)
-    await ensure_schedules(temporal_dev.client, settings)
+    await schedules.ensure_schedules(temporal_dev.client, settings, only=[SCHEDULE_ID])
+    await schedules.ensure_schedules(temporal_dev.client, settings, only=[SCHEDULE_ID])
     described = await schedule.describe()
     [calendar] = described.schedule.spec.calendars
     assert [(r.start, r.end) for r in calendar.hour] == [(2, 2)]
@@ -42,7 +46,7 @@ async def test_the_schedule_is_created_once_with_the_monthly_spec(schedule, sett
 
     await schedule.pause(note="ops: hold payouts this month")
     changed = settings.model_copy(update={"payout_transfer_attempts": 5})
-    await ensure_schedules(temporal_dev.client, changed)
+    await schedules.ensure_schedules(temporal_dev.client, changed, only=[SCHEDULE_ID])
     described = await schedule.describe()
     assert described.schedule.state.paused
     assert described.schedule.state.note == "ops: hold payouts this month"
@@ -57,7 +61,7 @@ async def test_a_scheduled_run_pays_the_month_before_once(
     ledger = Ledger(committed, make_committed)
     seller = await ledger.publisher(method="manual")
     await ledger.sale(seller, "120.00", day_of(month, 10))
-    await ensure_schedules(temporal_dev.client, settings)
+    await schedules.ensure_schedules(temporal_dev.client, settings, only=[SCHEDULE_ID])
 
     async with payout_worker(temporal_dev.client, settings, committed):
         results = []

@@ -9,14 +9,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from domain.checkout import PaymentStatus, RefundStatus
 from domain.errors import DomainError, ErrorKind
-from integrations.payments import (
-    GatewayError,
-    PaymentRequest,
-    PaymentStatus,
-    RefundStatus,
-    WebhookRejected,
-)
+from integrations.payments import GatewayError, PaymentRequest, WebhookRejected
 from integrations.payments.paypal_gateway import PayPalGateway, PayPalRefused
 from tests.paypal_fake import APPROVAL_PAGE, PayPalFake, PayPalServer
 

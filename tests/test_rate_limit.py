@@ -2,7 +2,7 @@
 
 import pytest
 
-from api.rate_limit import RateLimited, RateLimiter
+from integrations.rate_limit import RateLimited, RateLimiter
 
 
 class Clock:

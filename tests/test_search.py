@@ -19,16 +19,17 @@ from integrations.search import (
     PostgresSearch,
     SearchQuery,
     TypesenseSearch,
-    build_search,
     collection_schema,
     module_document,
     typesense_client,
 )
+from integrations.wiring import search_from
 from models.module import MarketplaceModule
 from models.publisher import Publisher
 from settings import Settings
 from tests.conftest import Api
 from tests.factories import unique
+from tests.helpers import replaced_adapters
 from tests.typesense_fake import API_KEY_HEADER, TypesenseServer
 
 SEARCH = "/api/v1/marketplace/search"
@@ -310,7 +311,7 @@ async def test_search_pages_carry_the_total(api, faceted):
 async def test_postgres_backend_index_and_remove_are_no_ops_and_it_searches(db, publisher):
     greeting = module(publisher, display_name="Greeting Cards")
     await save(db, greeting)
-    backend = build_search(Settings(), db)
+    backend = search_from(Settings(), db)
     assert isinstance(backend, PostgresSearch)
     doc = ModuleDocument(
         id=greeting.id, slug="x", name="x", summary="x", license_type="free", publisher_slug="p"
@@ -387,7 +388,7 @@ async def typesense(fake):
         typesense_api_key=API_KEY,
         typesense_collection=COLLECTION,
     )
-    backend = build_search(settings, sessions=None)
+    backend = search_from(settings, sessions=None)
     assert isinstance(backend, TypesenseSearch)
     yield backend
     await backend.aclose()
@@ -513,9 +514,7 @@ async def test_hostile_text_reaches_typesense_as_a_plain_parameter(typesense, fa
 
 @pytest.mark.parametrize("status", [401, 500, 503])
 async def test_a_failing_typesense_is_unavailable_not_a_crash(fake, status):
-    client = typesense_client(
-        Settings(typesense_url=fake.url, typesense_api_key=API_KEY),
-    )
+    client = typesense_client(fake.url, API_KEY)
     client.config.num_retries = 0  # a failure answers at once
     backend = TypesenseSearch(client, COLLECTION)
     fake.fail_with = status
@@ -539,9 +538,7 @@ async def test_an_unreachable_typesense_is_unavailable_not_a_crash():
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = typesense_client(
-        Settings(typesense_url=f"http://127.0.0.1:{port}", typesense_api_key=API_KEY)
-    )
+    client = typesense_client(f"http://127.0.0.1:{port}", API_KEY)
     client.config.num_retries = 0
     backend = TypesenseSearch(client, COLLECTION)
     try:
@@ -553,7 +550,7 @@ async def test_an_unreachable_typesense_is_unavailable_not_a_crash():
 
 
 async def test_a_wrong_api_key_is_refused_by_the_server(fake):
-    client = typesense_client(Settings(typesense_url=fake.url, typesense_api_key="wrong-key"))
+    client = typesense_client(fake.url, "wrong-key")
     client.config.num_retries = 0
     backend = TypesenseSearch(client, COLLECTION)
     try:
@@ -566,9 +563,9 @@ async def test_a_wrong_api_key_is_refused_by_the_server(fake):
 
 def test_typesense_settings_are_checked_when_the_backend_is_built():
     with pytest.raises(ValueError, match="TYPESENSE_API_KEY"):
-        build_search(Settings(search_backend="typesense"), sessions=None)
+        search_from(Settings(search_backend="typesense"), sessions=None)
     with pytest.raises(ValueError, match="http"):
-        build_search(
+        search_from(
             Settings(search_backend="typesense", typesense_url="ftp://x", typesense_api_key="k"),
             sessions=None,
         )
@@ -577,12 +574,8 @@ def test_typesense_settings_are_checked_when_the_backend_is_built():
 @pytest.fixture
 async def api_on_typesense(shared_app, api, typesense):
     """The API with Typesense as its search engine, for one test."""
-    before = shared_app.state.search
-    shared_app.state.search = typesense
-    try:
+    with replaced_adapters(shared_app, search=typesense):
         yield api
-    finally:
-        shared_app.state.search = before
 
 
 async def test_the_search_endpoint_uses_typesense_when_configured(

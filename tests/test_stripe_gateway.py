@@ -19,14 +19,9 @@ from typing import Any
 import pytest
 import stripe
 
+from domain.checkout import PaymentStatus, RefundStatus
 from domain.errors import ErrorKind
-from integrations.payments import (
-    GatewayError,
-    PaymentRequest,
-    PaymentStatus,
-    RefundStatus,
-    WebhookRejected,
-)
+from integrations.payments import GatewayError, PaymentRequest, WebhookRejected
 from integrations.payments.stripe_gateway import StripeGateway, StripeRefused, payment_from_intent
 from tests.stripe_fake import (
     DECLINED_ON_CHARGE,

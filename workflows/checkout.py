@@ -16,53 +16,48 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.checkout import (
-        CheckoutActivities,
-        FulfilmentResult,
-        PaymentInstructions,
-        RefundInput,
-    )
+    from activities.checkout import CheckoutActivities, FulfilmentResult
+    from domain import processes
     from domain.checkout import (
+        CheckoutInput,
         CheckoutProgress,
         CheckoutStage,
         OrderStatus,
+        PaymentInstructions,
+        PaymentStatus,
         PaymentView,
+        RefundInput,
+        SubscriptionInput,
     )
-    from integrations.payments import PaymentStatus
-    from workflows.subscription import SubscriptionInput, SubscriptionWorkflow
+    from workflows.subscription import SubscriptionWorkflow
 
-GATEWAY_CALL = {
-    "start_to_close_timeout": timedelta(seconds=60),
-    "retry_policy": RetryPolicy(
-        maximum_interval=timedelta(minutes=1),
-        non_retryable_error_types=["not_found", "refund_failed", "order_not_paid"],
-    ),
-}
-FULFILMENT = {
-    "start_to_close_timeout": timedelta(seconds=60),
-    "retry_policy": RetryPolicy(
-        maximum_interval=timedelta(seconds=30),
-        maximum_attempts=20,
-        non_retryable_error_types=["not_found", "order_not_paid"],
-    ),
-}
 CONFIRM_ANSWER_WITHIN = timedelta(seconds=15)
 """The confirm update answers by then even if fulfilment is still retrying."""
 WAITING = (PaymentStatus.REQUIRES_ACTION.value, PaymentStatus.PROCESSING.value)
 
 
-def checkout_workflow_id(order_number: str) -> str:
-    return f"checkout-{order_number}"
+def gateway_call(request: CheckoutInput) -> dict:
+    return {
+        "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
+        "retry_policy": RetryPolicy(
+            maximum_interval=timedelta(minutes=1),
+            non_retryable_error_types=["not_found", "refund_failed", "order_not_paid"],
+        ),
+    }
 
 
-class CheckoutInput(PaymentInstructions):
-    order_number: str
-    confirm_timeout_seconds: float
-    free: bool = False
-    """Nothing to charge (a coupon covered everything): go straight to fulfilment."""
+def fulfilment_call(request: CheckoutInput) -> dict:
+    return {
+        "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
+        "retry_policy": RetryPolicy(
+            maximum_interval=timedelta(seconds=30),
+            maximum_attempts=20,
+            non_retryable_error_types=["not_found", "order_not_paid"],
+        ),
+    }
 
 
-@workflow.defn(name="Checkout")
+@workflow.defn(name=processes.Checkout.TYPE)
 class CheckoutWorkflow:
     @workflow.init
     def __init__(self, request: CheckoutInput) -> None:
@@ -83,7 +78,7 @@ class CheckoutWorkflow:
                 PaymentInstructions(
                     **request.model_dump(include=set(PaymentInstructions.model_fields))
                 ),
-                **GATEWAY_CALL,
+                **gateway_call(self.request),
             )
             if self.payment.status in WAITING:
                 await self._await_confirmation(request)
@@ -107,7 +102,9 @@ class CheckoutWorkflow:
             except TimeoutError:
                 async with self.gateway_lock:
                     self.payment = await workflow.execute_activity_method(
-                        CheckoutActivities.cancel_payment, request.order_id, **GATEWAY_CALL
+                        CheckoutActivities.cancel_payment,
+                        request.order_id,
+                        **gateway_call(self.request),
                     )
                 if self.payment.status != PaymentStatus.SUCCEEDED:
                     await self._close(request, CheckoutStage.EXPIRED, "payment_not_confirmed")
@@ -117,36 +114,38 @@ class CheckoutWorkflow:
         self.stage = stage
         self.failure_code = code or "payment_declined"
         status = OrderStatus.EXPIRED if stage is CheckoutStage.EXPIRED else OrderStatus.FAILED
+        workflow.logger.info("checkout %s: %s", status.value, self.failure_code)
         await workflow.execute_activity_method(
             CheckoutActivities.close_unpaid,
             args=[request.order_id, status.value, self.failure_code],
-            **GATEWAY_CALL,
+            **gateway_call(self.request),
         )
 
     async def _fulfil(self, request: CheckoutInput) -> None:
         self.stage = CheckoutStage.FULFILLING
         await workflow.execute_activity_method(
-            CheckoutActivities.mark_paid, request.order_id, **GATEWAY_CALL
+            CheckoutActivities.mark_paid, request.order_id, **gateway_call(self.request)
         )
         try:
             result: FulfilmentResult = await workflow.execute_activity_method(
-                CheckoutActivities.fulfil, request.order_id, **FULFILMENT
+                CheckoutActivities.fulfil, request.order_id, **fulfilment_call(self.request)
             )
         except ActivityError:
             await self._compensate(request)
             return
         self.license_ids = result.license_ids
-        for license_id in result.subscription_license_ids:
+        for subscription in result.subscriptions:
             await workflow.start_child_workflow(
                 SubscriptionWorkflow.run,
-                SubscriptionInput(license_id=license_id),
-                id=f"subscription-{license_id}",
+                SubscriptionInput(license_id=subscription.license_id),
+                id=subscription.workflow_id,
                 parent_close_policy=ParentClosePolicy.ABANDON,
             )
         await workflow.execute_activity_method(
-            CheckoutActivities.send_receipt, request.order_id, **GATEWAY_CALL
+            CheckoutActivities.send_receipt, request.order_id, **gateway_call(self.request)
         )
         self.stage = CheckoutStage.COMPLETED
+        workflow.logger.info("checkout completed with %d license(s)", len(self.license_ids))
 
     async def _compensate(self, request: CheckoutInput) -> None:
         """Paid, but the licenses cannot be issued: give the money back."""
@@ -154,26 +153,27 @@ class CheckoutWorkflow:
             order_id=request.order_id, initiated_by="system", reason="fulfilment failed"
         )
         await workflow.execute_activity_method(
-            CheckoutActivities.refund_payment, refund, **GATEWAY_CALL
+            CheckoutActivities.refund_payment, refund, **gateway_call(self.request)
         )
         await workflow.execute_activity_method(
-            CheckoutActivities.apply_refund, refund, **GATEWAY_CALL
+            CheckoutActivities.apply_refund, refund, **gateway_call(self.request)
         )
         self.stage = CheckoutStage.FAILED
         self.failure_code = "fulfilment_failed"
+        workflow.logger.warning("paid, but the licenses could not be issued: refunded")
 
     async def _finish(self) -> CheckoutProgress:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.progress()
 
-    @workflow.update
+    @workflow.update(name=processes.Checkout.CONFIRM)
     async def confirm(self) -> CheckoutProgress:
         """The buyer approved the payment (3-D Secure, PayPal): confirm it, then answer with
         where the checkout stands."""
         async with self.gateway_lock:
             if self.stage is CheckoutStage.AWAITING_PAYMENT:
                 self.payment = await workflow.execute_activity_method(
-                    CheckoutActivities.confirm_payment, self._order_id, **GATEWAY_CALL
+                    CheckoutActivities.confirm_payment, self._order_id, **gateway_call(self.request)
                 )
         try:
             await workflow.wait_condition(
@@ -192,7 +192,7 @@ class CheckoutWorkflow:
         if self.stage in (CheckoutStage.CREATING_PAYMENT,):
             raise ApplicationError("the payment is still being created", type="payment_not_ready")
 
-    @workflow.signal
+    @workflow.signal(name=processes.Checkout.PAYMENT_CHANGED)
     async def payment_changed(self) -> None:
         """A verified webhook: look at the payment again. One still waiting for the buyer
         is then confirmed as ``confirm`` would, so a buyer who approved on PayPal
@@ -203,18 +203,20 @@ class CheckoutWorkflow:
         async with self.gateway_lock:
             if self.stage is CheckoutStage.AWAITING_PAYMENT:
                 self.payment = await workflow.execute_activity_method(
-                    CheckoutActivities.refresh_payment, self._order_id, **GATEWAY_CALL
+                    CheckoutActivities.refresh_payment, self._order_id, **gateway_call(self.request)
                 )
                 if self.payment.status == PaymentStatus.REQUIRES_ACTION:
                     self.payment = await workflow.execute_activity_method(
-                        CheckoutActivities.confirm_payment, self._order_id, **GATEWAY_CALL
+                        CheckoutActivities.confirm_payment,
+                        self._order_id,
+                        **gateway_call(self.request),
                     )
 
     @property
     def _order_id(self) -> int:
         return self.request.order_id
 
-    @workflow.query
+    @workflow.query(name=processes.Checkout.PROGRESS)
     def progress(self) -> CheckoutProgress:
         return CheckoutProgress(
             stage=self.stage,

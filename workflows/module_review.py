@@ -9,6 +9,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.review import ApplyDecisionInput, ReviewActivities
     from activities.search_index import SearchIndexActivities
+    from domain import processes
     from domain.errors import DomainError
     from domain.modules import ModuleStatus
     from domain.review import (
@@ -22,18 +23,14 @@ with workflow.unsafe.imports_passed_through():
         reminder_is_escalation,
     )
 
-MODULE_SLUG = SearchAttributeKey.for_keyword("ModuleSlug")
+MODULE_SLUG = SearchAttributeKey.for_keyword(processes.MODULE_SLUG_ATTRIBUTE)
 ACTIVITY_OPTIONS = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=20),
 }
 
 
-def review_workflow_id(slug: str) -> str:
-    return f"review-{slug}"
-
-
-@workflow.defn(name="ModuleReview")
+@workflow.defn(name=processes.ModuleReview.TYPE)
 class ModuleReviewWorkflow:
     @workflow.init
     def __init__(self, request: ReviewRequest) -> None:
@@ -98,7 +95,7 @@ class ModuleReviewWorkflow:
     def _escalated(self) -> bool:
         return reminder_is_escalation(self.reminders_sent, self.request.escalate_after_reminders)
 
-    @workflow.update
+    @workflow.update(name=processes.ModuleReview.DECIDE)
     async def decide(self, decision: ReviewDecision) -> ReviewOutcome:
         self.decision = decision
         await workflow.wait_condition(lambda: self.outcome is not None)
@@ -118,13 +115,13 @@ class ModuleReviewWorkflow:
         except DomainError as error:
             raise ApplicationError(error.detail, type=error.code, non_retryable=True) from None
 
-    @workflow.signal
+    @workflow.signal(name=processes.ModuleReview.WITHDRAW)
     def withdraw(self) -> None:
         """The publisher archived the module: stop waiting, unless a decision is in."""
         if self.decision is None:
             self.state = ReviewState.WITHDRAWN
 
-    @workflow.query
+    @workflow.query(name=processes.ModuleReview.PROGRESS)
     def progress(self) -> ReviewProgress:
         return ReviewProgress(
             state=self.state,

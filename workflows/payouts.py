@@ -25,41 +25,35 @@ which starts one child workflow per publisher.
 import asyncio
 from datetime import timedelta
 
-from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleCalendarSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleRange,
-    ScheduleSpec,
-)
 from temporalio.common import RetryPolicy, SearchAttributeKey, WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
-
-from integrations.temporal import upsert_schedule
 
 with workflow.unsafe.imports_passed_through():
     from activities.payouts import (
         REFUSED,
         Completion,
         FailureReport,
+        Payee,
         PayeePage,
         PayoutActivities,
-        PayoutOptions,
         PayoutRequest,
         TransferOrder,
         TransferOutcome,
     )
-    from domain.payouts import PayoutStatus, period_before
-    from integrations.payouts import TransferStatus
+    from domain import processes
+    from domain.payouts import (
+        MonthlyPayoutsInput,
+        MonthlyPayoutsResult,
+        PayoutInput,
+        PayoutOptions,
+        PayoutStatus,
+        TransferStatus,
+        period_before,
+    )
 
-SCHEDULE_ID = "monthly-payouts"
-SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+SCHEDULED_START = SearchAttributeKey.for_datetime(processes.SCHEDULED_START_ATTRIBUTE)
 DATABASE = {
     "start_to_close_timeout": timedelta(seconds=60),
     "retry_policy": RetryPolicy(
@@ -68,40 +62,7 @@ DATABASE = {
 }
 
 
-def month_workflow_id(period: str) -> str:
-    return f"payouts-{period}"
-
-
-def payout_workflow_id(publisher_id: int, period: str) -> str:
-    return f"payout-{publisher_id}-{period}"
-
-
-class MonthlyPayoutsInput(BaseModel):
-    period: str | None = None
-    """YYYY-MM; None: the month before the scheduled time."""
-    after_publisher_id: int = 0
-    started: int = 0
-    skipped: int = 0
-    options: PayoutOptions = PayoutOptions()
-
-
-class MonthlyPayoutsResult(BaseModel):
-    period: str
-    started: int
-    """Payout workflows this run started."""
-    skipped: int
-    """Publishers whose payout workflow had already run or was running."""
-    already_ran: bool = False
-    """The scheduled run found the month already run."""
-
-
-class PayoutInput(BaseModel):
-    publisher_id: int
-    period: str
-    options: PayoutOptions = PayoutOptions()
-
-
-@workflow.defn(name="MonthlyPayouts")
+@workflow.defn(name=processes.MonthlyPayouts.TYPE)
 class MonthlyPayoutsWorkflow:
     @workflow.run
     async def run(self, request: MonthlyPayoutsInput) -> MonthlyPayoutsResult:
@@ -118,7 +79,7 @@ class MonthlyPayoutsWorkflow:
             **DATABASE,
         )
         started = await asyncio.gather(
-            *(self._start_payout(publisher_id, period, request.options) for publisher_id in payees)
+            *(self._start_payout(payee, period, request.options) for payee in payees)
         )
         done = request.model_copy(
             update={
@@ -127,7 +88,7 @@ class MonthlyPayoutsWorkflow:
             }
         )
         if len(payees) == request.options.page_size:
-            workflow.continue_as_new(done.model_copy(update={"after_publisher_id": payees[-1]}))
+            workflow.continue_as_new(done.model_copy(update={"after_publisher_id": payees[-1].id}))
         return MonthlyPayoutsResult(period=period, started=done.started, skipped=done.skipped)
 
     async def _run_scheduled_month(self, request: MonthlyPayoutsInput) -> MonthlyPayoutsResult:
@@ -137,7 +98,7 @@ class MonthlyPayoutsWorkflow:
             month = await workflow.start_child_workflow(
                 MonthlyPayoutsWorkflow.run,
                 MonthlyPayoutsInput(period=period, options=request.options),
-                id=month_workflow_id(period),
+                id=processes.MonthlyPayouts.workflow_id(period),
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 parent_close_policy=ParentClosePolicy.ABANDON,
             )
@@ -145,12 +106,12 @@ class MonthlyPayoutsWorkflow:
             return MonthlyPayoutsResult(period=period, started=0, skipped=0, already_ran=True)
         return await month
 
-    async def _start_payout(self, publisher_id: int, period: str, options: PayoutOptions) -> bool:
+    async def _start_payout(self, payee: Payee, period: str, options: PayoutOptions) -> bool:
         try:
             await workflow.start_child_workflow(
                 PayoutWorkflow.run,
-                PayoutInput(publisher_id=publisher_id, period=period, options=options),
-                id=payout_workflow_id(publisher_id, period),
+                PayoutInput(publisher_id=payee.id, period=period, options=options),
+                id=processes.Payout.workflow_id(payee.slug, period),
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 parent_close_policy=ParentClosePolicy.ABANDON,
             )
@@ -159,7 +120,7 @@ class MonthlyPayoutsWorkflow:
         return True
 
 
-@workflow.defn(name="Payout")
+@workflow.defn(name=processes.Payout.TYPE)
 class PayoutWorkflow:
     def __init__(self) -> None:
         self.status = "preparing"
@@ -245,44 +206,9 @@ class PayoutWorkflow:
             **DATABASE,
         )
 
-    @workflow.query
+    @workflow.query(name=processes.Payout.PROGRESS)
     def progress(self) -> str:
         return self.status
 
 
 WORKFLOWS = [MonthlyPayoutsWorkflow, PayoutWorkflow]
-
-
-def schedule_for(settings) -> Schedule:
-    """02:00 UTC on the 1st of every month, the month before; a run still going when the
-    next is due is not doubled (overlap: skip), and a run missed while the cluster was down
-    is caught up within the catch-up window (its period comes from its scheduled time)."""
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            MonthlyPayoutsWorkflow.run,
-            MonthlyPayoutsInput(options=PayoutOptions.from_settings(settings)),
-            id=SCHEDULE_ID,
-            task_queue=settings.temporal_task_queue,
-        ),
-        spec=ScheduleSpec(
-            calendars=[
-                ScheduleCalendarSpec(
-                    second=(ScheduleRange(0),),
-                    minute=(ScheduleRange(0),),
-                    hour=(ScheduleRange(2),),
-                    day_of_month=(ScheduleRange(1),),
-                    comment="02:00 UTC on the 1st: pay the month before",
-                )
-            ],
-            time_zone_name="UTC",
-        ),
-        policy=SchedulePolicy(
-            overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=27)
-        ),
-    )
-
-
-async def ensure_schedules(client: Client, settings) -> None:
-    """Create the monthly payout schedule, or bring an existing one up to date (its paused
-    state and notes are kept); safe to call at every worker start."""
-    await upsert_schedule(client, SCHEDULE_ID, schedule_for(settings))

@@ -7,7 +7,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.checkout import CheckoutActivities, RefundInput
+    from activities.checkout import CheckoutActivities
+    from domain import processes
+    from domain.checkout import RefundInput
 
 ACTIVITY = {
     "start_to_close_timeout": timedelta(seconds=60),
@@ -18,11 +20,7 @@ ACTIVITY = {
 }
 
 
-def refund_workflow_id(order_number: str) -> str:
-    return f"refund-{order_number}"
-
-
-@workflow.defn(name="Refund")
+@workflow.defn(name=processes.Refund.TYPE)
 class RefundWorkflow:
     @workflow.run
     async def run(self, request: RefundInput) -> list[int]:

@@ -14,7 +14,6 @@ refused.
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
@@ -27,7 +26,8 @@ with workflow.unsafe.imports_passed_through():
         SubscriptionState,
         grace_until,
     )
-    from domain.checkout import SubscriptionStatus
+    from domain import processes
+    from domain.checkout import SubscriptionInput, SubscriptionStatus, SubscriptionView
 
 ACTIVITY = {
     "start_to_close_timeout": timedelta(seconds=60),
@@ -37,22 +37,7 @@ ACTIVITY = {
 }
 
 
-class SubscriptionInput(BaseModel):
-    license_id: int
-
-
-class SubscriptionView(BaseModel):
-    status: SubscriptionStatus
-    period_number: int
-    cancel_at_period_end: bool
-    failed_attempts: int = 0
-
-
-def subscription_workflow_id(license_id: int) -> str:
-    return f"subscription-{license_id}"
-
-
-@workflow.defn(name="Subscription")
+@workflow.defn(name=processes.Subscription.TYPE)
 class SubscriptionWorkflow:
     @workflow.init
     def __init__(self, request: SubscriptionInput) -> None:
@@ -211,7 +196,7 @@ class SubscriptionWorkflow:
         self.woken = True
         return self.view()
 
-    @workflow.update
+    @workflow.update(name=processes.Subscription.CANCEL)
     async def cancel(self) -> SubscriptionView:
         """Stop renewing: the license stays valid until the period ends."""
         return await self._set_cancel(True)
@@ -221,7 +206,7 @@ class SubscriptionWorkflow:
         if self.state is not None:
             self._check_change(True)
 
-    @workflow.update
+    @workflow.update(name=processes.Subscription.RESUME)
     async def resume(self) -> SubscriptionView:
         """Undo a cancel before the period ends."""
         return await self._set_cancel(False)
@@ -231,7 +216,7 @@ class SubscriptionWorkflow:
         if self.state is not None:
             self._check_change(False)
 
-    @workflow.query
+    @workflow.query(name=processes.Subscription.VIEW)
     def view(self) -> SubscriptionView:
         state = self.state
         return SubscriptionView(

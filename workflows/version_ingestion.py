@@ -11,10 +11,11 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.packages import PackageActivities
     from activities.search_index import SearchIndexActivities
+    from domain import processes
     from domain.access import Role
     from domain.ingest import IngestProgress, IngestRequest, PublishOutcome, VersionDecision
     from domain.versions import PipelineStep, Reason, ScanVerdict, VersionStatus
-    from workflows.module_review import MODULE_SLUG, ModuleReviewWorkflow, review_workflow_id
+    from workflows.module_review import MODULE_SLUG, ModuleReviewWorkflow
 
 RETRIES = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -30,7 +31,7 @@ LONG = {
 }
 
 
-@workflow.defn(name="VersionIngestion")
+@workflow.defn(name=processes.VersionIngestion.TYPE)
 class VersionIngestionWorkflow:
     @workflow.init
     def __init__(self, request: IngestRequest) -> None:
@@ -137,14 +138,14 @@ class VersionIngestionWorkflow:
             await workflow.start_child_workflow(
                 ModuleReviewWorkflow.run,
                 review,
-                id=review_workflow_id(review.slug),
+                id=processes.ModuleReview.workflow_id(review.slug),
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 search_attributes=TypedSearchAttributes(
                     [SearchAttributePair(MODULE_SLUG, review.slug)]
                 ),
             )
 
-    @workflow.update
+    @workflow.update(name=processes.VersionIngestion.DECIDE)
     async def decide(self, decision: VersionDecision) -> VersionStatus:
         self.decision = decision
         await workflow.wait_condition(lambda: self.status is not VersionStatus.MANUAL_REVIEW)
@@ -161,7 +162,7 @@ class VersionIngestionWorkflow:
         if not decision.approve and not (decision.reason or "").strip():
             raise ApplicationError("a rejection needs a reason", type="reason_required")
 
-    @workflow.query
+    @workflow.query(name=processes.VersionIngestion.PROGRESS)
     def progress(self) -> IngestProgress:
         return IngestProgress(
             step=self.step, status=self.status, reasons=self.reasons, started_at=self.started_at

@@ -6,28 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
-from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from activities.payouts import PayoutOptions, notify_completed
-from api.deps import AdminPrincipal, SessionDep, SettingsDep, TemporalDep
+from activities.payouts import notify_completed
+from api.deps import AdminPrincipal, SessionDep, SettingsDep, WorkflowsDep
 from api.params import IdPath, Limit, Offset
 from api.routers.payout_schemas import PERIOD_QUERY_PATTERN, PayoutOut
 from api.schemas import INT32_MAX, Page, Strict
+from domain import processes
 from domain.errors import Conflict, NotFound
 from domain.payouts import PayoutMethod, PayoutStatus, Period, check_closed
 from models.analytics import PublisherPayout
-from models.repositories import audit, payouts
-from settings import Settings
-from workflows.payouts import (
-    MonthlyPayoutsInput,
-    MonthlyPayoutsWorkflow,
-    PayoutInput,
-    PayoutWorkflow,
-    month_workflow_id,
-    payout_workflow_id,
-)
+from models.repositories import audit, payouts, publishers
+from services import payouts as payout_service
 
 router = APIRouter(prefix="/api/v1/admin/marketplace/payouts", tags=["admin"])
 PeriodText = Annotated[str, Field(pattern=PERIOD_QUERY_PATTERN, examples=["2026-10"])]
@@ -71,38 +61,25 @@ async def _audit(session, principal, action: str, entity_id, changes: dict) -> N
     )
 
 
-async def start_month(client: Client, period: Period, settings: Settings) -> bool:
-    """Start ``payouts-{YYYY-MM}``; False when it runs or ran already (a failed or
-    terminated run may be run again: the payouts themselves are unique per period)."""
-    try:
-        await client.start_workflow(
-            MonthlyPayoutsWorkflow.run,
-            MonthlyPayoutsInput(period=period.label, options=PayoutOptions.from_settings(settings)),
-            id=month_workflow_id(period.label),
-            task_queue=settings.temporal_task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        )
-    except WorkflowAlreadyStartedError:
-        return False
-    return True
-
-
 @router.post("/runs", status_code=status.HTTP_202_ACCEPTED, response_model=RunOut)
 async def run_month(
     body: RunIn,
     principal: AdminPrincipal,
     session: SessionDep,
     settings: SettingsDep,
-    temporal: TemporalDep,
+    temporal: WorkflowsDep,
 ):
     """Trigger or backfill a month's payouts (the schedule does it on the 1st at 02:00
     UTC). Only a month that has ended: ``period_not_closed`` otherwise."""
     period = Period.parse(body.period)
     check_closed(period, datetime.now(UTC))
-    started = await start_month(temporal, period, settings)
+    started = await payout_service.start_month(temporal, period, settings)
     await _audit(session, principal, "run", period.label, {"started": started})
-    return RunOut(period=period.label, workflow_id=month_workflow_id(period.label), started=started)
+    return RunOut(
+        period=period.label,
+        workflow_id=processes.MonthlyPayouts.workflow_id(period.label),
+        started=started,
+    )
 
 
 @router.get("", response_model=Page[PayoutOut])
@@ -170,7 +147,7 @@ async def retry_payout(
     principal: AdminPrincipal,
     session: SessionDep,
     settings: SettingsDep,
-    temporal: TemporalDep,
+    temporal: WorkflowsDep,
 ):
     """Send a failed payout again (to the publisher's current payout settings), or restart
     one stuck before its transfer. A transfer the provider refused goes with a new
@@ -189,18 +166,13 @@ async def retry_payout(
     assert reopened is not None
     await _audit(session, principal, "retry", row.id, {"from": before, "failure": reason})
     await session.commit()
-    period = f"{row.period_start:%Y-%m}"
-    workflow_id = payout_workflow_id(row.publisher_id, period)
-    await temporal.start_workflow(
-        PayoutWorkflow.run,
-        PayoutInput(
-            publisher_id=row.publisher_id,
-            period=period,
-            options=PayoutOptions.from_settings(settings),
-        ),
-        id=workflow_id,
-        task_queue=settings.temporal_task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    publisher = await publishers.get_publisher(session, row.publisher_id)
+    assert publisher is not None
+    workflow_id = await payout_service.start_payout(
+        temporal,
+        publisher_id=row.publisher_id,
+        publisher_slug=publisher.slug,
+        period=f"{row.period_start:%Y-%m}",
+        settings=settings,
     )
     return RetryOut(payout=PayoutOut.of(reopened), workflow_id=workflow_id)

@@ -129,7 +129,7 @@ async def _reindex(request: Request, session, publisher_id: int) -> None:
     """Bring the search engine in line with the publisher's new standing. A failure here
     leaves a stale document, which search results drop anyway (they are re-read from
     Postgres), so it is logged rather than undoing the committed decision."""
-    search = request.app.state.search
+    search = request.app.state.adapters.search
     for module_id in await publishers.module_ids(session, publisher_id):
         try:
             await reindex_module(search, session, module_id)

@@ -66,7 +66,7 @@ async def sign_in(
         raise Forbidden("account_disabled", "this account is disabled")
     token, expires = security.issue_access_token(
         user.id,
-        secret=settings.resolved_jwt_secret(),
+        secret=request.app.state.adapters.jwt_secret,
         issuer=settings.jwt_issuer,
         ttl=settings.access_token_ttl,
     )

@@ -3,22 +3,22 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter, Header, status
 
-from api import checkout_workflow
-from api.deps import AccountPrincipal, SessionDep, SettingsDep, TemporalDep
+from api.deps import AccountPrincipal, GatewaysDep, SessionDep, SettingsDep, WorkflowsDep
 from api.routers.cart import cart_lines, ensure_purchasable, find_coupon
 from api.routers.order_schemas import CheckoutIn, CheckoutOut, ConfirmIn, OrderOut
 from api.routers.orders import order_out
-from api.temporal import TemporalUnavailable
-from domain.checkout import Gateway, OrderStatus, new_order_number
+from domain import processes
+from domain.checkout import CheckoutInput, Gateway, OrderStatus, new_order_number
 from domain.errors import DomainError, NotFound
 from domain.modules import LicenseType
 from domain.pricing import price_order
+from integrations.temporal.front_door import TemporalUnavailable
 from models.commerce import Order
 from models.repositories import cart, coupons, orders, platform_settings
 from models.repositories.errors import unique_violations
-from workflows.checkout import CheckoutInput, checkout_workflow_id
+from services import checkout as checkout_service
 
 router = APIRouter(prefix="/api/v1/marketplace/checkout", tags=["checkout"])
 IdempotencyKey = Annotated[
@@ -41,6 +41,7 @@ def _workflow_input(order: Order, body: CheckoutIn, settings) -> CheckoutInput:
         save_payment_method=body.save_payment_method or has_subscription,
         return_url=body.return_url,
         confirm_timeout_seconds=settings.checkout_confirm_timeout.total_seconds(),
+        activity_timeout_seconds=settings.activity_timeout.total_seconds(),
         free=order.total == 0,
     )
 
@@ -48,7 +49,7 @@ def _workflow_input(order: Order, body: CheckoutIn, settings) -> CheckoutInput:
 async def _accepted(session, order: Order) -> CheckoutOut:
     return CheckoutOut(
         order=await order_out(session, order),
-        workflow_id=checkout_workflow_id(order.order_number),
+        workflow_id=processes.Checkout.workflow_id(order.order_number),
         status_url=f"/api/v1/marketplace/orders/{order.id}",
     )
 
@@ -59,8 +60,8 @@ async def checkout(
     principal: AccountPrincipal,
     session: SessionDep,
     settings: SettingsDep,
-    temporal: TemporalDep,
-    request: Request,
+    temporal: WorkflowsDep,
+    gateways: GatewaysDep,
     idempotency_key: IdempotencyKey = None,
 ):
     """Turn the cart into an order and start taking the payment. Poll ``status_url``: the
@@ -71,11 +72,11 @@ async def checkout(
     if idempotency_key is not None:
         existing = await orders.by_checkout_key(session, user.id, idempotency_key)
         if existing is not None:
-            await checkout_workflow.start_checkout(
-                temporal, _workflow_input(existing, body, settings), settings
+            await checkout_service.start_checkout(
+                temporal, _workflow_input(existing, body, settings)
             )
             return await _accepted(session, existing)
-    request.app.state.gateways.get(body.gateway.value)
+    gateways.get(body.gateway.value)
     rows = await cart.lines(session, user.id, lock=True)
     if not rows:
         raise DomainError("empty_cart", "the cart is empty: add modules first")
@@ -142,9 +143,7 @@ async def checkout(
     await cart.clear(session, user.id)
     await session.commit()
     try:
-        await checkout_workflow.start_checkout(
-            temporal, _workflow_input(order, body, settings), settings
-        )
+        await checkout_service.start_checkout(temporal, _workflow_input(order, body, settings))
     except Exception as error:
         await _undo(session, order, [module.id for _, module, _ in rows])
         raise TemporalUnavailable(
@@ -169,7 +168,7 @@ async def _undo(session, order: Order, module_ids: list[int]) -> None:
 
 @router.post("/confirm", response_model=OrderOut)
 async def confirm_checkout(
-    body: ConfirmIn, principal: AccountPrincipal, session: SessionDep, temporal: TemporalDep
+    body: ConfirmIn, principal: AccountPrincipal, session: SessionDep, temporal: WorkflowsDep
 ):
     """The buyer approved the payment (3-D Secure, PayPal): confirm it. Answers with the
     order; confirming again, or after the order settled, changes nothing."""
@@ -178,6 +177,6 @@ async def confirm_checkout(
         raise NotFound("order_not_found", "no such order among yours")
     if order.status == OrderStatus.PENDING:
         await session.commit()
-        await checkout_workflow.confirm(temporal, order.order_number)
+        await checkout_service.confirm(temporal, order.order_number)
         await session.refresh(order)
     return await order_out(session, order)

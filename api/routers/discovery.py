@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import SecurityScopes
 from pydantic import Field, StringConstraints
 
-from api.deps import Principal, SessionDep, SettingsDep, current_principal, oauth2_scheme
+from api.deps import MaybePrincipal, Principal, SessionDep
 from api.params import Limit, Offset
 from api.routers.discovery_schemas import (
     Facets,
@@ -64,18 +63,8 @@ Tag = Annotated[
 FeedLimit = Annotated[int, Query(ge=1, le=100)]
 
 
-async def _viewer(
-    session: SessionDep,
-    settings: SettingsDep,
-    credential: Annotated[str | None, Depends(oauth2_scheme)],
-) -> Principal | None:
-    """Whoever calls, if they sent a credential (which must then be valid)."""
-    if not credential:
-        return None
-    return await current_principal(SecurityScopes(), session, settings, credential)
-
-
-Viewer = Annotated[Principal | None, Depends(_viewer)]
+Viewer = MaybePrincipal
+"""Whoever calls, if they sent a credential (which must then be valid)."""
 
 
 def _invalid(field: str, message: str) -> RequestValidationError:
@@ -207,7 +196,7 @@ async def trending_modules(session: SessionDep, limit: FeedLimit = 20):
 
 def _search_backend(request: Request, session) -> SearchBackend:
     """The configured engine; Postgres runs on this request's own session."""
-    backend = getattr(request.app.state, "search", None)
+    backend = request.app.state.adapters.search
     if backend is None or isinstance(backend, PostgresSearch):
         return PostgresSearch.on_session(session)
     return backend

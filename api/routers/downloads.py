@@ -63,7 +63,7 @@ async def _link(request, slug, number, principal, session, settings) -> Download
     if module.license_type != LicenseType.FREE and not (is_owner or is_admin):
         license_id = await _covering_license(session, principal, module.id, version)
     filename = f"{module.technical_name}-{version.version}.zip"
-    url = request.app.state.storage.download_url(
+    url = request.app.state.adapters.storage.download_url(
         version.zip_file_url, expires_in=settings.download_url_ttl, filename=filename
     )
     await track_download(
@@ -177,7 +177,7 @@ async def serve_local_file(
     signature: Annotated[str, Query(max_length=128)],
 ):
     """Where local-storage download links point: valid only with an unexpired signature."""
-    storage = request.app.state.storage
+    storage = request.app.state.adapters.storage
     if not isinstance(storage, LocalStorage):
         raise NotFound("not_found", "files are served by the object store")
     try:
@@ -209,5 +209,5 @@ async def signing_keys(request: Request):
     """Public keys that sign module archives, current and retired, by key id."""
     return [
         SigningKey(key_id=info.key_id, status=info.status, public_key_pem=info.pem)
-        for info in request.app.state.keyring.public_keys()
+        for info in request.app.state.adapters.signing_keys.public_keys()
     ]

@@ -40,7 +40,7 @@ async def _database_ok(request: Request) -> bool:
 
 async def _temporal_ok(request: Request) -> bool:
     try:
-        client = await request.app.state.temporal.client()
+        client = await request.app.state.workflows.client()
         await asyncio.wait_for(client.service_client.check_health(), timeout=3)
         return True
     except Exception:

@@ -115,7 +115,7 @@ def _limit(request: Request, settings, key_hash: str) -> None:
 
 @router.get("", response_model=list[LicenseOut])
 async def my_licenses(principal: AccountPrincipal, session: SessionDep, request: Request):
-    vault = request.app.state.license_vault
+    vault = request.app.state.adapters.license_vault
     return [
         _license_out(row, module, _owner_key(vault, row))
         for row, module in await licenses.of_user(session, principal.user.id)
@@ -127,7 +127,7 @@ async def license_public_keys(request: Request):
     """Ed25519 keys that sign verify answers and offline licenses, by key id."""
     return [
         LicensePublicKey(key_id=k.key_id, status=k.status, public_key_pem=k.pem)
-        for k in request.app.state.license_keys.public_keys()
+        for k in request.app.state.adapters.license_keys.public_keys()
     ]
 
 
@@ -163,7 +163,7 @@ def _answer(request, settings, expires_at, module_name, key, body, code, now) ->
         ),
         nonce=getattr(body, "nonce", None),
     )
-    signed = request.app.state.license_keys.sign_document(answer)
+    signed = request.app.state.adapters.license_keys.sign_document(answer)
     return {**signed, "answer": answer}
 
 
@@ -315,7 +315,7 @@ async def offline_license(
     if row.status != "active" or not_after <= now:
         raise Conflict("license_not_active", "only an active license gets an offline file")
     module = await licenses.module_of(session, row)
-    keys = request.app.state.license_keys
+    keys = request.app.state.adapters.license_keys
     document = OfflineLicense(
         license_id=row.id,
         license_key=mask_license_key(normalize_license_key(key)),

@@ -5,16 +5,17 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api import review_workflow
-from api.deps import AdminPrincipal, SessionDep, SettingsDep, TemporalDep
+from api.deps import AdminPrincipal, SessionDep, SettingsDep, WorkflowsDep
 from api.params import IdPath, Limit, Offset
 from api.routers.module_schemas import ModuleOut
 from api.schemas import INT32_MAX, Int, Page, Strict
+from domain import processes
 from domain.access import Role
 from domain.errors import Conflict, NotFound
 from domain.modules import ModuleStatus
 from domain.review import REASON_MAX, DecisionAction, ReviewDecision
 from models.repositories import audit, modules
+from services import module_review
 
 router = APIRouter(prefix="/api/v1/admin/marketplace", tags=["admin"])
 
@@ -65,14 +66,14 @@ async def _decide(module_id, decision, session, settings, temporal) -> DecisionO
             "module_not_pending", f"the module is {module.status}, not waiting for review"
         )
     found = await modules.module_with_owner_email(session, module.id)
-    request = await review_workflow.current_review_request(session, module, found[1], settings)
+    request = await module_review.current_review_request(session, module, found[1], settings)
     await session.rollback()
-    await review_workflow.decide(temporal, request, decision, settings)
+    await module_review.decide(temporal, request, decision)
     module = await modules.get_module(session, module_id)
     await session.refresh(module)
     return DecisionOut(
         module=ModuleOut.model_validate(module),
-        workflow_id=review_workflow.review_workflow_id(module.slug),
+        workflow_id=processes.ModuleReview.workflow_id(module.slug),
     )
 
 
@@ -82,7 +83,7 @@ async def approve_module(
     principal: AdminPrincipal,
     session: SessionDep,
     settings: SettingsDep,
-    temporal: TemporalDep,
+    temporal: WorkflowsDep,
     body: ApproveIn | None = None,
 ):
     decision = ReviewDecision(
@@ -101,7 +102,7 @@ async def reject_module(
     principal: AdminPrincipal,
     session: SessionDep,
     settings: SettingsDep,
-    temporal: TemporalDep,
+    temporal: WorkflowsDep,
 ):
     decision = ReviewDecision(
         action=DecisionAction.REJECT,

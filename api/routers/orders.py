@@ -6,18 +6,17 @@ from decimal import Decimal
 
 from fastapi import APIRouter, Response, status
 
-from activities.checkout import RefundInput
-from api import checkout_workflow
-from api.deps import AccountPrincipal, SessionDep, SettingsDep, TemporalDep
+from api.deps import AccountPrincipal, SessionDep, SettingsDep, WorkflowsDep
 from api.params import IdPath, Limit, Offset
 from api.routers.order_schemas import NextAction, OrderLineOut, OrderOut, PaymentOut, RefundIn
 from api.schemas import Page
 from domain.access import Scope
-from domain.checkout import OrderKind, OrderStatus, RefundRequest, check_refund_allowed
+from domain.checkout import OrderKind, OrderStatus, RefundInput, RefundRequest, check_refund_allowed
 from domain.errors import Conflict, NotFound
 from integrations.invoice_pdf import Invoice, InvoiceLine, render_invoice
 from models.commerce import Order
 from models.repositories import audit, orders, platform_settings
+from services import checkout as checkout_service
 
 router = APIRouter(prefix="/api/v1/marketplace/orders", tags=["orders"])
 INVOICE_STATUSES = (OrderStatus.COMPLETED, OrderStatus.REFUNDED)
@@ -168,7 +167,7 @@ async def refund_order(
     principal: AccountPrincipal,
     session: SessionDep,
     settings: SettingsDep,
-    temporal: TemporalDep,
+    temporal: WorkflowsDep,
 ):
     """Refund the whole order through its gateway; its licenses are revoked and the
     publishers' earnings reversed. Buyers may ask within the refund window, admins any
@@ -203,7 +202,7 @@ async def refund_order(
         changes={"reason": body.reason, "by_admin": by_admin},
     )
     await session.commit()
-    await checkout_workflow.start_refund(
+    await checkout_service.start_refund(
         temporal,
         order.order_number,
         RefundInput(
@@ -212,6 +211,5 @@ async def refund_order(
             requested_by=principal.user.id,
             reason=body.reason,
         ),
-        settings,
     )
     return await order_out(session, order)

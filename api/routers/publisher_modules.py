@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from api import review_workflow
-from api.deps import ActivePublisherDep, PublisherDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import ActivePublisherDep, PublisherDep, SessionDep, SettingsDep, WorkflowsDep
 from api.ownership import own_module
 from api.params import IdPath, Limit, Offset
 from api.routers.module_schemas import (
@@ -20,13 +19,14 @@ from api.routers.module_schemas import (
 )
 from api.schemas import Page
 from domain import modules as rules
+from domain import processes
 from domain.errors import DomainError
 from domain.modules import LicenseType, ModuleStatus, SubscriptionPeriod
 from domain.slugs import slugify
 from integrations.search import reindex_module
 from models.module import MarketplaceModule
 from models.repositories import audit, categories, modules, users
-from workflows.module_review import review_workflow_id
+from services import module_review
 
 router = APIRouter(prefix="/api/v1/publisher/modules", tags=["publisher modules"])
 
@@ -135,7 +135,7 @@ async def update_module(
         changes=changes,
     )
     await session.commit()
-    await reindex_module(request.app.state.search, session, module.id)
+    await reindex_module(request.app.state.adapters.search, session, module.id)
     await session.refresh(module)
     return module
 
@@ -146,7 +146,7 @@ async def archive_module(
     request: Request,
     publisher: ActivePublisherDep,
     session: SessionDep,
-    temporal: TemporalDep,
+    temporal: WorkflowsDep,
 ):
     """Archive: the listing leaves the marketplace; buyers keep what they bought."""
     module = await own_module(session, publisher, module_id, lock=True)
@@ -164,9 +164,9 @@ async def archive_module(
         entity_id=module.id,
     )
     await session.commit()
-    await reindex_module(request.app.state.search, session, module.id)
+    await reindex_module(request.app.state.adapters.search, session, module.id)
     if was_pending:
-        await review_workflow.withdraw(temporal, module.slug)
+        await module_review.withdraw(temporal, module.slug)
     await session.refresh(module)
     return module
 
@@ -179,7 +179,7 @@ async def submit_for_review(
     publisher: ActivePublisherDep,
     session: SessionDep,
     settings: SettingsDep,
-    temporal: TemporalDep,
+    temporal: WorkflowsDep,
 ):
     """Send the listing to the review queue. Repeating a submit is harmless."""
     module = await own_module(session, publisher, module_id, lock=True)
@@ -197,11 +197,9 @@ async def submit_for_review(
             entity_id=module.id,
         )
     owner = await users.get_user(session, publisher.user_id)
-    request = await review_workflow.current_review_request(session, module, owner.email, settings)
+    request = await module_review.current_review_request(session, module, owner.email, settings)
     await session.commit()
-    workflow_id = await review_workflow.start_review(
-        temporal, request, settings, after_decision=after_decision
-    )
+    workflow_id = await module_review.start_review(temporal, request, after_decision=after_decision)
     await session.refresh(module)
     return SubmissionOut(
         module=ModuleOut.model_validate(module),
@@ -212,19 +210,19 @@ async def submit_for_review(
 
 @router.get("/{module_id}/review", response_model=ReviewStatusOut)
 async def review_status(
-    module_id: IdPath, publisher: PublisherDep, session: SessionDep, temporal: TemporalDep
+    module_id: IdPath, publisher: PublisherDep, session: SessionDep, temporal: WorkflowsDep
 ):
     """Where the review stands: the listing's status and reason, plus live workflow detail."""
     module = await own_module(session, publisher, module_id)
     live = None
     if module.status == ModuleStatus.PENDING:
-        live = await review_workflow.progress(temporal, module.slug)
+        live = await module_review.progress(temporal, module.slug)
     return ReviewStatusOut(
         module_id=module.id,
         status=ModuleStatus(module.status),
         rejection_reason=module.rejection_reason,
         submitted_at=module.submitted_at,
         reviewed_at=module.reviewed_at,
-        workflow_id=review_workflow_id(module.slug),
+        workflow_id=processes.ModuleReview.workflow_id(module.slug),
         progress=live,
     )

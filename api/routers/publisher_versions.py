@@ -7,14 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, status
 
-from api import ingest_workflow
 from api.deps import (
     ActivePublisherDep,
     ReleaseReaderDep,
     SessionDep,
     SettingsDep,
-    TemporalDep,
     UploaderDep,
+    WorkflowsDep,
 )
 from api.ownership import own_module
 from api.package_peek import peek_version
@@ -28,12 +27,14 @@ from api.routers.version_schemas import (
     VersionOut,
 )
 from api.uploads import receive_package
+from domain import processes
 from domain.errors import Conflict, DomainError, NotFound
 from domain.ingest import IngestRequest
 from domain.modules import ModuleStatus
-from domain.versions import VersionStatus, ingest_workflow_id
+from domain.versions import VersionStatus
 from models.module import ModuleVersion
 from models.repositories import audit, versions
+from services import ingestion
 
 router = APIRouter(prefix="/api/v1/publisher/modules/{module_id}/versions", tags=["versions"])
 UPLOAD_PATH = r"^/api/v1/publisher/modules/\d+/versions$"
@@ -61,7 +62,7 @@ async def upload_version(
     publisher: UploaderDep,
     session: SessionDep,
     settings: SettingsDep,
-    temporal: TemporalDep,
+    temporal: WorkflowsDep,
 ):
     """Upload a package (multipart, part ``file``; optional ``release_notes`` and
     ``changelog``). The pipeline runs in the background: poll ``status_url``."""
@@ -94,10 +95,12 @@ async def upload_version(
                 pipeline_step="received",
                 release_notes=upload.fields.get("release_notes") or None,
                 changelog=upload.fields.get("changelog") or None,
-                workflow_id=ingest_workflow_id(module.slug, number),
+                workflow_id=processes.VersionIngestion.workflow_id(module.slug, number),
             ),
         )
-        await asyncio.to_thread(request.app.state.storage.put_file, staging_key, upload.path)
+        await asyncio.to_thread(
+            request.app.state.adapters.storage.put_file, staging_key, upload.path
+        )
         await audit.record(
             session,
             actor_id=publisher.user_id,
@@ -109,9 +112,7 @@ async def upload_version(
         await session.commit()
     finally:
         upload.discard()
-    workflow_id = await ingest_workflow.start_ingestion(
-        temporal, _request(version, module, staging_key), settings
-    )
+    workflow_id = await ingestion.start_ingestion(temporal, _request(version, module, staging_key))
     await session.refresh(version)
     return _accepted(version, workflow_id)
 
@@ -124,9 +125,7 @@ async def _repeat_upload(existing, module, upload, settings, temporal):
             f"version {existing.version} exists; versions numbers are never reused",
         )
     if existing.status in IN_PIPELINE:
-        await ingest_workflow.start_ingestion(
-            temporal, _request(existing, module, existing.zip_file_url), settings
-        )
+        await ingestion.start_ingestion(temporal, _request(existing, module, existing.zip_file_url))
     return _accepted(existing, existing.workflow_id)
 
 
@@ -158,13 +157,13 @@ async def get_module_version(
     version: VersionPath,
     publisher: ReleaseReaderDep,
     session: SessionDep,
-    temporal: TemporalDep,
+    temporal: WorkflowsDep,
 ):
     """The version with its reasons and findings, plus the live step while it runs."""
     _, row = await _own_version(session, publisher, module_id, version)
     detail = VersionDetailOut.model_validate(row)
     if row.status in IN_PIPELINE and row.workflow_id:
-        detail.progress = await ingest_workflow.progress(temporal, row.workflow_id)
+        detail.progress = await ingestion.progress(temporal, row.workflow_id)
     return detail
 
 

@@ -3,23 +3,29 @@
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from api import checkout_workflow
-from api.deps import AccountPrincipal, SessionDep, SettingsDep, TemporalDep
+from api.deps import (
+    AccountPrincipal,
+    GatewaysDep,
+    LicenseVaultDep,
+    SessionDep,
+    WorkflowsDep,
+)
 from api.params import SlugPath
 from api.routers.cart import ensure_purchasable
 from api.routers.licenses import KeyPath, owned_license
 from api.routers.order_schemas import PaymentMethod
 from api.schemas import Strict
+from domain import processes
 from domain.checkout import Gateway, LicenseKind, SubscriptionStatus
 from domain.errors import DomainError, NotFound
 from integrations.payments.local import METHOD_PREFIX, TEST_CARDS, card_number_of
 from models.commerce import License, Subscription
 from models.repositories import discovery, orders, subscriptions
 from models.repositories.errors import unique_violations
-from workflows.subscription import subscription_workflow_id
+from services import subscriptions as subscription_service
 
 router = APIRouter(prefix="/api/v1/marketplace", tags=["subscriptions"])
 
@@ -55,7 +61,7 @@ class TrialOut(BaseModel):
     subscription: SubscriptionOut
 
 
-async def _subscription_out(session, sub: Subscription) -> SubscriptionOut:
+async def _subscription_out(session, sub: Subscription, workflow_id: str) -> SubscriptionOut:
     profile = await orders.profile(session, sub.user_id, sub.gateway) if sub.gateway else None
     return SubscriptionOut(
         license_id=sub.license_id,
@@ -69,7 +75,7 @@ async def _subscription_out(session, sub: Subscription) -> SubscriptionOut:
         cancel_at_period_end=sub.cancel_at_period_end,
         failed_attempts=sub.failed_attempts,
         has_payment_method=bool(profile and profile.payment_method),
-        workflow_id=subscription_workflow_id(sub.license_id),
+        workflow_id=workflow_id,
     )
 
 
@@ -79,9 +85,9 @@ async def start_trial(
     body: TrialIn,
     principal: AccountPrincipal,
     session: SessionDep,
-    settings: SettingsDep,
-    temporal: TemporalDep,
-    request: Request,
+    temporal: WorkflowsDep,
+    gateways: GatewaysDep,
+    vault: LicenseVaultDep,
 ):
     """One trial per buyer and module. When it ends it becomes a paid subscription if a
     payment method is on file, else the license expires."""
@@ -90,7 +96,7 @@ async def start_trial(
     assert module is not None
     if not module.trial_days or not module.subscription_period:
         raise DomainError("trial_not_offered", "this module has no trial")
-    request.app.state.gateways.get(body.gateway.value)
+    gateways.get(body.gateway.value)
     if body.payment_method is not None:
         if (
             body.gateway is not Gateway.LOCAL
@@ -109,10 +115,8 @@ async def start_trial(
         )
     now = datetime.now(UTC)
     ends = now + timedelta(days=module.trial_days)
-    columns = request.app.state.license_vault.new_key_columns()
-    key = request.app.state.license_vault.open(
-        columns["key_ciphertext"], bound_to=columns["license_key"]
-    )
+    columns = vault.new_key_columns()
+    key = vault.open(columns["key_ciphertext"], bound_to=columns["license_key"])
     row = License(
         **columns,
         user_id=principal.user.id,
@@ -133,7 +137,7 @@ async def start_trial(
         },
     ):
         session.add(row)
-    row.subscription_id = subscription_workflow_id(row.id)
+    row.subscription_id = processes.Subscription.workflow_id(row.id, row.license_key)
     sub = Subscription(
         license_id=row.id,
         user_id=principal.user.id,
@@ -150,39 +154,39 @@ async def start_trial(
     )
     session.add(sub)
     await session.commit()
-    await checkout_workflow.start_subscription(temporal, row.id, settings)
+    await subscription_service.start_subscription(temporal, row.id, row.subscription_id)
     return TrialOut(
         license_id=row.id,
         license_key=key or "",
         expires_at=ends,
-        subscription=await _subscription_out(session, sub),
+        subscription=await _subscription_out(session, sub, row.subscription_id),
     )
 
 
-async def _owned_subscription(session, principal, key: str) -> Subscription:
+async def _owned_subscription(session, principal, key: str) -> tuple[Subscription, str]:
     row = await owned_license(session, principal, key)
     sub = await subscriptions.of_license(session, row.id)
-    if sub is None:
+    if sub is None or not row.subscription_id:
         raise NotFound("not_a_subscription", "this license is not a subscription")
-    return sub
+    return sub, row.subscription_id
 
 
 @router.get("/licenses/{key}/subscription", response_model=SubscriptionOut)
 async def subscription_details(key: KeyPath, principal: AccountPrincipal, session: SessionDep):
-    return await _subscription_out(session, await _owned_subscription(session, principal, key))
+    return await _subscription_out(session, *await _owned_subscription(session, principal, key))
 
 
 async def _change(key: str, principal, session, temporal, cancel: bool) -> SubscriptionOut:
-    sub = await _owned_subscription(session, principal, key)
+    sub, workflow_id = await _owned_subscription(session, principal, key)
     await session.commit()
-    await checkout_workflow.change_subscription(temporal, sub.license_id, cancel)
+    await subscription_service.change_subscription(temporal, workflow_id, cancel=cancel)
     await session.refresh(sub)
-    return await _subscription_out(session, sub)
+    return await _subscription_out(session, sub, workflow_id)
 
 
 @router.post("/licenses/{key}/subscription/cancel", response_model=SubscriptionOut)
 async def cancel_subscription(
-    key: KeyPath, principal: AccountPrincipal, session: SessionDep, temporal: TemporalDep
+    key: KeyPath, principal: AccountPrincipal, session: SessionDep, temporal: WorkflowsDep
 ):
     """Stop renewing; the license stays valid until the current period ends."""
     return await _change(key, principal, session, temporal, cancel=True)
@@ -190,7 +194,7 @@ async def cancel_subscription(
 
 @router.post("/licenses/{key}/subscription/resume", response_model=SubscriptionOut)
 async def resume_subscription(
-    key: KeyPath, principal: AccountPrincipal, session: SessionDep, temporal: TemporalDep
+    key: KeyPath, principal: AccountPrincipal, session: SessionDep, temporal: WorkflowsDep
 ):
     """Undo a cancel before the period ends."""
     return await _change(key, principal, session, temporal, cancel=False)

@@ -3,8 +3,7 @@
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api import ingest_workflow
-from api.deps import AdminPrincipal, SessionDep, TemporalDep
+from api.deps import AdminPrincipal, SessionDep, WorkflowsDep
 from api.params import IdPath, Limit, Offset
 from api.routers.moderation import ApproveIn, RejectIn
 from api.routers.version_schemas import VersionDetailOut
@@ -14,6 +13,7 @@ from domain.errors import Conflict, NotFound
 from domain.ingest import VersionDecision
 from domain.versions import VersionStatus
 from models.repositories import versions
+from services import ingestion
 
 router = APIRouter(prefix="/api/v1/admin/marketplace", tags=["admin"])
 
@@ -45,7 +45,7 @@ async def _decide(version_id, decision, session, temporal) -> VersionDecisionOut
         raise Conflict("not_in_manual_review", f"the version is {row.status}")
     workflow_id = row.workflow_id
     await session.rollback()
-    status = await ingest_workflow.decide(temporal, workflow_id, decision)
+    status = await ingestion.decide(temporal, workflow_id, decision)
     row = await versions.get_version(session, version_id)
     await session.refresh(row)
     return VersionDecisionOut(version=VersionDetailOut.model_validate(row), status=status)
@@ -56,7 +56,7 @@ async def approve_version(
     version_id: IdPath,
     principal: AdminPrincipal,
     session: SessionDep,
-    temporal: TemporalDep,
+    temporal: WorkflowsDep,
     body: ApproveIn | None = None,
 ):
     decision = VersionDecision(
@@ -74,7 +74,7 @@ async def reject_version(
     body: RejectIn,
     principal: AdminPrincipal,
     session: SessionDep,
-    temporal: TemporalDep,
+    temporal: WorkflowsDep,
 ):
     decision = VersionDecision(
         approve=False,

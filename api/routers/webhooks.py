@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 
-from api import checkout_workflow
-from api.deps import SessionDep, TemporalDep
+from api.deps import SessionDep, WorkflowsDep
 from domain.checkout import Gateway
 from domain.errors import DomainError, Unauthenticated
 from integrations.payments import WebhookRejected
 from models.repositories import orders, webhooks
+from services import checkout as checkout_service
 
 router = APIRouter(prefix="/api/v1/marketplace/webhooks", tags=["webhooks"])
 MAX_WEBHOOK_BYTES = 256 * 1024
@@ -23,7 +23,7 @@ async def _receive(gateway: Gateway, request: Request, session, temporal) -> dic
     if len(body) > MAX_WEBHOOK_BYTES:
         raise DomainError("malformed_event", "webhook body too large")
     try:
-        event = await request.app.state.gateways.get(gateway.value).parse_webhook(
+        event = await request.app.state.adapters.gateways.get(gateway.value).parse_webhook(
             request.headers, body
         )
     except WebhookRejected as rejected:
@@ -42,7 +42,7 @@ async def _receive(gateway: Gateway, request: Request, session, temporal) -> dic
         if order is not None and order.payment_method != gateway.value:
             order = None
     if order is not None:
-        await checkout_workflow.payment_changed(temporal, order.order_number)
+        await checkout_service.payment_changed(temporal, order.order_number)
     await webhooks.remember(
         session, gateway.value, event.event_id, event.event_type, datetime.now(UTC)
     )
@@ -50,10 +50,10 @@ async def _receive(gateway: Gateway, request: Request, session, temporal) -> dic
 
 
 @router.post("/stripe")
-async def stripe_webhook(request: Request, session: SessionDep, temporal: TemporalDep):
+async def stripe_webhook(request: Request, session: SessionDep, temporal: WorkflowsDep):
     return await _receive(Gateway.STRIPE, request, session, temporal)
 
 
 @router.post("/paypal")
-async def paypal_webhook(request: Request, session: SessionDep, temporal: TemporalDep):
+async def paypal_webhook(request: Request, session: SessionDep, temporal: WorkflowsDep):
     return await _receive(Gateway.PAYPAL, request, session, temporal)

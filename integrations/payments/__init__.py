@@ -9,28 +9,9 @@ charges or refunds twice.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
-
-class PaymentStatus(StrEnum):
-    SUCCEEDED = "succeeded"
-    REQUIRES_ACTION = "requires_action"
-    """The buyer must approve or authenticate (3-D Secure, PayPal approval), then confirm."""
-    PROCESSING = "processing"
-    """The gateway has it and will say how it ended (webhook, or a later look-up)."""
-    DECLINED = "declined"
-    CANCELED = "canceled"
-
-    @property
-    def is_final(self) -> bool:
-        return self in (PaymentStatus.SUCCEEDED, PaymentStatus.DECLINED, PaymentStatus.CANCELED)
-
-
-class RefundStatus(StrEnum):
-    SUCCEEDED = "succeeded"
-    PENDING = "pending"
-    FAILED = "failed"
+from domain.checkout import PaymentStatus, RefundStatus
 
 
 @dataclass(frozen=True)

@@ -26,15 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from integrations.payments import (
-    Payment,
-    PaymentRequest,
-    PaymentStatus,
-    Refund,
-    RefundStatus,
-    WebhookEvent,
-    WebhookRejected,
-)
+from domain.checkout import PaymentStatus, RefundStatus
+from integrations.payments import Payment, PaymentRequest, Refund, WebhookEvent, WebhookRejected
 
 
 @dataclass(frozen=True)

@@ -48,15 +48,14 @@ from paypalserversdk.models.purchase_unit_request import PurchaseUnitRequest
 from paypalserversdk.models.refund_request import RefundRequest
 from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
 
+from domain.checkout import PaymentStatus, RefundStatus
 from domain.errors import DomainError, ErrorKind
 from domain.pricing import from_minor_units, to_minor_units
 from integrations.payments import (
     GatewayError,
     Payment,
     PaymentRequest,
-    PaymentStatus,
     Refund,
-    RefundStatus,
     WebhookEvent,
     WebhookRejected,
 )

@@ -25,14 +25,13 @@ from typing import Any
 
 import stripe
 
+from domain.checkout import PaymentStatus, RefundStatus
 from domain.errors import DomainError, ErrorKind
 from integrations.payments import (
     GatewayError,
     Payment,
     PaymentRequest,
-    PaymentStatus,
     Refund,
-    RefundStatus,
     WebhookEvent,
     WebhookRejected,
 )

@@ -36,9 +36,10 @@ class Assigned:
 
 async def payees(
     session: AsyncSession, *, period_start: date, ends_at: datetime, after_id: int, limit: int
-) -> list[int]:
-    """Publishers a month's run visits, by id after ``after_id``: those with ledger entries
-    unpaid before the month's end, and those whose payout for the month is unfinished."""
+) -> list[tuple[int, str]]:
+    """Publishers (id, slug) a month's run visits, by id after ``after_id``: those with
+    ledger entries unpaid before the month's end, and those whose payout for the month is
+    unfinished."""
     unpaid = exists().where(
         EarningEntry.publisher_id == Publisher.id,
         EarningEntry.payout_id.is_(None),
@@ -50,12 +51,12 @@ async def payees(
         PublisherPayout.status.in_(UNFINISHED),
     )
     rows = await session.execute(
-        select(Publisher.id)
+        select(Publisher.id, Publisher.slug)
         .where(Publisher.id > after_id, or_(unpaid, unfinished))
         .order_by(Publisher.id)
         .limit(limit)
     )
-    return list(rows.scalars())
+    return [(publisher_id, slug) for publisher_id, slug in rows]
 
 
 async def unpaid_totals(

@@ -1,4 +1,5 @@
-"""Schema pieces every router shares."""
+"""Request and response schemas: the pieces every router shares here, and one module per
+domain beside this file (``api.schemas.checkout``, ...)."""
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar

@@ -1,0 +1,245 @@
+"""The one way the services start, update, signal and query workflows.
+
+Workflows are named by ``domain.processes``; answers are decoded into the types the caller
+asks for. Every failure Temporal reports is translated here, once, into the API's error
+shape:
+
+- an update the workflow refuses (its validator or handler raises ``ApplicationError``
+  with a type) becomes that type as the error code: 403 for ``admin_required``, else 409;
+- a workflow that is not running (never started, or finished) is ``None`` for queries,
+  ``False`` for signals, and the caller's ``when_gone`` error (or ``None``) for updates;
+- Temporal itself unreachable or timing out is 503 ``workflow_service_unavailable``.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from enum import Enum
+from typing import Any, TypeVar
+
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.errors import Conflict, DomainError, ErrorKind
+from integrations.temporal import MODULE_SLUG
+
+T = TypeVar("T")
+CONNECT_TIMEOUT = 5.0
+GONE = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
+"""How Temporal answers a message to a workflow that does not run (any more)."""
+REFUSAL_KINDS = {"admin_required": ErrorKind.FORBIDDEN}
+"""Refusal types that are not a conflict with the workflow's state."""
+
+
+class TemporalUnavailable(DomainError):
+    kind = ErrorKind.UNAVAILABLE
+
+
+def unavailable(code: str = "workflow_service_unavailable") -> TemporalUnavailable:
+    return TemporalUnavailable(code, "the workflow service is not reachable; try again shortly")
+
+
+class StartPolicy(Enum):
+    """What a start does when a run with the same id exists or existed."""
+
+    ONCE = (WorkflowIDConflictPolicy.USE_EXISTING, WorkflowIDReusePolicy.REJECT_DUPLICATE)
+    """Join the run in progress; a run that has ended is never started again, so a retried
+    request can never repeat a business process (an upload, a checkout, a refund)."""
+    JOIN_OR_RESTART = (WorkflowIDConflictPolicy.USE_EXISTING, WorkflowIDReusePolicy.ALLOW_DUPLICATE)
+    """Join the run in progress, or start anew after any run that ended (a review of a
+    module submitted again, a payout an admin retries)."""
+    UNLESS_RAN = (WorkflowIDConflictPolicy.FAIL, WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY)
+    """Start only when no run is in progress and none ended well (a month's payouts)."""
+
+
+class TemporalConnector:
+    """A lazily connected client, so the API starts even while Temporal is down."""
+
+    def __init__(self, connect: Callable[[], Awaitable[Client]]) -> None:
+        self._connect = connect
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Client:
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                try:
+                    self._client = await asyncio.wait_for(self._connect(), CONNECT_TIMEOUT)
+                except Exception as error:
+                    raise unavailable() from error
+        return self._client
+
+    @classmethod
+    def of(cls, client: Client) -> "TemporalConnector":
+        async def connected() -> Client:
+            return client
+
+        connector = cls(connected)
+        connector._client = client
+        return connector
+
+
+def refusal(error: WorkflowUpdateFailedError) -> DomainError:
+    """The workflow's own reason for refusing an update, as an API error."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type:
+        kind = REFUSAL_KINDS.get(cause.type, ErrorKind.CONFLICT)
+        return DomainError(cause.type, cause.message, kind)
+    return Conflict("update_refused", str(error))
+
+
+class TemporalFrontDoor:
+    def __init__(self, connector: TemporalConnector, task_queue: str) -> None:
+        self.connector = connector
+        self.task_queue = task_queue
+
+    async def client(self) -> Client:
+        return await self.connector.client()
+
+    async def start(
+        self,
+        workflow: str,
+        arg: Any,
+        *,
+        workflow_id: str,
+        policy: StartPolicy = StartPolicy.ONCE,
+        module_slug: str | None = None,
+        **options: Any,
+    ) -> bool:
+        """Start ``workflow`` under ``workflow_id``. False when the policy refused because
+        of an earlier or running run; True when a run is now going (this one, or the one it
+        joined)."""
+        client = await self.client()
+        conflict, reuse = policy.value
+        try:
+            await client.start_workflow(
+                workflow,
+                arg,
+                id=workflow_id,
+                task_queue=self.task_queue,
+                id_conflict_policy=conflict,
+                id_reuse_policy=reuse,
+                search_attributes=_attributes(module_slug),
+                **options,
+            )
+        except WorkflowAlreadyStartedError:
+            return False
+        except RPCError as error:
+            raise unavailable() from error
+        return True
+
+    async def update(
+        self,
+        workflow_id: str,
+        update: str,
+        arg: Any = None,
+        *,
+        result_type: type[T],
+        when_gone: DomainError | None = None,
+    ) -> T | None:
+        """Send an update and wait for its answer. A workflow that is not running raises
+        ``when_gone``, or answers None when that is not given."""
+        handle = (await self.client()).get_workflow_handle(workflow_id)
+        args = [] if arg is None else [arg]
+        try:
+            return await handle.execute_update(update, args=args, result_type=result_type)
+        except WorkflowUpdateFailedError as error:
+            raise refusal(error) from error
+        except RPCError as error:
+            if error.status in GONE:
+                if when_gone is not None:
+                    raise when_gone from error
+                return None
+            raise unavailable() from error
+
+    async def update_with_start(
+        self,
+        workflow: str,
+        arg: Any,
+        *,
+        workflow_id: str,
+        update: str,
+        update_arg: Any,
+        result_type: type[T],
+        module_slug: str | None = None,
+    ) -> T:
+        """Send an update to the run in progress, starting the workflow first if none is."""
+        conflict, reuse = StartPolicy.JOIN_OR_RESTART.value
+        start = WithStartWorkflowOperation(
+            workflow,
+            arg,
+            id=workflow_id,
+            task_queue=self.task_queue,
+            id_conflict_policy=conflict,
+            id_reuse_policy=reuse,
+            search_attributes=_attributes(module_slug),
+        )
+        try:
+            return await (await self.client()).execute_update_with_start_workflow(
+                update, update_arg, start_workflow_operation=start, result_type=result_type
+            )
+        except WorkflowUpdateFailedError as error:
+            raise refusal(error) from error
+        except RPCError as error:
+            raise unavailable() from error
+
+    async def signal(self, workflow_id: str, signal: str, arg: Any = None) -> bool:
+        """Send a signal; False when the workflow does not run."""
+        handle = (await self.client()).get_workflow_handle(workflow_id)
+        try:
+            await handle.signal(signal, args=[] if arg is None else [arg])
+        except RPCError as error:
+            if error.status in GONE:
+                return False
+            raise unavailable() from error
+        return True
+
+    async def query(self, workflow_id: str, query: str, *, result_type: type[T]) -> T | None:
+        """Ask a workflow (running or closed) where it stands; None when there is none."""
+        handle = (await self.client()).get_workflow_handle(workflow_id)
+        try:
+            return await handle.query(query, result_type=result_type)
+        except RPCError as error:
+            if error.status in GONE:
+                return None
+            raise unavailable() from error
+
+    async def wait_closed(self, workflow_id: str, timeout: timedelta) -> bool:
+        """Let a running workflow end, up to ``timeout``; True when none runs (any more)."""
+        handle = (await self.client()).get_workflow_handle(workflow_id)
+        try:
+            described = await handle.describe()
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                return True
+            raise unavailable() from error
+        if described.status is not WorkflowExecutionStatus.RUNNING:
+            return True
+        try:
+            await asyncio.wait_for(handle.result(), timeout=timeout.total_seconds())
+        except TimeoutError:
+            return False
+        except WorkflowFailureError:
+            pass
+        return True
+
+
+def _attributes(module_slug: str | None) -> TypedSearchAttributes | None:
+    if module_slug is None:
+        return None
+    return TypedSearchAttributes([SearchAttributePair(MODULE_SLUG, module_slug)])
