@@ -1,15 +1,8 @@
-"""Recording what a request did (a module viewed, a version downloaded) with its context,
-in the request's own transaction but never at its expense: a refused insert is logged and
-undone alone (``models.repositories.analytics.best_effort``)."""
+"""The request's context for analytics (address, agent, referrer, country, session)."""
 
 from fastapi import Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.analytics import VIEW_DEDUPE_WINDOW, RequestContext, request_context
-from models.analytics import ModuleDownload
-from models.repositories import analytics, downloads
-
-CLI_AGENT = "marketplace-cli"
+from domain.analytics import RequestContext, request_context
 
 
 def context_of(request: Request, user_id: int | None) -> RequestContext:
@@ -17,43 +10,4 @@ def context_of(request: Request, user_id: int | None) -> RequestContext:
         client_host=request.client.host if request.client else None,
         headers=request.headers,
         user_id=user_id,
-    )
-
-
-async def track_view(
-    request: Request, session: AsyncSession, module_id: int, user_id: int | None
-) -> bool:
-    """Count a view unless this session's last counted one is under 30 minutes old."""
-    context = context_of(request, user_id)
-    counted = await analytics.best_effort(
-        session,
-        "view",
-        lambda: analytics.record_view(session, module_id, user_id, context, VIEW_DEDUPE_WINDOW),
-    )
-    return bool(counted)
-
-
-async def track_download(
-    request: Request,
-    session: AsyncSession,
-    *,
-    module_id: int,
-    version_id: int,
-    user_id: int | None,
-    license_id: int | None,
-) -> None:
-    context = context_of(request, user_id)
-    download = ModuleDownload(
-        module_id=module_id,
-        version_id=version_id,
-        user_id=user_id,
-        license_id=license_id,
-        ip_address=context.ip_address,
-        user_agent=context.user_agent,
-        referrer=context.referrer,
-        country_code=context.country_code,
-        download_type="cli" if CLI_AGENT in (context.user_agent or "") else "manual",
-    )
-    await analytics.best_effort(
-        session, "download", lambda: downloads.record_download(session, download)
     )

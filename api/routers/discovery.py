@@ -26,7 +26,7 @@ from api.routers.discovery_schemas import (
     VersionOut,
 )
 from api.schemas import Page
-from api.tracking import track_view
+from api.tracking import context_of
 from domain.discovery import (
     RELEASE_INPUT_PATTERN,
     SEARCH_QUERY_MAX,
@@ -43,6 +43,7 @@ from domain.slugs import SLUG_PATTERN
 from integrations.search import PostgresSearch, SearchBackend, SearchQuery
 from models.module import MarketplaceModule
 from models.repositories import discovery
+from services.tracking import track_view
 
 router = APIRouter(prefix="/api/v1/marketplace", tags=["discovery"])
 
@@ -166,7 +167,8 @@ async def module_detail(slug: ModuleSlug, request: Request, session: SessionDep,
         },
         from_attributes=True,
     )
-    await track_view(request, session, module.id, viewer.user.id if viewer else None)
+    user_id = viewer.user.id if viewer else None
+    await track_view(session, context_of(request, user_id), module.id, user_id)
     return detail
 
 

@@ -11,13 +11,14 @@ from pydantic import BaseModel
 from api.deps import MaybePrincipal, SessionDep, SettingsDep
 from api.params import SlugPath
 from api.routers.version_schemas import VERSION_PATTERN
-from api.tracking import track_download
+from api.tracking import context_of
 from domain.access import Scope
 from domain.errors import DomainError, ErrorKind, Forbidden, NotFound, Unauthenticated
 from domain.licensing import LicenseStatus, license_covers_version
 from domain.modules import LicenseType, ModuleStatus, Visibility
 from integrations.storage import LocalStorage, validate_key
 from models.repositories import downloads
+from services.tracking import track_download
 
 router = APIRouter(prefix="/api/v1/marketplace", tags=["downloads"])
 
@@ -66,12 +67,13 @@ async def _link(request, slug, number, principal, session, settings) -> Download
     url = request.app.state.adapters.storage.download_url(
         version.zip_file_url, expires_in=settings.download_url_ttl, filename=filename
     )
+    user_id = principal.user.id if principal else None
     await track_download(
-        request,
         session,
+        context_of(request, user_id),
         module_id=module.id,
         version_id=version.id,
-        user_id=principal.user.id if principal else None,
+        user_id=user_id,
         license_id=license_id,
     )
     return DownloadLink(

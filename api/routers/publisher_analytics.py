@@ -9,7 +9,6 @@ A suspended publisher may still look.
 from fastapi import APIRouter
 
 from api.deps import PublisherDep, SessionDep
-from api.ownership import own_module
 from api.routers.analytics_schemas import (
     Breakdown,
     DownloadPoint,
@@ -32,6 +31,7 @@ from api.routers.analytics_schemas import (
 from domain.analytics import TOP_MODULES, currencies_of, fill_series, mean_rating
 from models.repositories import analytics
 from models.repositories.analytics import LedgerSums, ReviewSums, Scope
+from services.ownership import own_module
 
 router = APIRouter(prefix="/api/v1/publisher/analytics", tags=["publisher"])
 

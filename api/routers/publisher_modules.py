@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from api.deps import ActivePublisherDep, PublisherDep, SessionDep, SettingsDep, WorkflowsDep
-from api.ownership import own_module
 from api.params import IdPath, Limit, Offset
 from api.routers.module_schemas import (
     NOT_NULLABLE_ON_UPDATE,
@@ -27,6 +26,7 @@ from integrations.search import reindex_module
 from models.module import MarketplaceModule
 from models.repositories import audit, categories, modules, users
 from services import module_review
+from services.ownership import own_module
 
 router = APIRouter(prefix="/api/v1/publisher/modules", tags=["publisher modules"])
 

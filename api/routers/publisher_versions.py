@@ -15,7 +15,6 @@ from api.deps import (
     UploaderDep,
     WorkflowsDep,
 )
-from api.ownership import own_module
 from api.package_peek import peek_version
 from api.params import IdPath
 from api.routers.version_schemas import (
@@ -35,6 +34,7 @@ from domain.versions import VersionStatus
 from models.module import ModuleVersion
 from models.repositories import audit, versions
 from services import ingestion
+from services.ownership import own_module
 
 router = APIRouter(prefix="/api/v1/publisher/modules/{module_id}/versions", tags=["versions"])
 UPLOAD_PATH = r"^/api/v1/publisher/modules/\d+/versions$"
