@@ -3,18 +3,35 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The locks pin the whole dependency tree (versions and hashes), resolved from PyPI for
+# every platform: requirements.lock for production (the Dockerfile), requirements-test.lock
+# adds the test extra. `make lock` refreshes both after a change to pyproject.toml.
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --no-emit-package pip \
+	--no-config --index-url https://pypi.org/simple --custom-compile-command "make lock"
 
-.PHONY: install run test compose-check lint clean
+.PHONY: install run test compose-check lint lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-test.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-test.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+lock:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade uv
+	.lock-venv/bin/uv pip compile pyproject.toml --extra test $(LOCK_FLAGS) \
+		$(LOCK_UPGRADE) -o requirements-test.lock
+	.lock-venv/bin/uv pip compile pyproject.toml $(LOCK_FLAGS) \
+		-c requirements-test.lock -o requirements.lock
+	rm -rf .lock-venv
 
 run: install
 	$(BIN)/marketplace dev
@@ -33,4 +50,4 @@ lint: install
 	$(BIN)/python -m ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .lock-venv .pytest_cache

@@ -223,6 +223,7 @@ class PackageActivities:
                 entity_type="version",
                 entity_id=request.version_id,
                 changes={"reason": decision.reason},
+                dedupe_key=f"version:{request.version_id}:review_decision",
             )
 
     @activity.defn(name="package.sign")
@@ -300,6 +301,7 @@ class PackageActivities:
                 entity_type="version",
                 entity_id=request.version_id,
                 changes={"reasons": [r.code for r in reasons]},
+                dedupe_key=f"version:{request.version_id}:reject",
             )
         await asyncio.to_thread(self._drop_staging, request)
 

@@ -129,4 +129,6 @@ class ReviewActivities:
                 entity_type="module",
                 entity_id=reminder.module_id,
                 changes={"reminder": reminder.reminder_number, "escalated": reminder.escalated},
+                dedupe_key=f"module:{reminder.module_id}:review:"
+                f"{reminder.waiting_since:%Y%m%dT%H%M%S}:reminder:{reminder.reminder_number}",
             )

@@ -63,10 +63,6 @@ class PayoutStatus(StrEnum):
     HELD = "held"
     """The publisher is suspended: recorded, nothing paid, entries left unpaid."""
 
-    @property
-    def takes_entries(self) -> bool:
-        return self not in (PayoutStatus.CARRIED_OVER, PayoutStatus.HELD)
-
 
 class TransferStatus(StrEnum):
     PAID = "paid"

@@ -81,24 +81,6 @@ def parse_semver(text: str) -> SemVer:
     return SemVer(parsed.major, parsed.minor, parsed.patch, parsed.prerelease, parsed.build)
 
 
-def highest_release(versions: list[str]) -> str | None:
-    """The highest version that is not a pre-release, as written; None if there is none.
-
-    Strings that are not SemVer (rows from before the rule) are left out.
-    """
-    releases: list[tuple[SemVer, str]] = []
-    for text in versions:
-        try:
-            parsed = parse_semver(text)
-        except DomainError:
-            continue
-        if not parsed.is_prerelease:
-            releases.append((parsed, text))
-    if not releases:
-        return None
-    return max(releases, key=lambda pair: pair[0])[1]
-
-
 def parse_range(spec: str) -> SpecifierSet:
     """A PEP 440 specifier set such as ``>=2.0,<3``; code ``invalid_version_range``."""
     try:

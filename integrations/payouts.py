@@ -7,8 +7,8 @@ activity reaches the provider as the same request and money moves at most once.
 - **Stripe Connect** (``stripe`` SDK, async on its httpx client): ``POST /v1/transfers`` to
   the publisher's connected account with ``Idempotency-Key``; a transfer is final once
   created (the connected account then pays out on its own schedule).
-- **PayPal Payouts** (REST with ``httpx``; the server SDK has no payouts): an OAuth
-  client-credentials token, then ``POST /v1/payments/payouts`` with one item,
+- **PayPal Payouts** (REST on the ``integrations.paypal.PayPalClient`` the checkout gateway
+  uses too, so one OAuth token serves both): ``POST /v1/payments/payouts`` with one item,
   ``sender_batch_id`` = the key and ``PayPal-Request-Id`` = the key. PayPal refuses a
   ``sender_batch_id`` seen in the last 30 days with an error linking to the original batch;
   that batch is then read instead. A batch settles later: ``check`` reads it
@@ -21,29 +21,21 @@ cannot help. ``code`` is the provider's error code in lower case. Secrets and to
 never logged.
 """
 
-import asyncio
-import logging
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
-import httpx
 import stripe
 
 from domain.payouts import TransferStatus
 from domain.pricing import currency_places, to_minor_units
-
-log = logging.getLogger("marketplace.payouts")
+from integrations.paypal import PayPalClient, PayPalError, PayPalUnavailable
 
 TIMEOUT_SECONDS = 30.0
 MAX_NETWORK_RETRIES = 2
-TOKEN_MARGIN_SECONDS = 60
 PAYOUTS_PATH = "/v1/payments/payouts"
-PAYPAL_LIVE = "https://api-m.paypal.com"
-PAYPAL_SANDBOX = "https://api-m.sandbox.paypal.com"
 PAYPAL_ITEM_FAILED = {"FAILED", "RETURNED", "BLOCKED", "REFUNDED", "REVERSED", "DENIED"}
 PAYPAL_BATCH_FAILED = {"DENIED", "CANCELED"}
 
@@ -177,7 +169,9 @@ class StripeConnectPayouts:
 
 
 class PayPalPayouts:
-    """PayPal Payouts over REST. ``api_base`` overrides the live/sandbox host (tests)."""
+    """PayPal Payouts over REST. Built from credentials (its own ``PayPalClient``; ``api_base``
+    overrides the live/sandbox host, for tests), or with ``over`` on the client the process
+    shares with the PayPal checkout gateway."""
 
     name = "paypal"
 
@@ -191,26 +185,23 @@ class PayPalPayouts:
     ) -> None:
         if not client_id or not client_secret:
             raise ValueError("PayPal payouts need a client id and secret")
-        self.api_base = (api_base or (PAYPAL_SANDBOX if sandbox else PAYPAL_LIVE)).rstrip("/")
-        self._client_id = client_id
-        self._client_secret = client_secret
-        self._token: tuple[str, float] | None = None
-        self._token_lock = asyncio.Lock()
-        self._http: httpx.AsyncClient | None = None
+        self._paypal = PayPalClient(client_id, client_secret, api_base=api_base, sandbox=sandbox)
+
+    @classmethod
+    def over(cls, paypal: PayPalClient) -> Self:
+        rail = cls.__new__(cls)
+        rail._paypal = paypal
+        return rail
+
+    @property
+    def api_base(self) -> str:
+        return self._paypal.api_base
 
     def __repr__(self) -> str:
         return f"PayPalPayouts(api_base={self.api_base!r})"
 
     async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
-
-    def _client(self) -> httpx.AsyncClient:
-        """One pooled client per rail (made on first use, inside the running loop)."""
-        if self._http is None:
-            self._http = httpx.AsyncClient(base_url=self.api_base, timeout=TIMEOUT_SECONDS)
-        return self._http
+        await self._paypal.aclose()
 
     async def send(self, request: TransferRequest) -> TransferResult:
         if not request.destination:
@@ -234,20 +225,22 @@ class PayPalPayouts:
                 }
             ],
         }
-        status, answer = await self._call(
-            "POST", PAYOUTS_PATH, json=body, headers={"PayPal-Request-Id": request.idempotency_key}
-        )
-        if status in (200, 201):
-            return self._batch_result(answer, fetched=False)
-        original = _original_batch(answer)
-        if original is not None:
-            return await self.check(request, original)
-        raise _refusal(status, answer)
+        with _paypal_errors():
+            try:
+                answer = await self._paypal.request(
+                    "POST", PAYOUTS_PATH, json=body, request_id=request.idempotency_key
+                )
+            except PayPalError as error:
+                # A sender_batch_id PayPal has seen (in the last 30 days): read that batch.
+                original = _original_batch(error.body)
+                if original is None:
+                    raise
+                return await self.check(request, original)
+        return self._batch_result(answer, fetched=False)
 
     async def check(self, request: TransferRequest, external_id: str) -> TransferResult:
-        status, answer = await self._call("GET", f"{PAYOUTS_PATH}/{external_id}")
-        if status != 200:
-            raise _refusal(status, answer)
+        with _paypal_errors():
+            answer = await self._paypal.request("GET", f"{PAYOUTS_PATH}/{external_id}")
         return self._batch_result(answer, fetched=True)
 
     @staticmethod
@@ -272,47 +265,16 @@ class PayPalPayouts:
             return TransferResult(TransferStatus.PAID, batch_id)
         return TransferResult(TransferStatus.PENDING, batch_id)
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
-        extra = kwargs.pop("headers", {})
-        http = self._client()
-        try:
-            for attempt in range(2):
-                token = await self._access_token(http)
-                headers = {"Authorization": f"Bearer {token}", **extra}
-                response = await http.request(method, path, headers=headers, **kwargs)
-                if response.status_code != 401 or attempt:
-                    break
-                self._token = None
-        except httpx.HTTPError as error:
-            raise TransferUnavailable(f"PayPal is unreachable: {type(error).__name__}") from error
-        if response.status_code >= 500 or response.status_code in (401, 429):
-            raise TransferUnavailable(f"PayPal answered HTTP {response.status_code}")
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        return response.status_code, answer
 
-    async def _access_token(self, http: httpx.AsyncClient) -> str:
-        async with self._token_lock:
-            if self._token is not None and time.monotonic() < self._token[1]:
-                return self._token[0]
-            response = await http.post(
-                "/v1/oauth2/token",
-                data={"grant_type": "client_credentials"},
-                auth=(self._client_id, self._client_secret),
-                headers={"Accept": "application/json"},
-            )
-            if response.status_code != 200:
-                log.error("PayPal token request answered HTTP %s", response.status_code)
-                raise TransferUnavailable(f"PayPal token endpoint answered {response.status_code}")
-            try:
-                answer = response.json()
-                token, lifetime = str(answer["access_token"]), int(answer["expires_in"])
-            except (ValueError, KeyError, TypeError) as error:
-                raise TransferUnavailable("PayPal token endpoint answered garbage") from error
-            self._token = (token, time.monotonic() + lifetime - TOKEN_MARGIN_SECONDS)
-            return token
+@contextmanager
+def _paypal_errors() -> Iterator[None]:
+    """The shared PayPal client's errors as the payout rails name them."""
+    try:
+        yield
+    except PayPalUnavailable as error:
+        raise TransferUnavailable(str(error)) from error
+    except PayPalError as error:
+        raise TransferRefused(error.issue.lower(), error.message) from error
 
 
 def _original_batch(answer: Any) -> str | None:
@@ -325,16 +287,6 @@ def _original_batch(answer: Any) -> str | None:
             if batch_id and "/" not in batch_id:
                 return batch_id
     return None
-
-
-def _refusal(status: int, answer: Any) -> TransferRefused:
-    body = answer if isinstance(answer, dict) else {}
-    details = body.get("details")
-    issue = None
-    if isinstance(details, list) and details and isinstance(details[0], dict):
-        issue = details[0].get("issue")
-    code = str(issue or body.get("name") or f"http_{status}").lower()
-    return TransferRefused(code, str(body.get("message") or f"PayPal answered HTTP {status}"))
 
 
 # --- choosing the rail ---------------------------------------------------------------------

@@ -26,6 +26,7 @@ from integrations.payouts import (
     PayPalPayouts,
     StripeConnectPayouts,
 )
+from integrations.paypal import PayPalClient
 from integrations.private_files import create_once
 from integrations.search import (
     PostgresSearch,
@@ -81,7 +82,20 @@ def storage_from(settings: Settings) -> ObjectStorage:
     return storage
 
 
-def gateways_from(settings: Settings) -> Gateways:
+def paypal_from(settings: Settings) -> PayPalClient | None:
+    """The PayPal REST client, when credentials are set; the checkout gateway and the
+    payouts rail share it (one OAuth token, one connection pool)."""
+    if not settings.paypal_client_id or settings.paypal_client_secret is None:
+        return None
+    return PayPalClient(
+        settings.paypal_client_id,
+        settings.paypal_client_secret.get_secret_value(),
+        api_base=settings.paypal_api_base,
+        sandbox=settings.paypal_sandbox,
+    )
+
+
+def gateways_from(settings: Settings, paypal: PayPalClient | None = None) -> Gateways:
     enabled: list[PaymentGateway] = []
     if settings.local_gateway_enabled:
         enabled.append(LocalGateway(settings.payments_dir, settings.public_base_url))
@@ -93,20 +107,13 @@ def gateways_from(settings: Settings) -> Gateways:
                 api_base=settings.stripe_api_base,
             )
         )
-    if settings.paypal_client_id and settings.paypal_client_secret and settings.paypal_webhook_id:
-        enabled.append(
-            PayPalGateway(
-                settings.paypal_client_id,
-                settings.paypal_client_secret.get_secret_value(),
-                settings.paypal_webhook_id,
-                api_base=settings.paypal_api_base,
-                sandbox=settings.paypal_sandbox,
-            )
-        )
+    client = paypal or paypal_from(settings)  # the process's shared one, when given
+    if client is not None and settings.paypal_webhook_id:
+        enabled.append(PayPalGateway.over(client, settings.paypal_webhook_id))
     return Gateways(enabled)
 
 
-def payout_rails_from(settings: Settings) -> PayoutRails:
+def payout_rails_from(settings: Settings, paypal: PayPalClient | None = None) -> PayoutRails:
     rails: list[PayoutRail] = []
     if settings.stripe_secret_key is not None:
         rails.append(
@@ -114,15 +121,9 @@ def payout_rails_from(settings: Settings) -> PayoutRails:
                 settings.stripe_secret_key.get_secret_value(), api_base=settings.stripe_api_base
             )
         )
-    if settings.paypal_client_id and settings.paypal_client_secret is not None:
-        rails.append(
-            PayPalPayouts(
-                settings.paypal_client_id,
-                settings.paypal_client_secret.get_secret_value(),
-                api_base=settings.paypal_api_base,
-                sandbox=settings.paypal_sandbox,
-            )
-        )
+    client = paypal or paypal_from(settings)  # the process's shared one, when given
+    if client is not None:
+        rails.append(PayPalPayouts.over(client))
     return PayoutRails(rails)
 
 
@@ -194,13 +195,18 @@ class Adapters:
     search: SearchBackend
     mailer: Mailer
     payout_rails: PayoutRails
+    paypal: PayPalClient | None = None
+    """Shared by the PayPal gateway and the PayPal payouts rail."""
 
     async def aclose(self) -> None:
         await self.search.aclose()
+        if self.paypal is not None:
+            await self.paypal.aclose()
 
 
 def build_adapters(settings: Settings, sessions: SessionSource) -> Adapters:
     """``sessions`` serves the adapters that read the database (the Postgres search)."""
+    paypal = paypal_from(settings)
     return Adapters(
         settings=settings,
         jwt_secret=jwt_secret(settings),
@@ -208,8 +214,9 @@ def build_adapters(settings: Settings, sessions: SessionSource) -> Adapters:
         signing_keys=keyring_from(settings),
         license_keys=license_keyring_from(settings),
         license_vault=LicenseVault(license_key_secret(settings)),
-        gateways=gateways_from(settings),
+        gateways=gateways_from(settings, paypal),
         search=search_from(settings, sessions),
         mailer=mailer_from(settings),
-        payout_rails=payout_rails_from(settings),
+        payout_rails=payout_rails_from(settings, paypal),
+        paypal=paypal,
     )

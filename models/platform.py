@@ -21,6 +21,9 @@ class AuditLogEntry(Base, TimestampMixin):
     entity_type: Mapped[str] = mapped_column(String(50))
     entity_id: Mapped[str] = mapped_column(String(100))
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    """A business key for a change a retried step could record twice (workflow
+    activities): one row per key. Changes people make through the API have none."""
 
     __table_args__ = (
         Index("ix_audit_log_entity", "entity_type", "entity_id", "created_at"),

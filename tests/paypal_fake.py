@@ -1,4 +1,5 @@
-"""A small stand-in for PayPal's REST API, so the real ``paypal-server-sdk`` can be tested.
+"""A small stand-in for PayPal's REST API, so our PayPal client (``integrations.paypal``) is
+tested over real HTTP.
 
 It speaks what ``integrations/payments/paypal_gateway.py`` uses, with PayPal's JSON shapes
 and error bodies (``name``, ``details[].issue``):

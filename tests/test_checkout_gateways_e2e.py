@@ -1,6 +1,6 @@
 """Checkout end to end through the Stripe and PayPal gateways: HTTP API → checkout workflow
 on the dev server → worker activities → the real stripe SDK against localstripe
-(``tests/stripe_fake.py``) and the real paypal-server-sdk against ``tests/paypal_fake.py``,
+(``tests/stripe_fake.py``) and our PayPal REST client (httpx) against ``tests/paypal_fake.py``,
 with webhooks signed the way each gateway signs them.
 
 localstripe ignores ``Idempotency-Key`` and PayPal's fake records ``PayPal-Request-Id``, so

@@ -20,7 +20,6 @@ from domain.manifest import (
 from domain.semver import (
     SemVer,
     fastvue_range_bounds,
-    highest_release,
     is_compatible,
     parse_semver,
 )
@@ -506,21 +505,6 @@ def test_semver_precedence_follows_the_spec():
     assert parse_semver("1.0.0+a") == parse_semver("1.0.0+b")
     assert hash(parse_semver("1.0.0+a")) == hash(parse_semver("1.0.0"))
     assert parse_semver("1.0.0-rc.1") < parse_semver("1.0.0") <= parse_semver("1.0.0+z")
-
-
-HIGHEST = [
-    ([], None),
-    (["1.0.0-rc.1", "2.0.0-alpha"], None),
-    (["1.0.0", "1.1.0-rc.1"], "1.0.0"),
-    (["1.9.0", "1.10.0", "1.2.0"], "1.10.0"),
-    (["0.1.0", "not-a-version", "1.0"], "0.1.0"),
-    (["1.0.0", "1.0.1+build.3", "1.0.1-rc.2"], "1.0.1+build.3"),
-]
-
-
-@pytest.mark.parametrize(("versions", "expected"), HIGHEST)
-def test_highest_release(versions, expected):
-    assert highest_release(versions) == expected
 
 
 # --- FastVue compatibility ranges -----------------------------------------------------------

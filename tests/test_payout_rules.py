@@ -242,7 +242,6 @@ def test_below_the_minimum_or_nothing_owed_carries_over(net, minimum, status, re
 def test_a_suspended_publishers_payout_is_held_whatever_it_holds(net):
     decision = decide([sums(net)], minimum=D("50"), publisher_status="suspended")
     assert (decision.status, decision.reason) == (PayoutStatus.HELD, "publisher_suspended")
-    assert not decision.status.takes_entries
 
 
 def test_nothing_unpaid_means_no_payout():

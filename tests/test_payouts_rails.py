@@ -16,6 +16,7 @@ from integrations.payouts import (
     TransferRequest,
     TransferUnavailable,
 )
+from integrations.paypal import MAX_RETRIES
 from integrations.wiring import payout_rails_from
 from tests.payouts_fake import (
     PAYPAL_CLIENT_ID,
@@ -154,13 +155,25 @@ async def test_paypal_refusals_and_outages(paypal_rail, fake):
     with pytest.raises(TransferRefused) as refused:
         await paypal_rail.check(request("x"), sent.external_id)
     assert refused.value.code == "receiver_unregistered"
-    fake.fail_next = 1
+    fake.fail_next = MAX_RETRIES + 1  # more 500s in a row than the client retries
     with pytest.raises(TransferUnavailable):
         await paypal_rail.send(request("other@example.com", key="k2"))
+    assert "k2" not in fake.batch_keys()
     yen = await paypal_rail.send(
         request("yen@example.com", amount="1500", currency="JPY", key="k3")
     )
     assert fake.batches[yen.external_id]["item"]["amount"] == {"value": "1500", "currency": "JPY"}
+
+
+async def test_a_paypal_5xx_is_retried_under_the_same_request_id(paypal_rail, fake):
+    fake.fail_next = MAX_RETRIES
+    sent = await paypal_rail.send(request("pub@example.com", key="payout:5:2026-10"))
+    assert sent.status is TransferStatus.PENDING
+    posted = [r for r in fake.requests if r.path == "/v1/payments/payouts"]
+    assert [r.headers["paypal-request-id"] for r in posted] == ["payout:5:2026-10"] * (
+        MAX_RETRIES + 1
+    )
+    assert fake.batch_keys() == ["payout:5:2026-10"]
 
 
 async def test_wrong_paypal_credentials_are_an_outage_not_a_refusal(fake):

@@ -1,10 +1,11 @@
-"""PayPalGateway, and through it the real paypal-server-sdk, against tests/paypal_fake.py."""
+"""PayPalGateway, and through it the shared PayPal REST client, against tests/paypal_fake.py."""
 
 import json
 import logging
 import socket
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -13,6 +14,8 @@ from domain.checkout import PaymentStatus, RefundStatus
 from domain.errors import DomainError, ErrorKind
 from integrations.payments import GatewayError, PaymentRequest, WebhookRejected
 from integrations.payments.paypal_gateway import PayPalGateway, PayPalRefused
+from integrations.payouts import PayPalPayouts, TransferRefused, TransferRequest
+from integrations.paypal import PayPalClient
 from tests.paypal_fake import APPROVAL_PAGE, PayPalFake, PayPalServer
 
 CLIENT_ID = "client-" + uuid.uuid4().hex
@@ -49,6 +52,17 @@ def payment_request(amount_minor: int = 1999, currency: str = "EUR", **changes) 
         idempotency_key=changes.pop("idempotency_key", f"checkout:{reference}:charge"),
         return_url="https://market.example/checkout/return",
         **changes,
+    )
+
+
+def payout_request() -> TransferRequest:
+    return TransferRequest(
+        payout_id=1,
+        amount=Decimal("5.00"),
+        currency="USD",
+        destination="pub@example.com",
+        idempotency_key="payout:1:2026-10",
+        description="payout",
     )
 
 
@@ -287,17 +301,59 @@ async def test_a_signed_capture_event_names_the_order(gateway, paypal):
     assert parsed.reference == paypal.orders[paid.payment_id].unit["invoice_id"]
 
 
-async def test_the_webhook_token_is_cached_and_renewed(gateway, paypal):
-    payment = await gateway.create_payment(payment_request())
+async def test_one_token_serves_orders_and_webhooks_until_paypal_drops_it(gateway, paypal):
     issued = paypal.tokens_issued
+    payment = await gateway.create_payment(payment_request())
 
     for _ in range(2):
         await gateway.parse_webhook(*paypal.sign(paypal.order_event(payment.payment_id)))
+    await gateway.get_payment(payment.payment_id)
     assert paypal.tokens_issued == issued + 1
 
     paypal.expire_tokens()
     await gateway.parse_webhook(*paypal.sign(paypal.order_event(payment.payment_id)))
+    await gateway.get_payment(payment.payment_id)
     assert paypal.tokens_issued == issued + 2
+
+
+async def test_the_gateway_and_the_payouts_rail_share_one_token(paypal):
+    client = PayPalClient(CLIENT_ID, CLIENT_SECRET, api_base=paypal.url)
+    gateway = PayPalGateway.over(client, WEBHOOK_ID)
+    rail = PayPalPayouts.over(client)
+    issued = paypal.tokens_issued
+
+    payment = await gateway.create_payment(payment_request())
+    with pytest.raises(TransferRefused):  # the order fake has no payouts: 404, a refusal
+        await rail.check(payout_request(), "NOSUCHBATCH")
+    await gateway.get_payment(payment.payment_id)
+
+    assert paypal.tokens_issued == issued + 1
+    [looked_up] = paypal.requests_to("GET", "/v1/payments/payouts/NOSUCHBATCH")
+    assert looked_up.headers["authorization"].startswith("Bearer A21AA")
+    await client.aclose()
+
+
+async def test_a_5xx_is_retried_with_the_same_request_id(gateway, paypal, monkeypatch):
+    """PayPal answers a request id it has seen with what it made the first time, so the
+    retry of a write that failed with a 503 is the same request, not a second order."""
+    request = payment_request()
+    real_handle = paypal.handle
+    failures = iter([True])
+
+    def flaky(method, path, headers, body):
+        if path == ORDERS and next(failures, False):
+            real_handle(method, path, headers, body)  # done, but the answer is lost
+            return 503, {"name": "SERVICE_UNAVAILABLE", "message": "Service Unavailable."}
+        return real_handle(method, path, headers, body)
+
+    monkeypatch.setattr(paypal, "handle", flaky)
+
+    payment = await gateway.create_payment(request)
+
+    sent = paypal.requests_to("POST", ORDERS)
+    assert [r.headers["paypal-request-id"] for r in sent] == [request.idempotency_key] * 2
+    invoices = [o for o in paypal.orders.values() if o.unit["invoice_id"] == request.reference]
+    assert [o.id for o in invoices] == [payment.payment_id]
 
 
 async def test_forged_deliveries_are_rejected(gateway, paypal):

@@ -129,10 +129,3 @@ async def upsert(session: AsyncSession, rows: list[dict]) -> None:
             },
         )
     )
-
-
-async def of_publisher(session: AsyncSession, publisher_id: int) -> dict[str, PublisherStats]:
-    rows = await session.execute(
-        select(PublisherStats).where(PublisherStats.publisher_id == publisher_id)
-    )
-    return {row.period: row for row in rows.scalars()}
