@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, Header, status
 
 from api.deps import AccountPrincipal, GatewaysDep, SessionDep, SettingsDep, WorkflowsDep
-from api.routers.cart import cart_lines, ensure_purchasable, find_coupon
 from api.routers.order_schemas import CheckoutIn, CheckoutOut, ConfirmIn, OrderOut
 from api.routers.orders import order_out
 from domain import processes
@@ -19,6 +18,8 @@ from models.commerce import Order
 from models.repositories import cart, coupons, orders, platform_settings
 from models.repositories.errors import unique_violations
 from services import checkout as checkout_service
+from services.cart import cart_lines, ensure_purchasable
+from services.coupons import find_coupon
 
 router = APIRouter(prefix="/api/v1/marketplace/checkout", tags=["checkout"])
 IdempotencyKey = Annotated[

@@ -14,7 +14,6 @@ from api.deps import (
     WorkflowsDep,
 )
 from api.params import SlugPath
-from api.routers.cart import ensure_purchasable
 from api.routers.licenses import KeyPath, owned_license
 from api.routers.order_schemas import PaymentMethod
 from api.schemas import Strict
@@ -26,6 +25,7 @@ from models.commerce import License, Subscription
 from models.repositories import discovery, orders, subscriptions
 from models.repositories.errors import unique_violations
 from services import subscriptions as subscription_service
+from services.cart import ensure_purchasable
 
 router = APIRouter(prefix="/api/v1/marketplace", tags=["subscriptions"])
 
