@@ -15,8 +15,8 @@ from api.deps import (
 )
 from api.params import SlugPath
 from api.routers.licenses import KeyPath, owned_license
-from api.routers.order_schemas import PaymentMethod
 from api.schemas import Strict
+from api.schemas.orders import PaymentMethod
 from domain import processes
 from domain.checkout import Gateway, LicenseKind, SubscriptionStatus
 from domain.errors import DomainError, NotFound
