@@ -8,6 +8,7 @@ from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from api.schemas import Flag, Strict
 from domain.checkout import Gateway
+from services.orders import OrderView
 
 PaymentMethod = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_ -]+$")
@@ -102,3 +103,39 @@ class CheckoutOut(BaseModel):
     order: OrderOut
     workflow_id: str
     status_url: str
+
+
+def order_out(view: OrderView) -> OrderOut:
+    """An order as the checkout and order endpoints answer it."""
+    order = view.order
+    next_action = order.payment_next_action
+    return OrderOut(
+        id=order.id,
+        order_number=order.order_number,
+        kind=order.kind,
+        status=order.status,
+        failure_code=order.failure_code,
+        payment=PaymentOut(
+            gateway=order.payment_method,
+            status=order.payment_status,
+            payment_id=order.payment_intent_id,
+            next_action=NextAction(**next_action) if next_action else None,
+        ),
+        items=[OrderLineOut.model_validate(item) for item in order.items],
+        currency=order.currency,
+        subtotal=order.subtotal,
+        discount=order.discount_amount,
+        tax=order.tax_amount,
+        tax_rate=order.tax_rate,
+        total=order.total,
+        coupon_code=order.coupon_code,
+        refunded_amount=order.refunded_amount,
+        created_at=order.created_at,
+        paid_at=order.paid_at,
+        expires_at=order.expires_at,
+        refunded_at=order.refunded_at,
+        license_ids=view.license_ids,
+        invoice_url=(
+            f"/api/v1/marketplace/orders/{order.id}/invoice" if view.has_invoice else None
+        ),
+    )
