@@ -4,8 +4,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from api.routers.publisher_schemas import Url
 from api.schemas import Int, RowId, Strict
+from api.schemas.publishers import Url
 from domain.modules import LicenseType, ModuleStatus, SubscriptionPeriod, Visibility
 from domain.review import ReviewProgress
 from domain.slugs import SLUG_MAX, SLUG_PATTERN, TECHNICAL_NAME_MAX, TECHNICAL_NAME_PATTERN
