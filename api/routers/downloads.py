@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from api.deps import MaybePrincipal, SessionDep, SettingsDep
 from api.params import SlugPath
-from api.routers.version_schemas import VERSION_PATTERN
+from api.schemas.versions import VERSION_PATTERN
 from api.tracking import context_of
 from domain.access import Scope
 from domain.errors import DomainError, ErrorKind, Forbidden, NotFound, Unauthenticated

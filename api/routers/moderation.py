@@ -7,8 +7,8 @@ from pydantic import BaseModel, Field
 
 from api.deps import AdminPrincipal, SessionDep, SettingsDep, WorkflowsDep
 from api.params import IdPath, Limit, Offset
-from api.routers.module_schemas import ModuleOut
 from api.schemas import INT32_MAX, Int, Page, Strict
+from api.schemas.modules import ModuleOut
 from domain import processes
 from domain.access import Role
 from domain.errors import Conflict, NotFound

@@ -6,8 +6,8 @@ from pydantic import BaseModel
 from api.deps import AdminPrincipal, SessionDep, WorkflowsDep
 from api.params import IdPath, Limit, Offset
 from api.routers.moderation import ApproveIn, RejectIn
-from api.routers.version_schemas import VersionDetailOut
 from api.schemas import Page
+from api.schemas.versions import VersionDetailOut
 from domain.access import Role
 from domain.errors import Conflict, NotFound
 from domain.ingest import VersionDecision

@@ -1,3 +1,5 @@
+"""Module listings: what a publisher sends and reads back, and the review it asks for."""
+
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
@@ -68,11 +70,6 @@ class ModuleUpdateIn(Strict):
     tags: list[Tag] | None = Field(default=None, max_length=20)
     keywords: list[Tag] | None = Field(default=None, max_length=30)
     visibility: Visibility | None = None
-
-
-NOT_NULLABLE_ON_UPDATE = frozenset(
-    {"slug", "display_name", "short_description", "license_type", "currency", "visibility"}
-)
 
 
 class ModuleOut(BaseModel):
