@@ -1,10 +1,14 @@
 """Version ingestion: an upload starts the pipeline; admins decide on versions it holds."""
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from domain import processes
-from domain.errors import Conflict
+from domain.errors import Conflict, NotFound
 from domain.ingest import IngestProgress, IngestRequest, VersionDecision
 from domain.versions import VersionStatus
 from integrations.temporal.front_door import TemporalFrontDoor
+from models.module import ModuleVersion
+from models.repositories import versions
 
 
 def workflow_id_of(request: IngestRequest) -> str:
@@ -41,3 +45,38 @@ async def decide(
     )
     assert status is not None
     return status
+
+
+# --- the admins' side ---------------------------------------------------------------------
+
+
+async def pending_versions(
+    session: AsyncSession, *, limit: int, offset: int
+) -> tuple[list[ModuleVersion], int]:
+    """Versions held for a person (medium findings, audit unavailable), oldest first."""
+    return await versions.in_manual_review(session, limit=limit, offset=offset)
+
+
+async def decide_version(
+    session: AsyncSession,
+    version_id: int,
+    decision: VersionDecision,
+    *,
+    workflows: TemporalFrontDoor,
+) -> tuple[ModuleVersion, VersionStatus]:
+    """An admin's decision on a held version, sent to the pipeline that holds it; the
+    version as the pipeline left it, and the status the decision gave it."""
+    row = await versions.get_version(session, version_id)
+    if row is None:
+        raise NotFound("version_not_found", "no such version")
+    if row.status != VersionStatus.MANUAL_REVIEW or not row.workflow_id:
+        raise Conflict("not_in_manual_review", f"the version is {row.status}")
+    workflow_id = row.workflow_id
+    # Nothing was written: end the transaction rather than hold it open while the pipeline
+    # decides; the version is read back afterwards, as the pipeline left it.
+    await session.rollback()
+    status = await decide(workflows, workflow_id, decision)
+    row = await versions.get_version(session, version_id)
+    assert row is not None
+    await session.refresh(row)
+    return row, status

@@ -1,15 +1,17 @@
 """Module review: submitting a module starts its review workflow; admins decide through it."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import processes
-from domain.errors import Conflict
+from domain.errors import Conflict, NotFound
+from domain.modules import ModuleStatus
 from domain.review import ReviewDecision, ReviewOutcome, ReviewProgress, ReviewRequest
 from integrations.temporal.front_door import StartPolicy, TemporalFrontDoor
 from models.module import MarketplaceModule
-from models.repositories import platform_settings
+from models.repositories import modules, platform_settings
 from settings import Settings
 
 FINISHING_RUN_WAIT = timedelta(seconds=30)
@@ -93,3 +95,50 @@ async def progress(workflows: TemporalFrontDoor, slug: str) -> ReviewProgress | 
         processes.ModuleReview.PROGRESS,
         result_type=ReviewProgress,
     )
+
+
+# --- the admins' side ---------------------------------------------------------------------
+
+
+async def pending_queue(
+    session: AsyncSession, *, limit: int, offset: int
+) -> tuple[list[MarketplaceModule], int]:
+    """Modules waiting for a decision, the longest waiting first, with their publisher."""
+    return await modules.pending_queue(session, limit=limit, offset=offset)
+
+
+@dataclass(frozen=True)
+class ModuleDecided:
+    module: MarketplaceModule
+    """As the review left it, read after the decision."""
+    workflow_id: str
+
+
+async def decide_module(
+    session: AsyncSession,
+    module_id: int,
+    decision: ReviewDecision,
+    *,
+    settings: Settings,
+    workflows: TemporalFrontDoor,
+) -> ModuleDecided:
+    """An admin's approval or rejection of a pending module, sent to its review workflow,
+    which records it (the workflow's validator refuses a decision it cannot take)."""
+    module = await modules.get_module(session, module_id)
+    if module is None:
+        raise NotFound("module_not_found", "no such module")
+    if module.status != ModuleStatus.PENDING:
+        raise Conflict(
+            "module_not_pending", f"the module is {module.status}, not waiting for review"
+        )
+    found = await modules.module_with_owner_email(session, module.id)
+    assert found is not None
+    request = await current_review_request(session, module, found[1], settings)
+    # Nothing was written: end the transaction rather than hold it open while the workflow
+    # decides; the module is read back afterwards, as the workflow left it.
+    await session.rollback()
+    await decide(workflows, request, decision)
+    module = await modules.get_module(session, module_id)
+    assert module is not None
+    await session.refresh(module)
+    return ModuleDecided(module, processes.ModuleReview.workflow_id(module.slug))

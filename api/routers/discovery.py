@@ -5,7 +5,6 @@ Lists show listed modules only: published, public, of a publisher not suspended.
 unlisted module is reached by its slug; a private one by its own publisher only.
 """
 
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -13,36 +12,31 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, StringConstraints
 
-from api.deps import MaybePrincipal, Principal, SessionDep
+from api.deps import MaybePrincipal, SearchDep, SessionDep
 from api.params import Limit, Offset
-from api.routers.discovery_schemas import (
+from api.schemas import Page
+from api.schemas.discovery import (
     Facets,
     LatestVersion,
     ModuleDetail,
     ModuleSummary,
+    PublicVersionOut,
     PublisherProfileOut,
     SearchPage,
     TrendingModule,
-    VersionOut,
 )
-from api.schemas import Page
 from api.tracking import context_of
 from domain.discovery import (
     RELEASE_INPUT_PATTERN,
     SEARCH_QUERY_MAX,
-    TRENDING_WINDOW,
     ModuleFilters,
     ModuleSort,
-    can_view_by_slug,
-    effective_sort,
     parse_release,
 )
-from domain.errors import NotFound
 from domain.modules import MAX_PRICE, LicenseType
 from domain.slugs import SLUG_PATTERN
-from integrations.search import PostgresSearch, SearchBackend, SearchQuery
 from models.module import MarketplaceModule
-from models.repositories import discovery
+from services import catalog
 from services.tracking import track_view
 
 router = APIRouter(prefix="/api/v1/marketplace", tags=["discovery"])
@@ -78,19 +72,8 @@ def _summaries(modules: list[MarketplaceModule]) -> list[ModuleSummary]:
     return [ModuleSummary.model_validate(module) for module in modules]
 
 
-async def _page(
-    session, filters: ModuleFilters, sort: ModuleSort | None, limit: int, offset: int
-) -> Page[ModuleSummary]:
-    if (
-        filters.min_price is not None
-        and filters.max_price is not None
-        and filters.min_price > filters.max_price
-    ):
-        raise _invalid("min_price", "min_price is above max_price")
-    chosen = effective_sort(sort, has_query=filters.q is not None)
-    modules, total = await discovery.list_modules(
-        session, filters, sort=chosen, limit=limit, offset=offset
-    )
+def _page_of(found: tuple[list[MarketplaceModule], int], limit: int, offset: int):
+    modules, total = found
     return Page[ModuleSummary](items=_summaries(modules), total=total, limit=limit, offset=offset)
 
 
@@ -134,19 +117,10 @@ async def list_modules(
         publisher_slug=publisher,
         min_rating=min_rating,
     )
-    return await _page(session, filters, sort, limit, offset)
-
-
-async def _viewable(session, slug: str, viewer: Principal | None) -> MarketplaceModule:
-    module = await discovery.module_by_slug(session, slug)
-    if module is None or not can_view_by_slug(
-        module.status,
-        module.visibility,
-        module.publisher.status,
-        is_owner=viewer is not None and viewer.user.id == module.publisher.user_id,
-    ):
-        raise NotFound("module_not_found", "no such module")
-    return module
+    if min_price is not None and max_price is not None and min_price > max_price:
+        raise _invalid("min_price", "min_price is above max_price")
+    found = await catalog.list_modules(session, filters, sort, limit, offset)
+    return _page_of(found, limit, offset)
 
 
 @router.get("/modules/{slug}", response_model=ModuleDetail)
@@ -154,8 +128,8 @@ async def module_detail(slug: ModuleSlug, request: Request, session: SessionDep,
     """A module's page, with the newest published version to download and verify. Counts
     a view: once per session (``X-Session-Id``, else the caller's IP and user agent) per
     30 minutes."""
-    module = await _viewable(session, slug, viewer)
-    latest = await discovery.latest_version(session, module.id)
+    user_id = viewer.user.id if viewer else None
+    module, latest = await catalog.module_page(session, slug, user_id)
     detail = ModuleDetail.model_validate(
         {
             **{
@@ -167,47 +141,36 @@ async def module_detail(slug: ModuleSlug, request: Request, session: SessionDep,
         },
         from_attributes=True,
     )
-    user_id = viewer.user.id if viewer else None
     await track_view(session, context_of(request, user_id), module.id, user_id)
     return detail
 
 
-@router.get("/modules/{slug}/versions", response_model=list[VersionOut])
+@router.get("/modules/{slug}/versions", response_model=list[PublicVersionOut])
 async def module_versions(slug: ModuleSlug, session: SessionDep, viewer: Viewer):
     """Published and deprecated versions, newest first by semver."""
-    module = await _viewable(session, slug, viewer)
-    return await discovery.public_versions(session, module.id)
+    return await catalog.public_versions(session, slug, viewer.user.id if viewer else None)
 
 
 @router.get("/featured", response_model=list[ModuleSummary])
 async def featured_modules(session: SessionDep, limit: FeedLimit = 20):
     """Modules the marketplace features, in their featured order."""
-    return _summaries(await discovery.featured(session, limit=limit))
+    return _summaries(await catalog.featured(session, limit=limit))
 
 
 @router.get("/trending", response_model=list[TrendingModule])
 async def trending_modules(session: SessionDep, limit: FeedLimit = 20):
     """The most downloaded in the last 7 days; ties by downloads of all time."""
-    since = datetime.now(UTC) - TRENDING_WINDOW
-    rows = await discovery.trending(session, since=since, limit=limit)
+    rows = await catalog.trending(session, limit=limit)
     return [
         TrendingModule(**ModuleSummary.model_validate(module).model_dump(), recent_downloads=n)
         for module, n in rows
     ]
 
 
-def _search_backend(request: Request, session) -> SearchBackend:
-    """The configured engine; Postgres runs on this request's own session."""
-    backend = request.app.state.adapters.search
-    if backend is None or isinstance(backend, PostgresSearch):
-        return PostgresSearch.on_session(session)
-    return backend
-
-
 @router.get("/search", response_model=SearchPage)
 async def search(
-    request: Request,
     session: SessionDep,
+    search_backend: SearchDep,
     q: Annotated[
         str,
         Query(
@@ -228,34 +191,28 @@ async def search(
 ):
     """Full-text search, best match first, with counts per category and license type
     over everything that matched."""
-    slugs = None
-    if category is not None:
-        slugs = await discovery.category_subtree_slugs(session, category)
-    hits = await _search_backend(request, session).search(
-        SearchQuery(
-            q=q,
-            category_slugs=slugs,
-            license_type=license_type,
-            limit=limit,
-            offset=offset,
-        )
-    )
-    modules = await discovery.listed_by_ids(session, hits.ids)
-    return SearchPage(
-        items=_summaries(modules),
-        total=hits.total,
+    found = await catalog.search_modules(
+        session,
+        q,
+        category=category,
+        license_type=license_type,
         limit=limit,
         offset=offset,
-        facets=Facets(**hits.facets),
+        search=search_backend,
+    )
+    return SearchPage(
+        items=_summaries(found.modules),
+        total=found.total,
+        limit=limit,
+        offset=offset,
+        facets=Facets(**found.facets),
     )
 
 
 @router.get("/publishers/{slug}", response_model=PublisherProfileOut)
 async def publisher_profile(slug: PublisherSlug, session: SessionDep):
     """A publisher's public profile; a suspended publisher has none."""
-    profile = await discovery.publisher_profile(session, slug)
-    if profile is None:
-        raise NotFound("publisher_not_found", "no such publisher")
+    profile = await catalog.publisher_profile(session, slug)
     return PublisherProfileOut.model_validate(
         {
             **{
@@ -278,6 +235,5 @@ async def publisher_modules(
     offset: Offset = 0,
 ):
     """A publisher's listed modules."""
-    if await discovery.publisher_profile(session, slug) is None:
-        raise NotFound("publisher_not_found", "no such publisher")
-    return await _page(session, ModuleFilters(publisher_slug=slug), sort, limit, offset)
+    found = await catalog.publisher_modules(session, slug, sort, limit, offset)
+    return _page_of(found, limit, offset)

@@ -8,8 +8,8 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 
 from api.deps import MaybePrincipal, SessionDep, SettingsDep, SigningKeysDep, StorageDep
 from api.params import SlugPath
-from api.routers.version_schemas import VERSION_PATTERN
 from api.schemas.downloads import DownloadLink, SigningKey
+from api.schemas.versions import VERSION_PATTERN
 from api.tracking import context_of
 from domain.access import Scope
 from services import downloads

@@ -1,11 +1,13 @@
+"""Module listings: what a publisher sends and reads back, and the review it asks for."""
+
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from api.routers.publisher_schemas import Url
 from api.schemas import Int, RowId, Strict
+from api.schemas.publishers import Url
 from domain.modules import LicenseType, ModuleStatus, SubscriptionPeriod, Visibility
 from domain.review import ReviewProgress
 from domain.slugs import SLUG_MAX, SLUG_PATTERN, TECHNICAL_NAME_MAX, TECHNICAL_NAME_PATTERN
@@ -68,11 +70,6 @@ class ModuleUpdateIn(Strict):
     tags: list[Tag] | None = Field(default=None, max_length=20)
     keywords: list[Tag] | None = Field(default=None, max_length=30)
     visibility: Visibility | None = None
-
-
-NOT_NULLABLE_ON_UPDATE = frozenset(
-    {"slug", "display_name", "short_description", "license_type", "currency", "visibility"}
-)
 
 
 class ModuleOut(BaseModel):

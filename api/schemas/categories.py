@@ -1,3 +1,5 @@
+"""Categories: the admin's requests and the tree everyone reads."""
+
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field

@@ -1,3 +1,6 @@
+"""The public catalogue: modules as lists and pages show them, public versions,
+publisher profiles, search results."""
+
 from datetime import datetime
 from decimal import Decimal
 
@@ -82,7 +85,7 @@ class ModuleDetail(ModuleSummary):
     latest_version: LatestVersion | None
 
 
-class VersionOut(BaseModel):
+class PublicVersionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int

@@ -1,3 +1,6 @@
+"""Module versions as their publisher (and the admins) see them: uploads, notes, the
+pipeline's findings."""
+
 from datetime import datetime
 from typing import Annotated
 
@@ -12,7 +15,7 @@ VersionText = Annotated[str, StringConstraints(pattern=VERSION_PATTERN)]
 NOTES_MAX = 20_000
 
 
-class VersionOut(BaseModel):
+class ModuleVersionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -36,7 +39,7 @@ class VersionOut(BaseModel):
     created_at: datetime
 
 
-class VersionDetailOut(VersionOut):
+class VersionDetailOut(ModuleVersionOut):
     scan_findings: list[dict]
     audit_status: str | None
     audit_report: dict | None
@@ -46,7 +49,7 @@ class VersionDetailOut(VersionOut):
 
 
 class UploadAccepted(BaseModel):
-    version: VersionOut
+    version: ModuleVersionOut
     workflow_id: str
     status_url: str
 

@@ -1,5 +1,8 @@
+"""Publishers: the profile a publisher keeps, and what admins see and decide of it."""
+
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import (
@@ -14,6 +17,7 @@ from pydantic import (
 )
 
 from api.schemas import Strict
+from domain.review import REASON_MAX
 from domain.slugs import SLUG_MAX, SLUG_PATTERN
 
 Url = Annotated[HttpUrl, UrlConstraints(max_length=500), PlainSerializer(str, return_type=str)]
@@ -65,3 +69,51 @@ class PublisherOut(BaseModel):
     status: str
     commission_rate: Decimal
     created_at: datetime
+
+
+# --- admin management --------------------------------------------------------------------
+
+SEARCH_TEXT_MAX = 100
+
+
+class PublisherStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class PublisherSort(StrEnum):
+    NEWEST = "newest"
+    NAME = "name"
+    REVENUE = "revenue"
+    """Ledger gross net of refunds, summed over currencies: a ranking only."""
+
+
+class AdminPublisherOut(PublisherOut):
+    owner_email: str
+    module_count: int
+    suspended_at: datetime | None
+    suspension_reason: str | None
+
+
+class PublisherRevenueOut(BaseModel):
+    currency: str
+    gross: Decimal
+    commission: Decimal
+    net: Decimal
+
+
+class AdminPublisherDetail(AdminPublisherOut):
+    user_id: int
+    payout_method: str
+    paypal_email: str | None
+    stripe_account_id: str | None
+    modules_by_status: dict[str, int]
+    revenue: list[PublisherRevenueOut] = Field(description="Sales less refunds, per currency")
+
+
+class SuspendIn(Strict):
+    reason: str = Field(min_length=1, max_length=REASON_MAX)
+
+
+class ReinstateIn(Strict):
+    note: str | None = Field(default=None, max_length=REASON_MAX)

@@ -1,0 +1,52 @@
+"""Admin moderation: decisions on modules and held versions, and the featured list."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from api.schemas import INT32_MAX, Int, Strict
+from api.schemas.modules import ModuleOut
+from api.schemas.versions import VersionDetailOut
+from domain.review import REASON_MAX
+from domain.versions import VersionStatus
+
+
+class PendingModuleOut(ModuleOut):
+    publisher_slug: str
+    publisher_name: str
+    waiting_since: datetime | None
+
+
+class ApproveIn(Strict):
+    note: str | None = Field(default=None, max_length=REASON_MAX)
+
+
+class RejectIn(Strict):
+    reason: str = Field(min_length=1, max_length=REASON_MAX)
+
+
+class DecisionOut(BaseModel):
+    module: ModuleOut
+    workflow_id: str
+
+
+class VersionDecisionOut(BaseModel):
+    version: VersionDetailOut
+    status: VersionStatus
+
+
+# --- featuring --------------------------------------------------------------------------
+
+
+class FeatureIn(Strict):
+    order: Int | None = Field(
+        default=None,
+        ge=0,
+        le=INT32_MAX,
+        description="Place in the featured list, lowest first; omitted: its current place, "
+        "or after those with one",
+    )
+
+
+class FeaturedModuleOut(ModuleOut):
+    featured_order: int | None
