@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -21,7 +21,6 @@ from domain.errors import DomainError
 from domain.payouts import (
     PayoutStatus,
     Period,
-    completion_mail,
     decide,
     destination_for,
     transfer_key,
@@ -34,7 +33,7 @@ from integrations.payouts import (
     TransferStatus,
 )
 from models.analytics import PublisherPayout
-from models.repositories import outbox, payouts, platform_settings
+from models.repositories import payouts, platform_settings
 
 REFUSED = "transfer_refused"
 """ApplicationError type of a refused transfer: not retried, the payout fails."""
@@ -105,25 +104,6 @@ class Completion(BaseModel):
 def _state(payout: PublisherPayout | payouts.PayoutView) -> PayoutState:
     return PayoutState(
         payout_id=payout.id, status=payout.status, currency=payout.currency, net=payout.net_amount
-    )
-
-
-async def notify_completed(session: AsyncSession, payout: payouts.Completed) -> None:
-    """Queue the "payout completed" mail in the caller's transaction, once per payout."""
-    subject, body = completion_mail(
-        publisher_name=payout.publisher_name,
-        net=payout.net_amount,
-        currency=payout.currency,
-        period=Period(payout.period_start.year, payout.period_start.month),
-        reference=payout.reference,
-    )
-    await outbox.enqueue(
-        session,
-        key=f"payout-{payout.id}-completed",
-        kind="payout_completed",
-        to=payout.email,
-        subject=subject,
-        body=body,
     )
 
 
@@ -271,7 +251,7 @@ class PayoutActivities:
                 when=(PayoutStatus.PROCESSING,),
             )
             if done is not None:
-                await notify_completed(session, done)
+                await payouts.notify_completed(session, done)
 
     @activity.defn(name="payouts.fail")
     async def fail(self, report: FailureReport) -> None:

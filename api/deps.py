@@ -2,16 +2,13 @@
 and who is calling. Routers take what they need from here, never from ``app.state``."""
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api import security
-from domain.access import Role, Scope, granted_scopes
+from domain.access import Scope
 from domain.errors import Forbidden, Unauthenticated
 from integrations.license_signing import LicenseKeyRing
 from integrations.license_vault import LicenseVault
@@ -23,8 +20,8 @@ from integrations.storage import ObjectStorage
 from integrations.temporal.front_door import TemporalFrontDoor
 from integrations.wiring import Adapters
 from models.publisher import Publisher
-from models.repositories import publishers, users
-from models.user import User
+from services import accounts
+from services.accounts import Principal
 from settings import Settings
 
 oauth2_scheme = OAuth2PasswordBearer(
@@ -118,42 +115,16 @@ SearchDep = Annotated[SearchBackend, Depends(get_search)]
 ClientAddressDep = Annotated[str, Depends(client_address)]
 
 
-@dataclass(frozen=True)
-class Principal:
-    user: User
-    scopes: frozenset[Scope]
-    token_id: int | None = None
-
-    @property
-    def role(self) -> Role:
-        return Role(self.user.role)
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role is Role.ADMIN
+# ``Principal`` (who is calling, with what scopes) is made by the accounts service; routers
+# take it from here, with the dependencies that give it.
 
 
 async def _principal_from(
-    credential: str, session: AsyncSession, jwt_secret: str, issuer: str
+    credential: str, session: AsyncSession, adapters: Adapters
 ) -> Principal | None:
-    if security.is_api_token(credential):
-        token = await users.get_token_by_hash(session, security.hash_api_token(credential))
-        now = datetime.now(UTC)
-        if token is None or token.revoked_at is not None:
-            return None
-        if token.expires_at is not None and token.expires_at <= now:
-            return None
-        user = await users.get_user(session, token.user_id)
-        if user is None or not user.is_active:
-            return None
-        await users.touch_token(session, token.id, now)
-        requested = frozenset(Scope(s) for s in token.scopes if s in Scope._value2member_map_)
-        return Principal(user, granted_scopes(Role(user.role), requested), token.id)
-    user_id = security.read_access_token(credential, secret=jwt_secret, issuer=issuer)
-    user = await users.get_user(session, user_id) if user_id is not None else None
-    if user is None or not user.is_active:
-        return None
-    return Principal(user, granted_scopes(Role(user.role)))
+    return await accounts.resolve_principal(
+        session, credential, jwt_secret=adapters.jwt_secret, issuer=adapters.settings.jwt_issuer
+    )
 
 
 async def current_principal(
@@ -165,9 +136,7 @@ async def current_principal(
     """The caller, who must hold every scope the endpoint declares."""
     if not credential:
         raise Unauthenticated("not_authenticated", "sign in or send an API token")
-    principal = await _principal_from(
-        credential, session, adapters.jwt_secret, adapters.settings.jwt_issuer
-    )
+    principal = await _principal_from(credential, session, adapters)
     if principal is None:
         raise Unauthenticated("invalid_token", "the access token is invalid or expired")
     missing = {Scope(s) for s in security_scopes.scopes} - principal.scopes
@@ -187,9 +156,7 @@ async def optional_principal(
     """The caller when a credential is sent (it must be valid), else None."""
     if not credential:
         return None
-    principal = await _principal_from(
-        credential, session, adapters.jwt_secret, adapters.settings.jwt_issuer
-    )
+    principal = await _principal_from(credential, session, adapters)
     if principal is None:
         raise Unauthenticated("invalid_token", "the access token is invalid or expired")
     return principal
@@ -214,15 +181,7 @@ def publisher_of_caller(*scopes: Scope, active: bool):
     async def dependency(
         principal: Annotated[Principal, requires(*scopes)], session: SessionDep
     ) -> Publisher:
-        publisher = await publishers.get_publisher_of_user(session, principal.user.id)
-        if publisher is None:
-            raise Forbidden(
-                "publisher_profile_required",
-                "register as a publisher first: POST /publisher/register",
-            )
-        if active and publisher.status == "suspended":
-            raise Forbidden("publisher_suspended", "this publisher account is suspended")
-        return publisher
+        return await accounts.acting_publisher(session, principal.user.id, active=active)
 
     return Depends(dependency)
 

@@ -95,7 +95,6 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from api.app import create_app
-from api.security import issue_access_token
 from bench.ingest import FailedAttempts, report_failures
 from cli import embedded
 from domain.access import Role
@@ -109,6 +108,7 @@ from models.module import MarketplaceModule
 from models.platform import PlatformSetting
 from models.publisher import Publisher
 from models.user import User
+from services.credentials import issue_access_token
 from settings import Settings
 from worker import build_activities, build_worker
 

@@ -41,7 +41,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from api.app import create_app
-from api.security import issue_access_token
 from cli import embedded
 from domain.access import Role
 from domain.ingest import IngestRequest
@@ -54,6 +53,7 @@ from models.migrate import upgrade
 from models.module import MarketplaceModule, ModuleVersion
 from models.publisher import Publisher
 from models.user import User
+from services.credentials import issue_access_token
 from settings import Settings
 from tests.osv_fake import osv_fake
 from worker import build_activities, build_worker

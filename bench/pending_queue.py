@@ -15,7 +15,6 @@ import httpx
 from sqlalchemy import insert
 
 from api.app import create_app
-from api.security import issue_access_token
 from cli import embedded
 from domain.access import Role
 from integrations.temporal.front_door import TemporalConnector
@@ -24,6 +23,7 @@ from models.migrate import upgrade
 from models.module import MarketplaceModule
 from models.publisher import Publisher
 from models.user import User
+from services.credentials import issue_access_token
 from settings import Settings
 
 MODULES = 20_000

@@ -2,6 +2,11 @@
 
 from enum import StrEnum
 
+PASSWORD_MIN = 10
+PASSWORD_MAX = 256
+EMAIL_MAX = 320
+"""Account credential limits, the same for the API's forms and the CLI."""
+
 
 class Role(StrEnum):
     CONSUMER = "consumer"

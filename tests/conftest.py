@@ -15,13 +15,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
-from api.security import issue_access_token
 from cli import embedded
 from integrations.temporal import MODULE_SLUG
 from integrations.temporal.front_door import TemporalConnector
 from models import Base
 from models.db import make_engine
 from models.migrate import upgrade
+from services.credentials import issue_access_token
 from settings import Settings
 from tests import factories
 from tests.services import fresh_database, postgres_server, traversable_tmpdir, unique_name

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from api.security import hash_password
 from domain.access import Role
 from domain.licensing import license_key_hash, new_license_key
 from domain.modules import ModuleStatus
@@ -15,6 +14,7 @@ from models.module import MarketplaceCategory, MarketplaceModule
 from models.publisher import Publisher
 from models.repositories import categories, modules, publishers, users
 from models.user import User
+from services.credentials import hash_password
 
 PASSWORD = "correct horse battery staple"
 _PASSWORD_HASH = hash_password(PASSWORD)

@@ -114,7 +114,6 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.service import RPCError
 
-from api import security
 from domain import processes
 from domain.access import Role
 from domain.checkout import RefundInput, add_period, new_order_number
@@ -150,6 +149,7 @@ from models.platform import AuditLogEntry, NotificationOutbox, PlatformSetting
 from models.publisher import Publisher
 from models.review import ModuleReview, ReviewReport, ReviewVote
 from models.user import ApiToken, User
+from services import credentials as security
 from services import subscriptions as subscription_service
 from tests import archives
 from tests.conftest import Api

@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from api import security
 from domain.access import Role
 from domain.modules import ModuleStatus
 from models import Base
 from models.module import MarketplaceCategory, MarketplaceModule
 from models.publisher import Publisher
 from models.user import ApiToken, User
+from services import credentials as security
 from tests.conftest import Api
 from tests.factories import PASSWORD, unique
 

@@ -16,11 +16,12 @@ from sqlalchemy import exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.payouts import CurrencyTotals, PayoutStatus, ReportLine
+from domain.payouts import CurrencyTotals, PayoutStatus, Period, ReportLine, completion_mail
 from models.analytics import PublisherPayout
 from models.commerce import EarningEntry, Order
 from models.module import MarketplaceModule
 from models.publisher import Publisher
+from models.repositories import outbox
 
 UNFINISHED = (PayoutStatus.PENDING.value, PayoutStatus.PROCESSING.value)
 
@@ -323,6 +324,26 @@ async def mark_completed(
         )
     ).one_or_none()
     return Completed(*row) if row is not None else None
+
+
+async def notify_completed(session: AsyncSession, payout: Completed) -> None:
+    """Queue the "payout completed" mail in the caller's transaction, once per payout:
+    whether the workflow confirmed the transfer or an admin marked the payout paid."""
+    subject, body = completion_mail(
+        publisher_name=payout.publisher_name,
+        net=payout.net_amount,
+        currency=payout.currency,
+        period=Period(payout.period_start.year, payout.period_start.month),
+        reference=payout.reference,
+    )
+    await outbox.enqueue(
+        session,
+        key=f"payout-{payout.id}-completed",
+        kind="payout_completed",
+        to=payout.email,
+        subject=subject,
+        body=body,
+    )
 
 
 async def record_failure(

@@ -1,4 +1,5 @@
-"""Password hashing, access tokens (JWT) and personal API tokens."""
+"""Password hashing, access tokens (JWT) and personal API tokens: the credentials the API
+checks and the CLI creates, in one place for both."""
 
 import hashlib
 import secrets

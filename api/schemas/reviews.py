@@ -22,7 +22,8 @@ from domain.reviews import (
     Vote,
     display_name,
 )
-from models.repositories.reviews import ReportRow, ReviewRow
+from services.review_moderation import ReportRow
+from services.reviews import ReviewRow
 
 ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
 """A title is one line: no control characters (newlines included)."""

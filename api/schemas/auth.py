@@ -1,13 +1,11 @@
+"""Accounts: registration, sign-in, the caller and personal API tokens."""
+
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from api.schemas import Int, Strict
-from domain.access import Role, Scope
-
-PASSWORD_MIN = 10
-PASSWORD_MAX = 256
-EMAIL_MAX = 320
+from domain.access import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, Role, Scope
 
 
 class RegisterIn(Strict):

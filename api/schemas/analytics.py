@@ -1,29 +1,22 @@
-"""What the publisher and platform dashboards answer, the period parameters they share,
-and the assembly of repository sums into zero-filled series.
+"""What the publisher and platform dashboards answer, and the period parameters they share.
+The figures are assembled by ``services.analytics``; these classes read them as they are.
 
 Amounts are per currency (the ledger holds several), as exact decimal strings; a series
 lists, in every bucket, each currency seen in the period, zero where nothing happened.
 """
 
-from collections.abc import Iterable, Mapping
+from dataclasses import fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
 from api.schemas import INT32_MAX
-from domain.analytics import (
-    BucketSize,
-    Period,
-    PeriodName,
-    currencies_of,
-    mean_rating,
-    money,
-    resolve_period,
-)
-from models.repositories.analytics import LedgerSums, OrderSums, ReviewSums
+from domain.analytics import BucketSize, Period, PeriodName, resolve_period
+
+Out = TypeVar("Out", bound=BaseModel)
 
 # --- parameters --------------------------------------------------------------------------------
 
@@ -80,32 +73,6 @@ class LedgerTotals(BaseModel):
     revenue: list[MoneyTotals]
 
 
-def money_totals(
-    sums: Mapping[str, LedgerSums], currencies: Iterable[str] | None = None
-) -> list[MoneyTotals]:
-    """One entry per currency (``currencies``, else those in ``sums``), zero when absent."""
-    listed = currencies_of(sums) if currencies is None else list(currencies)
-    empty = LedgerSums()
-    return [
-        MoneyTotals(
-            currency=currency,
-            gross=money(sums.get(currency, empty).gross),
-            commission=money(sums.get(currency, empty).commission),
-            net=money(sums.get(currency, empty).net),
-        )
-        for currency in listed
-    ]
-
-
-def ledger_totals(sums: Mapping[str, LedgerSums]) -> LedgerTotals:
-    return LedgerTotals(
-        orders=sum(s.orders for s in sums.values()),
-        sales=sum(s.sales for s in sums.values()),
-        refunds=sum(s.refunds for s in sums.values()),
-        revenue=money_totals(sums),
-    )
-
-
 # --- publisher: overview -----------------------------------------------------------------------
 
 
@@ -147,22 +114,6 @@ class OverviewOut(BaseModel):
     series: list[OverviewPoint]
     top_modules: list[TopModule] = Field(
         description="most downloaded in the period, then most viewed, then most sold"
-    )
-
-
-def activity_figures(
-    views: int, downloads: int, ledger: Mapping[str, LedgerSums], reviews: ReviewSums
-) -> ActivityFigures:
-    totals = ledger_totals(ledger)
-    return ActivityFigures(
-        views=views,
-        downloads=downloads,
-        orders=totals.orders,
-        sales=totals.sales,
-        refunds=totals.refunds,
-        revenue=totals.revenue,
-        reviews=reviews.count,
-        average_rating=mean_rating(reviews.rating_sum, reviews.count),
     )
 
 
@@ -211,16 +162,6 @@ class RevenueOut(BaseModel):
     series: list[RevenuePoint]
 
 
-def revenue_point(start: datetime, sums: Mapping[str, LedgerSums], currencies) -> RevenuePoint:
-    return RevenuePoint(
-        start=start,
-        orders=sum(s.orders for s in sums.values()),
-        sales=sum(s.sales for s in sums.values()),
-        refunds=sum(s.refunds for s in sums.values()),
-        revenue=money_totals(sums, currencies),
-    )
-
-
 # --- publisher: reviews ------------------------------------------------------------------------
 
 
@@ -236,16 +177,6 @@ class ReviewTotals(BaseModel):
     verified_purchases: int
     responded: int = Field(description="reviews you answered")
     distribution: dict[str, int] = Field(description='reviews per rating, "1" to "5"')
-
-    @classmethod
-    def of(cls, sums: ReviewSums) -> "ReviewTotals":
-        return cls(
-            reviews=sums.count,
-            average_rating=mean_rating(sums.rating_sum, sums.count),
-            verified_purchases=sums.verified,
-            responded=sums.responded,
-            distribution={str(r): sums.distribution.get(r, 0) for r in range(1, 6)},
-        )
 
 
 class ReviewsOut(BaseModel):
@@ -287,18 +218,13 @@ class PlatformOut(BaseModel):
     series: list[PlatformPoint]
 
 
-def platform_money(
-    currencies: Iterable[str],
-    orders: Mapping[str, OrderSums],
-    refunds: Mapping[str, OrderSums],
-    ledger: Mapping[str, LedgerSums],
-) -> list[PlatformMoney]:
-    return [
-        PlatformMoney(
-            currency=currency,
-            orders_total=money(orders[currency].amount if currency in orders else None),
-            refunded=money(refunds[currency].amount if currency in refunds else None),
-            commission=money(ledger[currency].commission if currency in ledger else None),
-        )
-        for currency in currencies
-    ]
+# --- reading a report ------------------------------------------------------------------------
+
+
+def report_out(model: type[Out], report: Any) -> Out:
+    """``model`` read from a report of ``services.analytics`` (a dataclass): its figures as
+    they are, its period as ``PeriodOut``."""
+    found = {field.name: getattr(report, field.name) for field in fields(report)}
+    return model.model_validate(
+        {**found, "period": PeriodOut.of(report.period)}, from_attributes=True
+    )

@@ -1,13 +1,18 @@
-"""Payout responses shared by the publisher's and the admins' payout routers."""
+"""Payout requests and responses of the publisher's and the admins' payout routers."""
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, EmailStr, Field
 
+from api.schemas import Strict
+from domain.payouts import STRIPE_ACCOUNT_PATTERN, PayoutMethod
 from models.analytics import PublisherPayout
+from models.publisher import Publisher
 
 PERIOD_QUERY_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+PeriodText = Annotated[str, Field(pattern=PERIOD_QUERY_PATTERN, examples=["2026-10"])]
 
 
 class PayoutOut(BaseModel):
@@ -83,3 +88,53 @@ class PayoutDetailOut(PayoutOut):
     orders: list[CoveredOrder]
     """The orders whose ledger entries this payout paid out (none when carried over or
     held: those entries stay unpaid for a later month)."""
+
+
+# --- the publisher's payout settings ------------------------------------------------------
+
+
+class PayoutSettingsIn(Strict):
+    """Fields left out keep their stored value; ``null`` clears one."""
+
+    payout_method: PayoutMethod
+    paypal_email: EmailStr | None = Field(default=None, max_length=200)
+    stripe_account_id: str | None = Field(
+        default=None, max_length=100, pattern=STRIPE_ACCOUNT_PATTERN
+    )
+
+
+class PayoutSettingsOut(BaseModel):
+    payout_method: str
+    paypal_email: str | None
+    stripe_account_id: str | None
+
+    @classmethod
+    def of(cls, publisher: Publisher) -> "PayoutSettingsOut":
+        return cls(
+            payout_method=publisher.payout_method,
+            paypal_email=publisher.paypal_email,
+            stripe_account_id=publisher.stripe_account_id,
+        )
+
+
+# --- admins' payout runs ------------------------------------------------------------------
+
+
+class RunIn(Strict):
+    period: PeriodText
+
+
+class RunOut(BaseModel):
+    period: str
+    workflow_id: str
+    started: bool
+    """False: the month has already been run (or is running); nothing new was started."""
+
+
+class MarkPaidIn(Strict):
+    reference: str = Field(min_length=1, max_length=100, description="how it was paid")
+
+
+class RetryOut(BaseModel):
+    payout: PayoutOut
+    workflow_id: str
