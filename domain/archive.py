@@ -102,7 +102,7 @@ class ArchiveRejected(DomainError):
         super().__init__(problem, detail)
         self.problem = problem
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type["ArchiveRejected"], tuple[ArchiveProblem, str]]:
         return type(self), (self.problem, self.detail)
 
 

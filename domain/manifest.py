@@ -45,7 +45,7 @@ _bidi_overrides = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x2
 reads; joiners and marks stay allowed, as Persian, Indic scripts and emoji need them."""
 
 
-def _plain_text(allowed: frozenset[str]):
+def _plain_text(allowed: frozenset[str]) -> AfterValidator:
     def check(value: str) -> str:
         for char in value:
             if char in allowed:
@@ -85,15 +85,6 @@ def _unique(values: list[str]) -> list[str]:
     return values
 
 
-def _line(max_length: int, min_length: int = 1) -> Any:
-    """One line of display text, trimmed, between the lengths."""
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        _plain_text(frozenset()),
-    ]
-
-
 TechnicalName = Annotated[
     str, StringConstraints(pattern=TECHNICAL_NAME_PATTERN, max_length=TECHNICAL_NAME_MAX)
 ]
@@ -108,10 +99,28 @@ RequiredRange = Annotated[
     StringConstraints(min_length=1, max_length=MAX_SPECIFIER),
     AfterValidator(_version_range),
 ]
-Tag = _line(50)
-DisplayName = _line(200)
-Summary = _line(500)
-LicenseName = _line(100)
+# One line of display text each, trimmed, between the lengths (spelt out: a type checker
+# takes only a literal Annotated[...] as a type).
+Tag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    _plain_text(frozenset()),
+]
+DisplayName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    _plain_text(frozenset()),
+]
+Summary = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    _plain_text(frozenset()),
+]
+LicenseName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    _plain_text(frozenset()),
+]
 
 
 class Manifest(BaseModel):

@@ -204,23 +204,26 @@ def check_line(line: LedgerLine) -> None:
 def totals(lines: Iterable[LedgerLine], period: Period) -> dict[str, CurrencyTotals]:
     """Unpaid entries summed per currency for ``period`` (those at or after its end are
     left for later). The reference for what the database sums."""
-    sums: dict[str, list] = {}
+    sums: dict[str, CurrencyTotals] = {}
     for line in lines:
         check_line(line)
         if line.occurred_at >= period.ends_at:
             continue
         zero = Decimal("0.00")
-        entry = sums.setdefault(line.currency, [zero, zero, zero, 0, line.occurred_at, zero])
-        entry[0] += line.gross
-        entry[1] += line.commission
-        entry[2] += line.net
-        entry[3] += 1
-        entry[4] = min(entry[4], line.occurred_at)
-        if line.occurred_at < period.starts_at:
-            entry[5] += line.net
-    return {
-        currency: CurrencyTotals(currency, *values) for currency, values in sorted(sums.items())
-    }
+        entry = sums.get(line.currency) or CurrencyTotals(
+            line.currency, zero, zero, zero, 0, line.occurred_at, zero
+        )
+        sums[line.currency] = CurrencyTotals(
+            line.currency,
+            gross=entry.gross + line.gross,
+            commission=entry.commission + line.commission,
+            net=entry.net + line.net,
+            entries=entry.entries + 1,
+            oldest=min(entry.oldest, line.occurred_at),
+            carried_in=entry.carried_in
+            + (line.net if line.occurred_at < period.starts_at else zero),
+        )
+    return dict(sorted(sums.items()))
 
 
 @dataclass(frozen=True)

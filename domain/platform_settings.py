@@ -4,6 +4,7 @@ Stored as JSON in ``platform_settings``; a key never written takes its default, 
 the ones mirrored from the environment is the deployment's own setting.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -37,7 +38,11 @@ class PlatformSettings:
         return timedelta(days=self.review_reminder_days)
 
 
-def _decimal(low: Decimal, high: Decimal):
+Parser = Callable[[str, Any], Decimal | int | str]
+"""Checks a value given for a key and returns it typed, or raises ``invalid_setting``."""
+
+
+def _decimal(low: Decimal, high: Decimal) -> Callable[[str, Any], Decimal]:
     def parse(key: str, value: Any) -> Decimal:
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise DomainError("invalid_setting", f"{key} is a decimal number given as a string")
@@ -58,7 +63,7 @@ def _decimal(low: Decimal, high: Decimal):
     return parse
 
 
-def _days(low: int, high: int):
+def _days(low: int, high: int) -> Callable[[str, Any], int]:
     def parse(key: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise DomainError("invalid_setting", f"{key} is a whole number from {low} to {high}")
@@ -70,7 +75,7 @@ def _days(low: int, high: int):
 def _severity(key: str, value: Any) -> str:
     if value not in SEVERITIES:
         raise DomainError("invalid_setting", f"{key} is one of {', '.join(SEVERITIES)}")
-    return value
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -129,10 +134,12 @@ SPECS = {
 }
 
 
-def _parser(spec: SettingSpec):
+def _parser(spec: SettingSpec) -> Parser:
     if spec.kind == "decimal":
+        assert isinstance(spec.minimum, Decimal) and isinstance(spec.maximum, Decimal)
         return _decimal(spec.minimum, spec.maximum)
     if spec.kind == "days":
+        assert isinstance(spec.minimum, int) and isinstance(spec.maximum, int)
         return _days(spec.minimum, spec.maximum)
     return _severity
 

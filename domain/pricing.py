@@ -182,7 +182,9 @@ def _amount(value: object, what: str, currency: str | None) -> Decimal:
     if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
         raise DomainError("invalid_amount", f"{what} must be between 0 and {MAX_AMOUNT}")
     if amount % quantum != 0:
-        places = -quantum.as_tuple().exponent
+        exponent = quantum.as_tuple().exponent
+        assert isinstance(exponent, int)  # a quantum is finite
+        places = -exponent
         unit = f"{places} decimals" if places else "no decimals"
         raise DomainError("invalid_amount", f"{what} must have at most {unit} in {currency}")
     return amount.quantize(quantum)
@@ -358,7 +360,7 @@ def _discounts(
             for line, price in eligible
         }
     places = currency_places(currency)
-    eligible_subtotal = sum(price for _, price in eligible)
+    eligible_subtotal = sum((price for _, price in eligible), Decimal(0))
     order_discount = min(Decimal(coupon.value), eligible_subtotal)
     shares = _allocate(
         int(order_discount.scaleb(places)),

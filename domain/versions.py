@@ -1,6 +1,7 @@
 """Module versions: statuses, pipeline steps, rejection reasons and the scan verdict."""
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -38,7 +39,7 @@ class Reason(BaseModel):
     code: str
     detail: str
     step: PipelineStep
-    data: dict = Field(default_factory=dict)
+    data: dict[str, Any] = Field(default_factory=dict)
 
 
 class ScanVerdict(StrEnum):
