@@ -8,7 +8,7 @@ import asyncio
 import logging
 import signal
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -46,7 +46,9 @@ WORKFLOWS = [
 ]
 
 
-def activity_objects(adapters: Adapters, sessions: async_sessionmaker) -> list[object]:
+def activity_objects(
+    adapters: Adapters, sessions: async_sessionmaker[AsyncSession]
+) -> list[object]:
     """One instance of every activity class, given what it needs."""
     settings = adapters.settings
     mail = {"mailer": adapters.mailer, "mail_from": settings.mail_from}
@@ -109,14 +111,14 @@ def activity_methods(*objects: object) -> list:
     ]
 
 
-def build_activities(adapters: Adapters, sessions: async_sessionmaker) -> list:
+def build_activities(adapters: Adapters, sessions: async_sessionmaker[AsyncSession]) -> list:
     return activity_methods(*activity_objects(adapters, sessions))
 
 
 def build_worker(
     client: Client,
     settings: Settings,
-    sessions: async_sessionmaker,
+    sessions: async_sessionmaker[AsyncSession],
     task_queue: str | None = None,
     *,
     adapters: Adapters | None = None,

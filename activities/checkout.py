@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -73,7 +73,7 @@ def _missing(what: str) -> ApplicationError:
 
 @dataclass
 class CheckoutActivities:
-    sessions: async_sessionmaker
+    sessions: async_sessionmaker[AsyncSession]
     gateways: Gateways
     vault: LicenseVault
     mailer: Mailer

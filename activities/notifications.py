@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from integrations.mail import (
@@ -59,7 +59,7 @@ class DeliveryReport(BaseModel):
 
 @dataclass
 class NotificationActivities:
-    sessions: async_sessionmaker
+    sessions: async_sessionmaker[AsyncSession]
     mailer: Mailer
     mail_from: str
     backoff: Backoff = Backoff()
@@ -157,7 +157,7 @@ class NotificationActivities:
 
 
 async def queue_mail(
-    sessions: async_sessionmaker,
+    sessions: async_sessionmaker[AsyncSession],
     mailer: Mailer,
     mail_from: str,
     *,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.notifications import queue_mail
@@ -42,7 +42,7 @@ class ScanPolicy:
 
 @dataclass
 class PackageActivities:
-    sessions: async_sessionmaker
+    sessions: async_sessionmaker[AsyncSession]
     storage: ObjectStorage
     keyring: KeyRing
     mailer: Mailer

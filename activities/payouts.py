@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -113,7 +113,7 @@ def _refused(error: TransferRefused) -> ApplicationError:
 
 @dataclass
 class PayoutActivities:
-    sessions: async_sessionmaker
+    sessions: async_sessionmaker[AsyncSession]
     rails: PayoutRails
     platform_defaults: dict
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -20,7 +20,7 @@ class ApplyDecisionInput(ReviewDecision):
 
 @dataclass
 class ReviewActivities:
-    sessions: async_sessionmaker
+    sessions: async_sessionmaker[AsyncSession]
     mailer: Mailer
     """Delivers queued mail right away; the delivery schedule retries what it cannot."""
     mail_from: str

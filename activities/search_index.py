@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from integrations.search import SearchBackend, reindex_module
@@ -10,7 +10,7 @@ from integrations.search import SearchBackend, reindex_module
 
 @dataclass
 class SearchIndexActivities:
-    sessions: async_sessionmaker
+    sessions: async_sessionmaker[AsyncSession]
     search: SearchBackend
 
     @activity.defn(name="search.index_module")

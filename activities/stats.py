@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from domain.analytics import (
@@ -61,7 +61,7 @@ def stats_rows(publisher_id: int, figures: PublisherFigures, at: datetime) -> li
 
 @dataclass
 class StatsActivities:
-    sessions: async_sessionmaker
+    sessions: async_sessionmaker[AsyncSession]
 
     @activity.defn(name="stats.rollup_publishers")
     async def rollup_publishers(self, request: RollupRequest) -> RollupResult:

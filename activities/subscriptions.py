@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -76,7 +76,7 @@ class EndRequest(BaseModel):
 
 @dataclass
 class SubscriptionActivities:
-    sessions: async_sessionmaker
+    sessions: async_sessionmaker[AsyncSession]
     gateways: Gateways
     mailer: Mailer
     """Delivers queued mail right away; the delivery schedule retries what it cannot."""

@@ -51,7 +51,7 @@ def _adapters(request: Request) -> Adapters:
     return request.app.state.adapters
 
 
-async def get_sessions(request: Request) -> async_sessionmaker:
+async def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     return request.app.state.sessions
 
 
@@ -101,7 +101,7 @@ async def client_address(request: Request) -> str:
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
-SessionsDep = Annotated[async_sessionmaker, Depends(get_sessions)]
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AdaptersDep = Annotated[Adapters, Depends(get_adapters)]
 WorkflowsDep = Annotated[TemporalFrontDoor, Depends(get_workflows)]
