@@ -9,7 +9,7 @@ nothing of the project's own.
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -191,7 +191,7 @@ class Settings(BaseSettings):
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
 
-    def platform_defaults(self) -> dict:
+    def platform_defaults(self) -> dict[str, Any]:
         """Defaults of the admin-editable platform settings (domain.platform_settings)."""
         from decimal import Decimal
 

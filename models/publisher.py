@@ -2,12 +2,15 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import AuditMixin, Base, TimestampMixin
+
+if TYPE_CHECKING:
+    from models.module import MarketplaceModule
 
 
 class Publisher(Base, TimestampMixin, AuditMixin):
@@ -41,9 +44,7 @@ class Publisher(Base, TimestampMixin, AuditMixin):
     suspended_at: Mapped[datetime | None]
     suspension_reason: Mapped[str | None] = mapped_column(Text)
 
-    modules: Mapped[list["MarketplaceModule"]] = relationship(  # noqa: F821
-        back_populates="publisher"
-    )
+    modules: Mapped[list["MarketplaceModule"]] = relationship(back_populates="publisher")
 
 
 class PublisherStats(Base, TimestampMixin):

@@ -10,13 +10,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
     DateTime,
     Integer,
+    SQLColumnExpression,
     String,
+    Table,
     exists,
     func,
     insert,
@@ -27,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from domain.analytics import BucketSize, Period, RequestContext
 from domain.modules import ModuleStatus
@@ -104,7 +107,7 @@ async def record_view(
         .returning(ModuleView.module_id)
         .cte("added")
     )
-    modules = MarketplaceModule.__table__
+    modules = cast(Table, MarketplaceModule.__table__)  # a mapped class's table is a Table
     counted = await session.execute(
         update(modules)
         .where(modules.c.id.in_(select(added.c.module_id)))
@@ -124,7 +127,7 @@ class Scope:
     publisher_id: int | None = None
     module_id: int | None = None
 
-    def on_module(self, column) -> list[ColumnElement[bool]]:
+    def on_module(self, column: SQLColumnExpression[int]) -> list[ColumnElement[bool]]:
         if self.module_id is not None:
             return [column == self.module_id]
         if self.publisher_id is not None:
@@ -141,7 +144,9 @@ class Scope:
         return where
 
 
-def _bucket(column, size: BucketSize) -> ColumnElement[datetime]:
+def _bucket(
+    column: SQLColumnExpression[datetime | None], size: BucketSize
+) -> ColumnElement[datetime]:
     return func.date_trunc(
         literal_column(f"'{size.value}'"),
         column,
@@ -150,13 +155,20 @@ def _bucket(column, size: BucketSize) -> ColumnElement[datetime]:
     )
 
 
-def _within(column, period: Period | None) -> list[ColumnElement[bool]]:
+def _within(
+    column: SQLColumnExpression[datetime | None], period: Period | None
+) -> list[ColumnElement[bool]]:
     if period is None:
         return []
     return [column >= period.start, column < period.end]
 
 
-async def _count_by_bucket(session, column, where, period: Period) -> dict[datetime, int]:
+async def _count_by_bucket(
+    session: AsyncSession,
+    column: SQLColumnExpression[datetime | None],
+    where: list[ColumnElement[bool]],
+    period: Period,
+) -> dict[datetime, int]:
     bucket = _bucket(column, period.bucket).label("bucket")
     rows = await session.execute(
         select(bucket, func.count()).where(*where, *_within(column, period)).group_by(bucket)
@@ -164,13 +176,17 @@ async def _count_by_bucket(session, column, where, period: Period) -> dict[datet
     return {start: n for start, n in rows.all()}
 
 
-async def views_by_bucket(session, scope: Scope, period: Period) -> dict[datetime, int]:
+async def views_by_bucket(
+    session: AsyncSession, scope: Scope, period: Period
+) -> dict[datetime, int]:
     return await _count_by_bucket(
         session, ModuleView.created_at, scope.on_module(ModuleView.module_id), period
     )
 
 
-async def downloads_by_bucket(session, scope: Scope, period: Period) -> dict[datetime, int]:
+async def downloads_by_bucket(
+    session: AsyncSession, scope: Scope, period: Period
+) -> dict[datetime, int]:
     return await _count_by_bucket(
         session, ModuleDownload.created_at, scope.on_module(ModuleDownload.module_id), period
     )
@@ -218,7 +234,7 @@ class LedgerSums:
     net: Decimal = Decimal(0)
 
 
-def _ledger_columns():
+def _ledger_columns() -> tuple[ColumnElement[Any], ...]:
     return (
         func.count().filter(EarningEntry.kind == "sale"),
         func.count().filter(EarningEntry.kind == "refund"),
@@ -360,6 +376,7 @@ async def downloads_by(
         *scope.on_module(ModuleDownload.module_id),
         *_within(ModuleDownload.created_at, period),
     ]
+    key: InstrumentedAttribute[str | None]
     if dimension == "version":
         key = ModuleVersion.version
         query = (

@@ -4,12 +4,15 @@ featured and trending modules, publisher profiles."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    SQLColumnExpression,
     Text,
+    UnaryExpression,
     and_,
     case,
     cast,
@@ -46,7 +49,7 @@ TRENDING_STATS_PERIOD = "30d"
 # --- building blocks --------------------------------------------------------------------
 
 
-def _catalogue() -> Select:
+def _catalogue() -> Select[MarketplaceModule]:
     """Modules with their publisher and category loaded by the same query."""
     return (
         select(MarketplaceModule)
@@ -59,7 +62,7 @@ def _catalogue() -> Select:
     )
 
 
-def category_subtree_ids(slug: str) -> Select:
+def category_subtree_ids(slug: str) -> Select[int]:
     """Ids of the category named by ``slug`` and of every category below it."""
     tree = (
         select(MarketplaceCategory.id)
@@ -82,7 +85,7 @@ async def category_subtree_slugs(session: AsyncSession, slug: str) -> list[str]:
     return list(rows.scalars())
 
 
-def _bound_key(bound: ColumnElement) -> ColumnElement:
+def _bound_key(bound: SQLColumnExpression[str | None]) -> ColumnElement[Any]:
     """A stored compatibility bound as ARRAY[major, minor, patch], or NULL when it does not
     read as one (``domain.discovery.RANGE_BOUND_PATTERN``, the same pattern as in Python)."""
     lowered = func.lower(bound)
@@ -98,7 +101,9 @@ def _bound_key(bound: ColumnElement) -> ColumnElement:
 
 
 def compatible(
-    release: Release, minimum: ColumnElement, maximum: ColumnElement
+    release: Release,
+    minimum: SQLColumnExpression[str | None],
+    maximum: SQLColumnExpression[str | None],
 ) -> ColumnElement[bool]:
     """``minimum <= release < maximum`` compared as versions; a NULL bound is open and an
     unreadable one admits nothing (mirrors ``domain.discovery.is_compatible``)."""
@@ -143,7 +148,7 @@ def _filters(filters: ModuleFilters) -> list[ColumnElement[bool]]:
     return where
 
 
-def _order(sort: ModuleSort, q: str | None) -> list[ColumnElement]:
+def _order(sort: ModuleSort, q: str | None) -> list[UnaryExpression[Any]]:
     module = MarketplaceModule
     by_downloads = [module.download_count.desc(), module.id.asc()]
     if sort is ModuleSort.RELEVANCE and q is not None:
@@ -260,7 +265,7 @@ async def module_by_slug(session: AsyncSession, slug: str) -> MarketplaceModule 
     return rows.scalars().unique().one_or_none()
 
 
-def _newest_first() -> list[ColumnElement]:
+def _newest_first() -> list[UnaryExpression[Any]]:
     """Semver order, newest first: numbers, then a release before its pre-releases."""
     version = ModuleVersion
     return [

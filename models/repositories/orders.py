@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -64,7 +65,7 @@ async def licenses_of(session: AsyncSession, order_id: int) -> list[License]:
     return list(rows.scalars())
 
 
-async def insert_license(session: AsyncSession, values: dict) -> None:
+async def insert_license(session: AsyncSession, values: dict[str, Any]) -> None:
     """One license per order line, even when fulfilment runs twice."""
     await session.execute(
         insert(License)
@@ -83,7 +84,7 @@ async def revoke_licenses(session: AsyncSession, order_id: int, at: datetime) ->
     return list(rows.scalars())
 
 
-async def record_earning(session: AsyncSession, entry: dict) -> None:
+async def record_earning(session: AsyncSession, entry: dict[str, Any]) -> None:
     """Ledger rows are unique per (order, module, kind): a retried step adds nothing."""
     await session.execute(
         insert(EarningEntry)

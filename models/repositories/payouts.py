@@ -11,6 +11,7 @@ transfer's idempotency key is derived from it (``domain.payouts.transfer_key``).
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -151,7 +152,7 @@ async def get(
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def insert_once(session: AsyncSession, values: dict) -> int | None:
+async def insert_once(session: AsyncSession, values: dict[str, Any]) -> int | None:
     """The new payout's id, or None when the publisher already has one for the period."""
     result = await session.execute(
         insert(PublisherPayout)
@@ -210,7 +211,7 @@ async def set_status(
     *,
     to: PayoutStatus,
     when: tuple[PayoutStatus, ...],
-    **values,
+    **values: Any,
 ) -> PublisherPayout | None:
     """Move the payout to ``to`` if its status is one of ``when``; the row, or None."""
     result = await session.execute(
@@ -263,7 +264,8 @@ async def ticket(session: AsyncSession, payout_id: int) -> Ticket | None:
             .with_for_update(of=PublisherPayout)
         )
     ).one_or_none()
-    return Ticket(*row) if row is not None else None
+    # ten columns: past the typed overloads of select(), so the row type ends in *tuple[Any, ...]
+    return Ticket(*row[:10]) if row is not None else None
 
 
 async def start_processing(session: AsyncSession, payout_id: int, method: str) -> None:

@@ -68,4 +68,4 @@ async def put(session: AsyncSession, key: str, value: Any, updated_by: int | Non
 
 async def tax_rate(session: AsyncSession) -> Decimal:
     """The tax rate in force, in percent: what carts, checkouts and renewals charge."""
-    return await effective_setting(session, "tax_rate_percent", Decimal("0.00"))
+    return Decimal(await effective_setting(session, "tax_rate_percent", Decimal("0.00")))

@@ -4,6 +4,7 @@ idempotent upsert of their rows (unique per publisher and period)."""
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -101,14 +102,14 @@ async def figures(
         .where(theirs, ModuleReview.status == VISIBLE_REVIEW)
         .group_by(MarketplaceModule.publisher_id)
     )
-    for publisher_id, n, total, recent_n, recent_total in reviews.all():
+    for publisher_id, n, rating_total, recent_n, recent_rating_total in reviews.all():
         figures_of = found[publisher_id]
-        figures_of.reviews, figures_of.rating_sum = n, int(total)
-        figures_of.recent_reviews, figures_of.recent_rating_sum = recent_n, int(recent_total)
+        figures_of.reviews, figures_of.rating_sum = n, int(rating_total)
+        figures_of.recent_reviews, figures_of.recent_rating_sum = recent_n, int(recent_rating_total)
     return found
 
 
-async def upsert(session: AsyncSession, rows: list[dict]) -> None:
+async def upsert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert or overwrite each (publisher, period) row: running it twice changes nothing
     but ``calculated_at``."""
     if not rows:

@@ -1,9 +1,11 @@
 """Queries on publisher accounts."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, UnaryExpression, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.commerce import EarningEntry
@@ -62,7 +64,7 @@ class PublisherRow:
     module_count: int
 
 
-def _module_count() -> ScalarSelect:
+def _module_count() -> ScalarSelect[int]:
     return (
         select(func.count(MarketplaceModule.id))
         .where(MarketplaceModule.publisher_id == Publisher.id)
@@ -71,7 +73,7 @@ def _module_count() -> ScalarSelect:
     )
 
 
-def _gross_sales() -> ScalarSelect:
+def _gross_sales() -> ScalarSelect[Decimal]:
     """Gross of the ledger net of refunds, summed over currencies: a ranking, not money."""
     return (
         select(func.coalesce(func.sum(EarningEntry.gross), 0))
@@ -108,7 +110,7 @@ def _admin_where(filters: AdminFilters) -> list[ColumnElement[bool]]:
     return where
 
 
-ADMIN_SORTS = {
+ADMIN_SORTS: dict[str, Callable[[], list[UnaryExpression[Any]]]] = {
     "newest": lambda: [Publisher.created_at.desc(), Publisher.id.desc()],
     "name": lambda: [func.lower(Publisher.display_name).asc(), Publisher.id.asc()],
     "revenue": lambda: [_gross_sales().desc(), Publisher.id.asc()],

@@ -8,8 +8,19 @@ changes of the same module (or review) queue up and each recount sees the previo
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Integer, Select, delete, func, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    UnaryExpression,
+    delete,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -162,14 +173,16 @@ async def of_user(session: AsyncSession, module_id: int, user_id: int) -> Module
     )
 
 
-async def license_kinds(session: AsyncSession, user_id: int, module_id: int) -> list[tuple]:
+async def license_kinds(
+    session: AsyncSession, user_id: int, module_id: int
+) -> list[tuple[str, str]]:
     """(license_type, status) of every license the user has held for the module."""
     rows = await session.execute(
         select(License.license_type, License.status).where(
             License.user_id == user_id, License.module_id == module_id
         )
     )
-    return [tuple(row) for row in rows]
+    return [(license_type, status) for license_type, status in rows]
 
 
 async def latest_published_version_id(session: AsyncSession, module_id: int) -> int | None:
@@ -203,7 +216,7 @@ async def remove(session: AsyncSession, review: ModuleReview) -> None:
 # --- views ------------------------------------------------------------------------------
 
 
-def _views() -> Select:
+def _views() -> Select[ModuleReview, str | None, str, str]:
     return (
         select(ModuleReview, User.full_name, ModuleVersion.version, MarketplaceModule.slug)
         .join(User, User.id == ModuleReview.user_id)
@@ -213,7 +226,7 @@ def _views() -> Select:
     )
 
 
-_ORDER = {
+_ORDER: dict[ReviewSort, list[UnaryExpression[Any]]] = {
     ReviewSort.NEWEST: [],
     ReviewSort.HELPFUL: [ModuleReview.helpful_count.desc(), ModuleReview.not_helpful_count.asc()],
     ReviewSort.RATING_HIGH: [ModuleReview.rating.desc()],
@@ -228,7 +241,11 @@ async def view(session: AsyncSession, review_id: int) -> ReviewRow | None:
 
 
 async def _page(
-    session: AsyncSession, where: list, order: list, limit: int, offset: int
+    session: AsyncSession,
+    where: list[ColumnElement[bool]],
+    order: list[UnaryExpression[Any]],
+    limit: int,
+    offset: int,
 ) -> tuple[list[ReviewRow], int]:
     total = await session.scalar(select(func.count()).select_from(ModuleReview).where(*where))
     rows = await session.execute(
@@ -244,7 +261,10 @@ async def _page(
 async def published_page(
     session: AsyncSession, module_id: int, *, sort: ReviewSort, limit: int, offset: int
 ) -> tuple[list[ReviewRow], int]:
-    where = [ModuleReview.module_id == module_id, ModuleReview.status == ReviewStatus.PUBLISHED]
+    where: list[ColumnElement[bool]] = [
+        ModuleReview.module_id == module_id,
+        ModuleReview.status == ReviewStatus.PUBLISHED,
+    ]
     return await _page(session, where, _ORDER[sort], limit, offset)
 
 
@@ -258,7 +278,7 @@ async def publisher_page(
     offset: int,
 ) -> tuple[list[ReviewRow], int]:
     """Reviews of the publisher's modules, hidden ones included, newest first."""
-    where = [
+    where: list[ColumnElement[bool]] = [
         ModuleReview.module_id.in_(
             select(MarketplaceModule.id).where(MarketplaceModule.publisher_id == publisher_id)
         )

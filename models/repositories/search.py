@@ -7,8 +7,20 @@ letters and digits, and each word travels as a bound parameter into ``to_tsquery
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, literal_column, null, select, tuple_
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    bindparam,
+    func,
+    literal_column,
+    null,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,24 +33,25 @@ FACETS = ("category", "license_type")
 
 # The two configurations the vector is built with: names, tags and keywords as written
 # ('simple'), summary and description stemmed ('english'). A word is looked for in both.
-_SIMPLE = literal_column("'simple'::regconfig")
-_ENGLISH = literal_column("'english'::regconfig")
+_SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
+_ENGLISH: ColumnElement[Any] = literal_column("'english'::regconfig")
 
 
-def text_query(text: str) -> ColumnElement:
+def text_query(text: str) -> ColumnElement[Any]:
     """A tsquery that matches documents holding every word of ``text``, each as a prefix
     (``greet`` finds ``greeting``), as written or stemmed. NULL, which matches nothing,
     when ``text`` has no words at all."""
     terms = search_terms(text)
     if not terms:
         return null().cast(TSQUERY)
-    query: ColumnElement | None = None
+    query: ColumnElement[Any] | None = None
     for term in terms:
-        pattern = bindparam(None, f"{term}:*", unique=True)
+        pattern: BindParameter[str] = bindparam(None, f"{term}:*", unique=True)
         either = func.to_tsquery(_SIMPLE, pattern, type_=TSQUERY).op("||", return_type=TSQUERY)(
             func.to_tsquery(_ENGLISH, pattern, type_=TSQUERY)
         )
         query = either if query is None else query.op("&&", return_type=TSQUERY)(either)
+    assert query is not None  # there was a term
     return query
 
 
@@ -67,7 +80,7 @@ async def search_modules(
     if license_type is not None:
         where.append(MarketplaceModule.license_type == license_type)
 
-    def matching(*columns):
+    def matching(*columns: SQLColumnExpression[Any]) -> Select[*tuple[Any, ...]]:
         return (
             select(*columns)
             .select_from(MarketplaceModule)
