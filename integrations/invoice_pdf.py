@@ -196,7 +196,8 @@ class _InvoicePDF(FPDF):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.invoice = invoice
         self.page_count = page_count
-        self.alias_nb_pages(None)
+        # fpdf documents None as turning the alias off, but annotates the parameter str.
+        self.alias_nb_pages(None)  # type: ignore[arg-type]
         self.c_margin = 1.5
         self.set_margins(LEFT, TOP, 210.0 - RIGHT)
         self.set_auto_page_break(True, margin=BOTTOM_MARGIN)
@@ -487,7 +488,8 @@ class _InvoicePDF(FPDF):
 
     def draw_stamp(self, center_x: float, center_y: float) -> None:
         invoice = self.invoice
-        partial = bool(invoice.refunded_amount) and invoice.refunded_amount < invoice.total
+        refunded = invoice.refunded_amount
+        partial = refunded is not None and refunded != 0 and refunded < invoice.total
         word = "PARTIALLY REFUNDED" if partial else "REFUNDED"
         self.style(11 if partial else 18, bold=True, color=STAMP)
         width = self.get_string_width(word) + 8

@@ -23,11 +23,12 @@ from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 from integrations.private_files import create_once
 
-PrivateKey = TypeVar("PrivateKey")
-PublicKey = TypeVar("PublicKey")
+PrivateKey = TypeVar("PrivateKey", bound=PrivateKeyTypes)
+PublicKey = TypeVar("PublicKey", bound=PublicKeyTypes)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class KeyKind(Generic[PrivateKey, PublicKey]):
         """The development key at ``path``, generated once (see ``create_once``)."""
 
         def generate() -> bytes:
-            return self.generate().private_bytes(  # type: ignore[attr-defined]
+            return self.generate().private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
@@ -104,7 +105,7 @@ def pem_bytes(pem: str) -> bytes:
     return pem.strip().encode() + b"\n"
 
 
-def key_id(public_key: Any) -> str:
+def key_id(public_key: PublicKeyTypes) -> str:
     """First 16 hex characters of the SHA-256 of the key's DER SubjectPublicKeyInfo."""
     der = public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -112,7 +113,7 @@ def key_id(public_key: Any) -> str:
     return hashlib.sha256(der).hexdigest()[:16]
 
 
-def public_pem(public_key: Any) -> str:
+def public_pem(public_key: PublicKeyTypes) -> str:
     return public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
@@ -132,14 +133,15 @@ class SigningKeyRing(Generic[PrivateKey, PublicKey]):
         for public_key in retired or []:
             self.kind.check(public_key, f"retired {label} key")
         self.current = current
-        self.current_key_id = key_id(current.public_key())  # type: ignore[attr-defined]
+        self.current_key_id = key_id(current.public_key())
         self._public: dict[str, PublicKey] = {}
         for public_key in retired or []:
             self._public.setdefault(key_id(public_key), public_key)
         # The current key wins if it is also listed as retired.
         self._public.pop(self.current_key_id, None)
         self._retired_ids = list(self._public)
-        self._public[self.current_key_id] = current.public_key()  # type: ignore[attr-defined]
+        # The public half of a PrivateKey is a PublicKey of the same kind.
+        self._public[self.current_key_id] = current.public_key()  # type: ignore[assignment]
 
     @classmethod
     def from_settings(
@@ -171,7 +173,7 @@ class SigningKeyRing(Generic[PrivateKey, PublicKey]):
         """The current key first, then the retired ones in the order given."""
         current = PublicKeyInfo(
             self.current_key_id,
-            public_pem(self.current.public_key()),  # type: ignore[attr-defined]
+            public_pem(self.current.public_key()),
             "current",
         )
         retired = [

@@ -97,7 +97,7 @@ def verify_document(doc: Any, public_pem: str) -> SignedDocument | None: ...
 @overload
 def verify_document(doc: Any, public_pem: str, expected: type[Document]) -> Document | None: ...
 def verify_document(
-    doc: Any, public_pem: str, expected: type[SignedDocument] | None = None
+    doc: Any, public_pem: str, expected: type[Document] | None = None
 ) -> SignedDocument | None:
     """The document ``doc`` (as made by ``LicenseKeyRing.sign_document``) carries, if the
     key ``public_pem`` signed it; None if the signature, the payload or (with ``expected``)

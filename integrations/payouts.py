@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any, Protocol, Self
 
 import stripe
+from stripe.params import TransferCreateParams
 
 from domain.payouts import TransferStatus
 from domain.pricing import currency_places, to_minor_units
@@ -134,12 +135,12 @@ class StripeConnectPayouts:
         return f"StripeConnectPayouts(api_base={self.api_base!r})"
 
     async def aclose(self) -> None:
-        await self._http.close_async()
+        await self._http.close_async()  # type: ignore[no-untyped-call]  # unannotated in stripe
 
     async def send(self, request: TransferRequest) -> TransferResult:
         if not request.destination:
             raise TransferRefused("payout_destination_missing", "no Stripe account to pay")
-        params: dict[str, Any] = {
+        params: TransferCreateParams = {
             "amount": to_minor_units(request.amount, request.currency),
             "currency": request.currency.lower(),
             "destination": request.destination,
@@ -246,7 +247,9 @@ class PayPalPayouts:
     @staticmethod
     def _batch_result(answer: Any, *, fetched: bool) -> TransferResult:
         header = answer.get("batch_header") if isinstance(answer, dict) else None
-        batch_id = header.get("payout_batch_id") if isinstance(header, dict) else None
+        if not isinstance(header, dict):
+            header = {}
+        batch_id = header.get("payout_batch_id")
         if not isinstance(batch_id, str):
             raise TransferUnavailable("PayPal answered without a payout batch id")
         batch_status = str(header.get("batch_status", ""))

@@ -161,7 +161,9 @@ class PayPalClient:
             raise PayPalError(status, body)
         return body
 
-    async def _send(self, state: _LoopState, method: str, path: str, **kwargs: Any):
+    async def _send(
+        self, state: _LoopState, method: str, path: str, **kwargs: Any
+    ) -> httpx.Response:
         """One request, tried again after a network error or a 5xx answer."""
         for attempt in range(self._max_retries + 1):
             last = attempt == self._max_retries

@@ -281,13 +281,15 @@ def _pin(requirements: dict[str, str]) -> tuple[dict[str, Version], list[str], l
         key = canonicalize_name(name)
         specifiers[key] = specifiers[key] & parsed if key in specifiers else parsed
     pins: dict[str, Version] = {}
-    for key, specifier in specifiers.items():
-        lowest = _lowest_admitted(specifier)
+    for canonical, admitted in specifiers.items():
+        lowest = _lowest_admitted(admitted)
         if lowest is None:
-            unpinned.append(key)
-            problems.append(f"{key}: {str(specifier) or 'any version'} has no usable lower bound")
+            unpinned.append(canonical)
+            problems.append(
+                f"{canonical}: {str(admitted) or 'any version'} has no usable lower bound"
+            )
         else:
-            pins[key] = lowest
+            pins[canonical] = lowest
     return pins, unpinned, problems
 
 

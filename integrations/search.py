@@ -23,7 +23,10 @@ import httpx
 import typesense
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
+from typesense.configuration import ConfigDict, NodeConfigDict
 from typesense.exceptions import ObjectAlreadyExists, ObjectNotFound, TypesenseClientError
+from typesense.types.collection import CollectionCreateSchema
+from typesense.types.document import SearchParameters
 
 from domain.errors import DomainError, ErrorKind
 from models.module import MarketplaceModule
@@ -68,11 +71,15 @@ class SearchQuery(BaseModel):
     offset: int = 0
 
 
+def _no_facets() -> dict[str, dict[str, int]]:
+    return {f: {} for f in FACETS}
+
+
 class SearchHits(BaseModel):
     ids: list[int]
     """Module ids, best match first."""
     total: int
-    facets: dict[str, dict[str, int]] = Field(default_factory=lambda: {f: {} for f in FACETS})
+    facets: dict[str, dict[str, int]] = Field(default_factory=_no_facets)
 
 
 class SearchBackend(Protocol):
@@ -159,7 +166,7 @@ class PostgresSearch:
 # --- Typesense --------------------------------------------------------------------------
 
 
-def collection_schema(name: str) -> dict[str, Any]:
+def collection_schema(name: str) -> CollectionCreateSchema:
     return {
         "name": name,
         "fields": [
@@ -256,14 +263,14 @@ class TypesenseSearch:
         with contextlib.suppress(ObjectNotFound):
             await self._documents[str(module_id)].delete()
 
-    def search_parameters(self, query: SearchQuery) -> dict[str, Any]:
+    def search_parameters(self, query: SearchQuery) -> SearchParameters:
         filters = []
         if query.category_slugs is not None:
             slugs = ",".join(_filter_value(slug) for slug in query.category_slugs)
             filters.append(f"category_slug:=[{slugs}]")
         if query.license_type is not None:
             filters.append(f"license_type:={_filter_value(query.license_type)}")
-        parameters: dict[str, Any] = {
+        parameters: SearchParameters = {
             "q": query.q,
             "query_by": ",".join(QUERY_FIELDS),
             "query_by_weights": ",".join(str(weight) for weight in QUERY_WEIGHTS),
@@ -324,13 +331,13 @@ def typesense_client(url: str, api_key: str | None) -> typesense.AsyncClient:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"typesense_url is not an http(s) URL: {url!r}")
-    node = {
+    node: NodeConfigDict = {
         "host": parts.hostname,
         "port": parts.port or (443 if parts.scheme == "https" else 80),
         "protocol": parts.scheme,
         "path": parts.path.rstrip("/"),
     }
-    config = {
+    config: ConfigDict = {
         "nodes": [node],
         "api_key": api_key,
         "connection_timeout_seconds": 5,
@@ -352,7 +359,7 @@ async def reindex_module(search: SearchBackend, session: AsyncSession, module_id
         and found[0].visibility == "public"
         and await _publisher_in_good_standing(session, found[0].publisher_id)
     )
-    if listed:
+    if listed and found is not None:
         await search.index(module_document(*found))
     else:
         await search.remove(module_id)

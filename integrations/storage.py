@@ -261,7 +261,7 @@ class S3Storage:
         return None if head is None else int(head["ContentLength"])
 
     def download_url(self, key: str, *, expires_in: timedelta, filename: str) -> str:
-        return self.client.generate_presigned_url(
+        url: str = self.client.generate_presigned_url(
             "get_object",
             Params={
                 "Bucket": self.bucket,
@@ -270,6 +270,7 @@ class S3Storage:
             },
             ExpiresIn=_check_lifetime(expires_in, MAX_PRESIGN),
         )
+        return url
 
     def open_stream(self, key: str) -> Iterator[bytes]:
         try:
@@ -278,14 +279,16 @@ class S3Storage:
             if _is_missing(error):
                 raise ObjectNotFoundError(key) from error
             raise
-        return response["Body"].iter_chunks(CHUNK_SIZE)
+        chunks: Iterator[bytes] = response["Body"].iter_chunks(CHUNK_SIZE)
+        return chunks
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=validate_key(key))
 
     def _head(self, key: str) -> dict[str, Any] | None:
         try:
-            return self.client.head_object(Bucket=self.bucket, Key=key)
+            head: dict[str, Any] = self.client.head_object(Bucket=self.bucket, Key=key)
+            return head
         except ClientError as error:
             if _is_missing(error):
                 return None

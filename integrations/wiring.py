@@ -10,6 +10,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from domain.archive import ArchiveLimits
 from domain.payouts import PayoutOptions
 from integrations.license_signing import LicenseKeyRing
@@ -40,7 +42,7 @@ from integrations.storage import ObjectStorage, S3Storage, build_storage
 from settings import Settings
 
 
-def _secret(value) -> str | None:
+def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 

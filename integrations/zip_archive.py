@@ -248,9 +248,8 @@ def _data_start(handle: BinaryIO, info: zipfile.ZipInfo) -> int:
             ArchiveProblem.CORRUPT_ARCHIVE,
             f"the local header of {info.orig_filename!r} is missing or damaged",
         )
-    _, _, _, flags, method, _, _, crc, packed, unpacked, name_length, extra_length = (
-        _LOCAL_HEADER.unpack(header)
-    )
+    fields: tuple[int, ...] = _LOCAL_HEADER.unpack(header)
+    _, _, _, flags, method, _, _, crc, packed, unpacked, name_length, extra_length = fields
     # Readers that walk local headers must see what the directory says.
     disagrees = method != info.compress_type or (flags ^ info.flag_bits) & ENCRYPTION_FLAGS
     if not flags & _FLAG_DATA_DESCRIPTOR:  # else these are zeros and follow the data

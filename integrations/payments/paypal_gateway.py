@@ -239,7 +239,9 @@ class PayPalGateway:
             isinstance(event.get(key), str) for key in ("id", "event_type")
         ):
             raise WebhookRejected("malformed_event", "the body is not a PayPal event")
-        _check_fresh(signature["transmission_time"])
+        transmission_time = signature["transmission_time"]
+        assert transmission_time is not None  # no header is missing
+        _check_fresh(transmission_time)
         fields = json.dumps(signature | {"webhook_id": self._webhook_id})
         payload = fields[:-1] + ', "webhook_event": ' + text + "}"
         answer = await self._verify(payload.encode())
@@ -363,8 +365,9 @@ def _webhook_event(event: dict[str, Any]) -> WebhookEvent:
     if event_type.startswith("CHECKOUT.ORDER."):
         order_id = resource.get("id")
     elif event_type.startswith("PAYMENT.CAPTURE."):
-        with contextlib.suppress(AttributeError):
-            order_id = resource.get("supplementary_data").get("related_ids").get("order_id")
+        supplementary = resource.get("supplementary_data")
+        related = supplementary.get("related_ids") if isinstance(supplementary, dict) else None
+        order_id = related.get("order_id") if isinstance(related, dict) else None
     reference = resource.get("invoice_id") or resource.get("custom_id")
     if reference is None:
         units = resource.get("purchase_units")

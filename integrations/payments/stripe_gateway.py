@@ -24,6 +24,7 @@ from dataclasses import replace
 from typing import Any
 
 import stripe
+from stripe.params import PaymentIntentCreateParams, RefundCreateParams
 
 from domain.checkout import PaymentStatus, RefundStatus
 from domain.errors import DomainError, ErrorKind
@@ -108,7 +109,7 @@ def _id(value: Any) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, Mapping) and isinstance(value.get("id"), str):
-        return value["id"]
+        return str(value["id"])
     return None
 
 
@@ -186,7 +187,7 @@ class StripeGateway:
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""
-        await self._http.close_async()
+        await self._http.close_async()  # type: ignore[no-untyped-call]  # unannotated in stripe
 
     async def ensure_customer(self, user_id: int, email: str, existing: str | None) -> str:
         if existing:
@@ -201,10 +202,11 @@ class StripeGateway:
     async def create_payment(self, request: PaymentRequest) -> Payment:
         if request.off_session and not request.payment_method:
             raise ValueError("an off-session payment needs a saved payment method")
-        params: dict[str, Any] = {
+        params: PaymentIntentCreateParams = {
             "amount": request.amount_minor,
             "currency": request.currency.lower(),
-            "payment_method_types": ["card"],
+            # Accepted by the API; stripe-python's TypedDict no longer lists it.
+            "payment_method_types": ["card"],  # type: ignore[typeddict-unknown-key]
             "metadata": {"order": request.reference},
         }
         if request.description:
@@ -268,7 +270,7 @@ class StripeGateway:
     ) -> Refund:
         """``reason`` is free text, kept as metadata: Stripe's own ``reason`` field only
         takes three fixed values."""
-        params: dict[str, Any] = {"payment_intent": payment_id, "amount": amount_minor}
+        params: RefundCreateParams = {"payment_intent": payment_id, "amount": amount_minor}
         if reason:
             params["metadata"] = {"reason": reason[:METADATA_VALUE_LIMIT]}
         with _translated_errors():

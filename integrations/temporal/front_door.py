@@ -157,7 +157,8 @@ class TemporalFrontDoor:
         handle = (await self.client()).get_workflow_handle(workflow_id)
         args = [] if arg is None else [arg]
         try:
-            return await handle.execute_update(update, args=args, result_type=result_type)
+            answer: T = await handle.execute_update(update, args=args, result_type=result_type)
+            return answer
         except WorkflowUpdateFailedError as error:
             raise refusal(error) from error
         except RPCError as error:
@@ -180,7 +181,7 @@ class TemporalFrontDoor:
     ) -> T:
         """Send an update to the run in progress, starting the workflow first if none is."""
         conflict, reuse = StartPolicy.JOIN_OR_RESTART.value
-        start = WithStartWorkflowOperation(
+        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
             workflow,
             arg,
             id=workflow_id,
@@ -190,9 +191,10 @@ class TemporalFrontDoor:
             search_attributes=_attributes(module_slug),
         )
         try:
-            return await (await self.client()).execute_update_with_start_workflow(
+            answer: T = await (await self.client()).execute_update_with_start_workflow(
                 update, update_arg, start_workflow_operation=start, result_type=result_type
             )
+            return answer
         except WorkflowUpdateFailedError as error:
             raise refusal(error) from error
         except RPCError as error:
@@ -213,7 +215,8 @@ class TemporalFrontDoor:
         """Ask a workflow (running or closed) where it stands; None when there is none."""
         handle = (await self.client()).get_workflow_handle(workflow_id)
         try:
-            return await handle.query(query, result_type=result_type)
+            answer: T = await handle.query(query, result_type=result_type)
+            return answer
         except RPCError as error:
             if error.status in GONE:
                 return None
