@@ -7,6 +7,8 @@ here from the adapters ``integrations.wiring`` assembles; nothing lists them by 
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
+from typing import Any, TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
@@ -20,6 +22,7 @@ from activities.review import ReviewActivities
 from activities.search_index import SearchIndexActivities
 from activities.stats import StatsActivities
 from activities.subscriptions import SubscriptionActivities
+from integrations.mail import Mailer
 from integrations.temporal import connect_temporal, ensure_search_attributes
 from integrations.temporal.schedules import ensure_schedules
 from integrations.wiring import Adapters, archive_limits_from, build_adapters
@@ -46,12 +49,19 @@ WORKFLOWS = [
 ]
 
 
+class MailOptions(TypedDict):
+    """What every activity class that sends mail is given."""
+
+    mailer: Mailer
+    mail_from: str
+
+
 def activity_objects(
     adapters: Adapters, sessions: async_sessionmaker[AsyncSession]
 ) -> list[object]:
     """One instance of every activity class, given what it needs."""
     settings = adapters.settings
-    mail = {"mailer": adapters.mailer, "mail_from": settings.mail_from}
+    mail = MailOptions(mailer=adapters.mailer, mail_from=settings.mail_from)
     return [
         ReviewActivities(
             sessions=sessions,
@@ -101,7 +111,7 @@ def activity_objects(
     ]
 
 
-def activity_methods(*objects: object) -> list:
+def activity_methods(*objects: object) -> list[Callable[..., Any]]:
     """Every ``@activity.defn`` method of the given activity objects."""
     return [
         getattr(instance, name)
@@ -111,7 +121,9 @@ def activity_methods(*objects: object) -> list:
     ]
 
 
-def build_activities(adapters: Adapters, sessions: async_sessionmaker[AsyncSession]) -> list:
+def build_activities(
+    adapters: Adapters, sessions: async_sessionmaker[AsyncSession]
+) -> list[Callable[..., Any]]:
     return activity_methods(*activity_objects(adapters, sessions))
 
 

@@ -79,7 +79,7 @@ class CheckoutActivities:
     mailer: Mailer
     mail_from: str
 
-    async def _order(self, session, order_id: int, *, lock: bool = False) -> Order:
+    async def _order(self, session: AsyncSession, order_id: int, *, lock: bool = False) -> Order:
         order = await orders.get(session, order_id, lock=lock)
         if order is None:
             raise _missing(f"order {order_id}")
@@ -219,7 +219,7 @@ class CheckoutActivities:
                 ],
             )
 
-    async def _issue(self, session, order: Order) -> None:
+    async def _issue(self, session: AsyncSession, order: Order) -> None:
         paid_at = order.paid_at or datetime.now(UTC)
         for line in order.items:
             kind = license_kind_for(LicenseType(line["license_type"]))

@@ -2,6 +2,9 @@
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.pricing import publisher_earnings
 from models.commerce import Order
@@ -10,7 +13,9 @@ from models.repositories import orders, publishers
 DEFAULT_COMMISSION = Decimal("30.00")
 
 
-async def book_sale(session, order: Order, line: dict, at: datetime) -> None:
+async def book_sale(
+    session: AsyncSession, order: Order, line: dict[str, Any], at: datetime
+) -> None:
     """One sale entry per order line (a retry adds nothing): the line's amount after the
     discount and before tax, split at the publisher's current commission rate."""
     publisher = await publishers.get_publisher(session, line["publisher_id"])

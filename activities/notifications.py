@@ -48,7 +48,7 @@ class Backoff:
         """The wait after the ``attempts``-th failed try; None once it is the last one."""
         if attempts >= self.max_attempts:
             return None
-        return min(self.first * 2 ** min(max(attempts - 1, 0), 32), self.cap)
+        return min(self.first * (1 << min(max(attempts - 1, 0), 32)), self.cap)
 
 
 class DeliveryReport(BaseModel):

@@ -6,6 +6,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -26,7 +27,13 @@ from domain.semver import fastvue_range_bounds, parse_semver
 from domain.versions import PipelineStep, Reason, VersionStatus, scan_verdict
 from integrations import zip_archive
 from integrations.mail import Mailer
-from integrations.scanning import SCAN_ERROR_ID, run_bandit, run_pip_audit
+from integrations.scanning import (
+    SCAN_ERROR_ID,
+    AuditResult,
+    Finding,
+    run_bandit,
+    run_pip_audit,
+)
 from integrations.signing import KeyRing, file_sha256
 from integrations.storage import ObjectStorage, storage_key
 from models.repositories import audit, modules, platform_settings, versions
@@ -60,7 +67,7 @@ class PackageActivities:
         instead of starving the thread pool until heartbeats time out."""
         self._scan_slots = asyncio.Semaphore(self.scan_concurrency)
 
-    async def _step(self, request: IngestRequest, step: PipelineStep, **values) -> None:
+    async def _step(self, request: IngestRequest, step: PipelineStep, **values: Any) -> None:
         async with self.sessions.begin() as session:
             await versions.set_fields(
                 session, request.version_id, pipeline_step=step.value, **values
@@ -179,7 +186,7 @@ class PackageActivities:
                 session, self.scan_policy.reject_at, self.scan_policy.review_at
             )
 
-    def _scan_files(self, path: Path, request: IngestRequest):
+    def _scan_files(self, path: Path, request: IngestRequest) -> tuple[list[Finding], AuditResult]:
         name = f"{request.technical_name}/manifest.json"
         manifest = parse_manifest(
             zip_archive.read_member(path, name, self.limits.max_manifest_bytes, self.limits)
@@ -277,6 +284,7 @@ class PackageActivities:
                     changes={"version": request.version},
                 )
             row = await versions.get_version(session, request.version_id)
+        assert row is not None  # this activity's own version
         await asyncio.to_thread(self._drop_staging, request)
         return PublishOutcome(
             version_id=request.version_id,

@@ -11,6 +11,7 @@ however often the activity is retried.
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,6 +22,7 @@ from domain.errors import DomainError
 from domain.payouts import (
     PayoutStatus,
     Period,
+    TransferStatus,
     decide,
     destination_for,
     transfer_key,
@@ -30,7 +32,6 @@ from integrations.payouts import (
     TransferRefused,
     TransferRequest,
     TransferResult,
-    TransferStatus,
 )
 from models.analytics import PublisherPayout
 from models.repositories import payouts, platform_settings
@@ -115,7 +116,7 @@ def _refused(error: TransferRefused) -> ApplicationError:
 class PayoutActivities:
     sessions: async_sessionmaker[AsyncSession]
     rails: PayoutRails
-    platform_defaults: dict
+    platform_defaults: dict[str, Any]
 
     @activity.defn(name="payouts.list_payees")
     async def list_payees(self, page: PayeePage) -> list[Payee]:

@@ -4,6 +4,7 @@ attempt resumes after it. Rows are upserted, so a rerun only refreshes them."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,7 +34,7 @@ class RollupResult(BaseModel):
     batches: int
 
 
-def stats_rows(publisher_id: int, figures: PublisherFigures, at: datetime) -> list[dict]:
+def stats_rows(publisher_id: int, figures: PublisherFigures, at: datetime) -> list[dict[str, Any]]:
     """The two ``PublisherStats`` rows of one publisher. Modules are the published ones now,
     in both rows; the "30d" row counts downloads, revenue and reviews of the window."""
     common = {"publisher_id": publisher_id, "total_modules": figures.published_modules}

@@ -30,7 +30,7 @@ from domain.licensing import LicenseStatus
 from domain.modules import LicenseType, SubscriptionPeriod
 from domain.pricing import CartLine, price_order, to_minor_units
 from integrations.mail import Mailer
-from integrations.payments import PaymentRequest
+from integrations.payments import Payment, PaymentRequest
 from integrations.payments.registry import Gateways
 from models.commerce import Order
 from models.repositories import modules, orders, platform_settings, subscriptions, users
@@ -155,7 +155,9 @@ class SubscriptionActivities:
             return await self._refund_late_charge(sub.gateway, order, payment)
         return RenewalResult(succeeded=True)
 
-    async def _refund_late_charge(self, gateway: str, order: Order, payment) -> RenewalResult:
+    async def _refund_late_charge(
+        self, gateway: str, order: Order, payment: Payment
+    ) -> RenewalResult:
         """The subscription ended (a refund, say) while its renewal was being charged: give
         the money back instead of bringing the subscription back to life."""
         refund = await self.gateways.get(gateway).refund(

@@ -7,6 +7,10 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pgserver.postgres_server import PostgresServer
 
 DATABASE_NAME = "marketplace"
 SEARCH_ATTRIBUTES = ("ModuleSlug=Keyword",)
@@ -23,15 +27,15 @@ def venv_executable(name: str) -> str:
     return found
 
 
-def start_postgres(data_dir: Path, database: str = DATABASE_NAME):
+def start_postgres(data_dir: Path, database: str = DATABASE_NAME) -> tuple["PostgresServer", str]:
     """Start (or attach to) Postgres from the pgserver wheel; returns (server, url)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
-        import pgserver
+        from pgserver.postgres_server import get_server
 
     pgdata = (data_dir / "postgres").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    server = get_server(pgdata, cleanup_mode="stop")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "1 row" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
@@ -39,7 +43,7 @@ def start_postgres(data_dir: Path, database: str = DATABASE_NAME):
     return server, uri
 
 
-def start_temporal(data_dir: Path, port: int, ui_port: int) -> subprocess.Popen:
+def start_temporal(data_dir: Path, port: int, ui_port: int) -> subprocess.Popen[bytes]:
     """Run the Temporal dev server with SQLite under the data dir and the web UI."""
     data_dir.mkdir(parents=True, exist_ok=True)
     command = [
@@ -65,7 +69,7 @@ def start_temporal(data_dir: Path, port: int, ui_port: int) -> subprocess.Popen:
     return process
 
 
-def wait_for_port(host: str, port: int, process: subprocess.Popen, timeout: float) -> None:
+def wait_for_port(host: str, port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -8,13 +8,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import httpx
 import typer
 
 from cli import embedded
 from settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from pgserver.postgres_server import PostgresServer
 
 app = typer.Typer(help="FastVue Marketplace back office.", no_args_is_help=True)
 admin_app = typer.Typer(help="Administer accounts.", no_args_is_help=True)
@@ -34,7 +37,7 @@ def _exit_now(code: int = 0) -> None:
     os._exit(code)
 
 
-def database_url(settings: Settings):
+def database_url(settings: Settings) -> tuple[str, "PostgresServer | None"]:
     """The configured database, or the embedded one (kept running while the handle lives)."""
     if settings.database_url:
         return settings.database_url, None
@@ -112,7 +115,7 @@ def dev() -> None:
         generate_once(settings)
     url, _server = database_url(settings)
     upgrade(url)
-    children: list[tuple[str, subprocess.Popen]] = []
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
     env = {**os.environ, "MARKETPLACE_DATABASE_URL": url}
     try:
         if not settings.temporal_address:
@@ -154,10 +157,10 @@ def dev() -> None:
         _stop(children)
 
 
-def _supervise(children: list[tuple[str, subprocess.Popen]]) -> None:
+def _supervise(children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
     stop = False
 
-    def on_term(*_):
+    def on_term(*_: object) -> None:
         nonlocal stop
         stop = True
 
@@ -170,7 +173,7 @@ def _supervise(children: list[tuple[str, subprocess.Popen]]) -> None:
         time.sleep(0.5)
 
 
-def _stop(children: list[tuple[str, subprocess.Popen]]) -> None:
+def _stop(children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
     for _, process in reversed(children):
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)

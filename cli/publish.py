@@ -4,10 +4,11 @@ import json
 import time
 import zipfile
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import httpx
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TransferSpeedColumn
 
 USER_AGENT = "marketplace-cli"
 TERMINAL = {"published", "rejected", "deprecated"}
@@ -17,14 +18,15 @@ class PublishError(Exception):
     pass
 
 
-def manifest_of(path: Path) -> dict:
+def manifest_of(path: Path) -> dict[str, Any]:
     try:
         with zipfile.ZipFile(path) as archive:
             names = [n for n in archive.namelist() if n.count("/") == 1]
             manifest = next((n for n in names if n.endswith("/manifest.json")), None)
             if manifest is None:
                 raise PublishError(f"{path} has no <technical_name>/manifest.json")
-            return json.loads(archive.read(manifest))
+            parsed: dict[str, Any] = json.loads(archive.read(manifest))
+            return parsed
     except (zipfile.BadZipFile, json.JSONDecodeError) as error:
         raise PublishError(f"{path} is not a module package: {error}") from None
 
@@ -32,7 +34,7 @@ def manifest_of(path: Path) -> dict:
 class _Reading:
     """A file whose reads advance a progress bar."""
 
-    def __init__(self, handle, progress: Progress, task) -> None:
+    def __init__(self, handle: BinaryIO, progress: Progress, task: TaskID) -> None:
         self.handle, self.progress, self.task = handle, progress, task
 
     def read(self, size: int = -1) -> bytes:
@@ -59,7 +61,7 @@ def find_module_id(client: httpx.Client, technical_name: str) -> int:
         raise PublishError(_error(response))
     for item in response.json()["items"]:
         if item["technical_name"] == technical_name:
-            return item["id"]
+            return int(item["id"])
     raise PublishError(f"none of your modules is named {technical_name}")
 
 
@@ -73,7 +75,7 @@ def publish(
     console: Console,
     poll_seconds: float = 1.0,
     timeout_seconds: float = 900,
-) -> dict:
+) -> dict[str, Any]:
     """Upload ``path`` and follow it to the end; returns the final version document."""
     manifest = manifest_of(path)
     headers = {"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}
@@ -95,7 +97,8 @@ def publish(
             task = progress.add_task(f"uploading {path.name}", total=size)
             response = client.post(
                 f"/api/v1/publisher/modules/{module_id}/versions",
-                files={"file": (path.name, _Reading(handle, progress, task), "application/zip")},
+                # A duck-typed reader (httpx only calls read()), so not an IO[bytes].
+                files={"file": (path.name, _Reading(handle, progress, task), "application/zip")},  # type: ignore[dict-item]
                 data={"release_notes": release_notes} if release_notes else None,
             )
         if response.status_code != 202:
@@ -108,7 +111,9 @@ def publish(
         return follow(client, accepted["status_url"], console, poll_seconds, timeout_seconds)
 
 
-def follow(client, status_url: str, console: Console, poll: float, timeout: float) -> dict:
+def follow(
+    client: httpx.Client, status_url: str, console: Console, poll: float, timeout: float
+) -> dict[str, Any]:
     shown: str | None = None
     deadline = time.monotonic() + timeout
     with console.status("waiting for the pipeline") as spinner:
@@ -116,7 +121,7 @@ def follow(client, status_url: str, console: Console, poll: float, timeout: floa
             response = client.get(status_url)
             if response.status_code != 200:
                 raise PublishError(_error(response))
-            version = response.json()
+            version: dict[str, Any] = response.json()
             step = (version.get("progress") or {}).get("step") or version.get("pipeline_step")
             line = f"{version['status']}: {step}"
             if line != shown:
