@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         RefundInput,
         SubscriptionInput,
     )
+    from workflows.activity_options import ActivityOptions
     from workflows.subscription import SubscriptionWorkflow
 
 CONFIRM_ANSWER_WITHIN = timedelta(seconds=15)
@@ -36,7 +37,7 @@ CONFIRM_ANSWER_WITHIN = timedelta(seconds=15)
 WAITING = (PaymentStatus.REQUIRES_ACTION.value, PaymentStatus.PROCESSING.value)
 
 
-def gateway_call(request: CheckoutInput) -> dict:
+def gateway_call(request: CheckoutInput) -> ActivityOptions:
     return {
         "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
         "retry_policy": RetryPolicy(
@@ -46,7 +47,7 @@ def gateway_call(request: CheckoutInput) -> dict:
     }
 
 
-def fulfilment_call(request: CheckoutInput) -> dict:
+def fulfilment_call(request: CheckoutInput) -> ActivityOptions:
     return {
         "start_to_close_timeout": timedelta(seconds=request.activity_timeout_seconds),
         "retry_policy": RetryPolicy(

@@ -22,9 +22,10 @@ with workflow.unsafe.imports_passed_through():
         check_decision_allowed,
         reminder_is_escalation,
     )
+    from workflows.activity_options import ActivityOptions
 
 MODULE_SLUG = SearchAttributeKey.for_keyword(processes.MODULE_SLUG_ATTRIBUTE)
-ACTIVITY_OPTIONS = {
+ACTIVITY_OPTIONS: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=20),
 }

@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
 class NotificationDeliveryWorkflow:
     @workflow.run
     async def run(self) -> DeliveryReport:
-        return await workflow.execute_activity(
+        return await workflow.execute_activity_method(
             NotificationActivities.deliver_due,
             start_to_close_timeout=timedelta(minutes=5),
             heartbeat_timeout=timedelta(minutes=2),

@@ -52,9 +52,10 @@ with workflow.unsafe.imports_passed_through():
         TransferStatus,
         period_before,
     )
+    from workflows.activity_options import ActivityOptions
 
 SCHEDULED_START = SearchAttributeKey.for_datetime(processes.SCHEDULED_START_ATTRIBUTE)
-DATABASE = {
+DATABASE: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=60),
     "retry_policy": RetryPolicy(
         maximum_interval=timedelta(seconds=30), non_retryable_error_types=["not_found"]
@@ -173,7 +174,10 @@ class PayoutWorkflow:
             maximum_attempts=options.transfer_attempts,
             non_retryable_error_types=[REFUSED],
         )
-        call = {"start_to_close_timeout": timedelta(seconds=90), "retry_policy": retry}
+        call: ActivityOptions = {
+            "start_to_close_timeout": timedelta(seconds=90),
+            "retry_policy": retry,
+        }
         deadline = workflow.now() + timedelta(seconds=options.poll_limit_seconds)
         try:
             outcome = await workflow.execute_activity_method(

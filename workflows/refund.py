@@ -10,8 +10,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.checkout import CheckoutActivities
     from domain import processes
     from domain.checkout import RefundInput
+    from workflows.activity_options import ActivityOptions
 
-ACTIVITY = {
+ACTIVITY: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=60),
     "retry_policy": RetryPolicy(
         maximum_interval=timedelta(minutes=1),

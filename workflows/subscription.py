@@ -28,8 +28,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain import processes
     from domain.checkout import SubscriptionInput, SubscriptionStatus, SubscriptionView
+    from workflows.activity_options import ActivityOptions
 
-ACTIVITY = {
+ACTIVITY: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=60),
     "retry_policy": RetryPolicy(
         maximum_interval=timedelta(minutes=5), non_retryable_error_types=["not_found"]

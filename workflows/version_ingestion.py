@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.access import Role
     from domain.ingest import IngestProgress, IngestRequest, PublishOutcome, VersionDecision
     from domain.versions import PipelineStep, Reason, ScanVerdict, VersionStatus
+    from workflows.activity_options import ActivityOptions
     from workflows.module_review import MODULE_SLUG, ModuleReviewWorkflow
 
 RETRIES = RetryPolicy(
@@ -23,8 +24,8 @@ RETRIES = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=8,
 )
-QUICK = {"start_to_close_timeout": timedelta(minutes=2), "retry_policy": RETRIES}
-LONG = {
+QUICK: ActivityOptions = {"start_to_close_timeout": timedelta(minutes=2), "retry_policy": RETRIES}
+LONG: ActivityOptions = {
     "start_to_close_timeout": timedelta(minutes=15),
     "heartbeat_timeout": timedelta(seconds=12),
     "retry_policy": RETRIES,
@@ -53,14 +54,17 @@ class VersionIngestionWorkflow:
             self.step = step
             outcome = await workflow.execute_activity_method(check, request, **QUICK)
             if not outcome.passed:
-                return await self._reject(outcome.reasons)
+                await self._reject(outcome.reasons)
+                return None
 
         self.step = PipelineStep.SCAN
         scan = await workflow.execute_activity_method(PackageActivities.scan, request, **LONG)
         if scan.verdict is ScanVerdict.REJECT:
-            return await self._reject(scan.reasons)
+            await self._reject(scan.reasons)
+            return None
         if scan.verdict is ScanVerdict.REVIEW and not await self._approved_by_admin(scan.reasons):
-            return await self._reject(self.reasons)
+            await self._reject(self.reasons)
+            return None
 
         for step, activity_method in [
             (PipelineStep.SIGN, PackageActivities.sign),
