@@ -40,7 +40,9 @@ async def category_rows(
     return await categories.list_categories(session, active_only=active_only)
 
 
-async def _check_parent(session: AsyncSession, category_id: int | None, parent_id: int | None):
+async def _check_parent(
+    session: AsyncSession, category_id: int | None, parent_id: int | None
+) -> None:
     if parent_id is None:
         return
     if await categories.get_category(session, parent_id) is None:

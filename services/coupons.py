@@ -50,7 +50,7 @@ async def listing(
 
 
 async def _audit(
-    session: AsyncSession, admin_id: int, action: str, row: CouponRow, changes: dict
+    session: AsyncSession, admin_id: int, action: str, row: CouponRow, changes: dict[str, Any]
 ) -> None:
     await audit.record(
         session,

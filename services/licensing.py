@@ -218,6 +218,7 @@ async def activate(
         )
     elif decision.domain is not None:
         current = await licenses.activation(session, row.id, instance_id)
+        assert current is not None  # not ACTIVATE: the instance holds an active activation
         current.domain = decision.domain
     await session.flush()
     module = await licenses.module_of(session, row)

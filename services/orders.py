@@ -5,6 +5,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -117,7 +118,7 @@ async def invoice_pdf(invoice: Invoice) -> bytes:
     return await asyncio.to_thread(render_invoice, invoice)
 
 
-def _line_detail(item: dict, kind: str) -> str:
+def _line_detail(item: dict[str, Any], kind: str) -> str:
     what = {
         "paid": "one-time license",
         "subscription": f"{item.get('subscription_period') or ''} subscription".strip(),

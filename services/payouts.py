@@ -7,6 +7,7 @@ Every admin action is audited."""
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,7 +84,11 @@ class Retried:
 
 
 async def _audit(
-    session: AsyncSession, actor_id: int, action: str, entity_id: int | str, changes: dict
+    session: AsyncSession,
+    actor_id: int,
+    action: str,
+    entity_id: int | str,
+    changes: dict[str, Any],
 ) -> None:
     await audit.record(
         session,
@@ -298,7 +303,7 @@ async def details(session: AsyncSession, publisher: Publisher, payout_id: int) -
 
 
 async def update_settings(
-    session: AsyncSession, publisher: Publisher, method: PayoutMethod, changes: dict
+    session: AsyncSession, publisher: Publisher, method: PayoutMethod, changes: dict[str, Any]
 ) -> Publisher:
     """Where payouts go from the next transfer on (one under way keeps its destination).
     ``changes`` holds the fields sent: one left out keeps its stored value, ``None``

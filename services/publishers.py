@@ -277,7 +277,8 @@ async def reinstate_publisher(
     publisher = await _locked(session, publisher_id)
     if publisher.status != SUSPENDED:
         raise Conflict("not_suspended", "this publisher is not suspended")
-    previous = {"suspended_at": publisher.suspended_at, "reason": publisher.suspension_reason}
+    suspended_at = publisher.suspended_at
+    previous = {"suspended_at": suspended_at, "reason": publisher.suspension_reason}
     publisher.status = ACTIVE
     publisher.suspended_at = None
     publisher.suspension_reason = None
@@ -294,7 +295,7 @@ async def reinstate_publisher(
         session,
         publisher,
         "publisher_reinstated",
-        previous["suspended_at"] or datetime.now(UTC),
+        suspended_at or datetime.now(UTC),
         "Your publisher account is active again",
         f"{publisher.display_name} is active again: its modules are back on the "
         "marketplace.\n" + (f"\nNote: {note}\n" if note else ""),

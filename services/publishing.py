@@ -248,6 +248,8 @@ async def review_status(
 def _ingest_request(
     version: ModuleVersion, module: MarketplaceModule, staging_key: str
 ) -> IngestRequest:
+    # Set when the version row is made from an upload.
+    assert version.upload_sha256 is not None and version.uploaded_by is not None
     return IngestRequest(
         version_id=version.id,
         module_id=module.id,
@@ -366,7 +368,12 @@ async def list_versions(
 
 
 async def _own_version(
-    session: AsyncSession, publisher: Publisher, module_id: int, number: str, *, lock=False
+    session: AsyncSession,
+    publisher: Publisher,
+    module_id: int,
+    number: str,
+    *,
+    lock: bool = False,
 ) -> tuple[MarketplaceModule, ModuleVersion]:
     module = await own_module(session, publisher, module_id, lock=lock)
     version = await versions.find_version(session, module.id, number)

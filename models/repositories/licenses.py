@@ -61,8 +61,9 @@ def facts_of(row: License, activations: list[LicenseActivation]) -> LicenseFacts
     )
 
 
-async def module_of(session: AsyncSession, license_row: License) -> MarketplaceModule | None:
-    return await session.get(MarketplaceModule, license_row.module_id)
+async def module_of(session: AsyncSession, license_row: License) -> MarketplaceModule:
+    """The licensed module (the foreign key holds it there)."""
+    return await session.get_one(MarketplaceModule, license_row.module_id)
 
 
 @dataclass(frozen=True)
