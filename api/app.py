@@ -1,6 +1,8 @@
 """The FastAPI application factory."""
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -42,7 +44,9 @@ from integrations.wiring import Adapters, build_adapters
 from models.db import make_sessionmaker
 from settings import Settings
 
-ERROR_RESPONSES = {status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 422, 503)}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 422, 503)
+}
 
 
 def create_app(
@@ -55,7 +59,7 @@ def create_app(
     choose."""
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI):
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await app.state.adapters.aclose()
         await engine.dispose()

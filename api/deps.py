@@ -2,7 +2,7 @@
 and who is calling. Routers take what they need from here, never from ``app.state``."""
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
@@ -48,15 +48,18 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 def _adapters(request: Request) -> Adapters:
-    return request.app.state.adapters
+    adapters: Adapters = request.app.state.adapters
+    return adapters
 
 
 async def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
-    return request.app.state.sessions
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    return sessions
 
 
 async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 async def get_adapters(request: Request) -> Adapters:
@@ -64,11 +67,13 @@ async def get_adapters(request: Request) -> Adapters:
 
 
 async def get_workflows(request: Request) -> TemporalFrontDoor:
-    return request.app.state.workflows
+    workflows: TemporalFrontDoor = request.app.state.workflows
+    return workflows
 
 
 async def get_rate_limiter(request: Request) -> RateLimiter:
-    return request.app.state.rate_limiter
+    rate_limiter: RateLimiter = request.app.state.rate_limiter
+    return rate_limiter
 
 
 async def get_storage(request: Request) -> ObjectStorage:
@@ -165,7 +170,7 @@ async def optional_principal(
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
-def requires(*scopes: Scope):
+def requires(*scopes: Scope) -> Any:
     return Security(current_principal, scopes=[scope.value for scope in scopes])
 
 
@@ -173,7 +178,7 @@ AccountPrincipal = Annotated[Principal, requires(Scope.ACCOUNT)]
 AdminPrincipal = Annotated[Principal, requires(Scope.ADMIN)]
 
 
-def publisher_of_caller(*scopes: Scope, active: bool):
+def publisher_of_caller(*scopes: Scope, active: bool) -> Any:
     """A dependency giving the caller's publisher profile, for a caller holding every one
     of ``scopes``; with ``active``, refused while the publisher is suspended (it may still
     look)."""

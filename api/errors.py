@@ -2,6 +2,7 @@
 
 import logging
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -41,10 +42,12 @@ CODE_OF_STATUS = {
 
 class ErrorBody(BaseModel):
     error: str
-    detail: str | list | dict
+    detail: str | list[Any] | dict[str, Any]
 
 
-def error_response(status: int, code: str, detail, headers: dict | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, detail: object, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
 
 

@@ -12,7 +12,7 @@ from domain.errors import DomainError
 from domain.semver import parse_semver
 from integrations import zip_archive
 
-MANIFEST_CODES = {
+MANIFEST_CODES: dict[str, str] = {
     ArchiveProblem.MEMBER_MISSING: ArchiveProblem.MANIFEST_MISSING,
     ArchiveProblem.MEMBER_TOO_LARGE: ArchiveProblem.MANIFEST_TOO_LARGE,
 }

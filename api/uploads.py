@@ -6,6 +6,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 from fastapi import Request
 from python_multipart import MultipartParser
@@ -13,6 +14,9 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
 
 from domain.errors import DomainError, ErrorKind
+
+if TYPE_CHECKING:  # python-multipart declares its callback types for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
 
 TEXT_FIELD_MAX = 20_000
 FILE_FIELD = "file"
@@ -48,7 +52,7 @@ class _Part:
 class _Receiver:
     """Callbacks for python-multipart: the ``file`` part goes to disk, others to memory."""
 
-    def __init__(self, handle, max_bytes: int) -> None:
+    def __init__(self, handle: BinaryIO, max_bytes: int) -> None:
         self.handle = handle
         self.max_bytes = max_bytes
         self.digest = hashlib.sha256()
@@ -110,18 +114,15 @@ class _Receiver:
                 raise DomainError("field_has_nul", f"{self.part.name} contains a NUL byte")
             self.fields[self.part.name] = text
 
-    def callbacks(self) -> dict:
+    def callbacks(self) -> "MultipartCallbacks":
         return {
-            name: getattr(self, name)
-            for name in (
-                "on_part_begin",
-                "on_header_field",
-                "on_header_value",
-                "on_header_end",
-                "on_headers_finished",
-                "on_part_data",
-                "on_part_end",
-            )
+            "on_part_begin": self.on_part_begin,
+            "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value,
+            "on_header_end": self.on_header_end,
+            "on_headers_finished": self.on_headers_finished,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
         }
 
 

@@ -20,7 +20,8 @@ from integrations.search import SearchBackend, reindex_module
 from models.publisher import Publisher
 from models.repositories import audit, outbox, platform_settings, publishers, users
 from models.repositories.listed import SUSPENDED
-from models.repositories.publishers import PublisherRow, Revenue
+from models.repositories.publishers import PublisherRow as PublisherRow
+from models.repositories.publishers import Revenue
 from models.user import User
 from settings import Settings
 

@@ -288,7 +288,7 @@ class ReceivedPackage:
 @dataclass(frozen=True)
 class UploadStarted:
     version: ModuleVersion
-    workflow_id: str | None
+    workflow_id: str
 
 
 async def upload_version(
@@ -357,6 +357,7 @@ async def _repeat_upload(
         await ingestion.start_ingestion(
             workflows, _ingest_request(existing, module, existing.zip_file_url)
         )
+    assert existing.workflow_id is not None  # set with the version row, at its upload
     return UploadStarted(existing, existing.workflow_id)
 
 

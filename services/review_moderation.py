@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import Conflict, DomainError, NotFound
 from domain.reviews import ReportStatus, ReviewStatus
 from models.repositories import audit, reviews
-from models.repositories.reviews import ReportRow, ReviewRow
+from models.repositories.reviews import ReportRow as ReportRow
+from models.repositories.reviews import ReviewRow as ReviewRow
 from services.accounts import Principal
 
 

@@ -35,7 +35,8 @@ from domain.reviews import (
 from models.module import MarketplaceModule
 from models.publisher import Publisher
 from models.repositories import audit, discovery, outbox, reviews, users
-from models.repositories.reviews import ReviewContext, ReviewRow
+from models.repositories.reviews import ReviewContext
+from models.repositories.reviews import ReviewRow as ReviewRow
 from models.review import ModuleReview, ReviewReport
 from services.accounts import Principal
 

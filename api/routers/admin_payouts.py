@@ -29,7 +29,7 @@ async def run_month(
     session: SessionDep,
     settings: SettingsDep,
     temporal: WorkflowsDep,
-):
+) -> RunOut:
     """Trigger or backfill a month's payouts (the schedule does it on the 1st at 02:00
     UTC). Only a month that has ended: ``period_not_closed`` otherwise."""
     run = await payouts.run_month(
@@ -47,7 +47,7 @@ async def list_payouts(
     period: Annotated[str | None, Query(pattern=PERIOD_QUERY_PATTERN)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-):
+) -> Page[PayoutOut]:
     rows, total = await payouts.listed(
         session,
         status=status,
@@ -60,14 +60,16 @@ async def list_payouts(
 
 
 @router.get("/{payout_id}", response_model=PayoutOut)
-async def payout_details(payout_id: IdPath, principal: AdminPrincipal, session: SessionDep):
+async def payout_details(
+    payout_id: IdPath, principal: AdminPrincipal, session: SessionDep
+) -> PayoutOut:
     return PayoutOut.of(await payouts.payout(session, payout_id))
 
 
 @router.post("/{payout_id}/mark-paid", response_model=PayoutOut)
 async def mark_paid(
     payout_id: IdPath, body: MarkPaidIn, principal: AdminPrincipal, session: SessionDep
-):
+) -> PayoutOut:
     """Record that a payout was paid outside the system: a manual payout waiting for it,
     or a failed one an admin settled by hand. The publisher is mailed."""
     row = await payouts.mark_paid(
@@ -83,7 +85,7 @@ async def retry_payout(
     session: SessionDep,
     settings: SettingsDep,
     temporal: WorkflowsDep,
-):
+) -> RetryOut:
     """Send a failed payout again (to the publisher's current payout settings), or restart
     one stuck before its transfer. A transfer the provider refused goes with a new
     idempotency key; one never confirmed with the same key, so it cannot be paid twice."""

@@ -73,7 +73,7 @@ async def list_publishers(
     sort: PublisherSort = PublisherSort.NEWEST,
     limit: Limit = 20,
     offset: Offset = 0,
-):
+) -> Page[AdminPublisherOut]:
     """Publishers with their owner's email and module count, filtered and paged."""
     rows, total = await publishers.list_publishers(
         session,
@@ -91,13 +91,17 @@ async def list_publishers(
 
 
 @router.get("/{publisher_id}", response_model=AdminPublisherDetail)
-async def publisher_details(publisher_id: IdPath, _: AdminPrincipal, session: SessionDep):
+async def publisher_details(
+    publisher_id: IdPath, _: AdminPrincipal, session: SessionDep
+) -> AdminPublisherDetail:
     """One publisher: profile, standing, payout details, modules by status, revenue."""
     return _detail(await publishers.publisher_detail(session, publisher_id))
 
 
 @router.post("/{publisher_id}/verify", response_model=AdminPublisherDetail)
-async def verify_publisher(publisher_id: IdPath, principal: AdminPrincipal, session: SessionDep):
+async def verify_publisher(
+    publisher_id: IdPath, principal: AdminPrincipal, session: SessionDep
+) -> AdminPublisherDetail:
     """Mark the publisher verified; verifying again changes nothing."""
     return _detail(
         await publishers.verify_publisher(session, publisher_id, actor_id=principal.user.id)
@@ -111,7 +115,7 @@ async def suspend_publisher(
     principal: AdminPrincipal,
     session: SessionDep,
     search: SearchDep,
-):
+) -> AdminPublisherDetail:
     """Suspend: the publisher's modules leave the marketplace, uploads and sales stop and
     payouts are held. Buyers keep their licenses and downloads."""
     found = await publishers.suspend_publisher(
@@ -127,7 +131,7 @@ async def reinstate_publisher(
     session: SessionDep,
     search: SearchDep,
     body: ReinstateIn | None = None,
-):
+) -> AdminPublisherDetail:
     """Lift a suspension: the modules are listed again and held payouts resume."""
     found = await publishers.reinstate_publisher(
         session,

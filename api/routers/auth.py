@@ -23,13 +23,14 @@ from api.schemas.auth import (
     TokenOut,
     UserOut,
 )
+from models.user import ApiToken, User
 from services import accounts
 
 router = APIRouter(prefix="/api/v1/auth", tags=["accounts"])
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
-async def register(body: RegisterIn, session: SessionDep):
+async def register(body: RegisterIn, session: SessionDep) -> User:
     return await accounts.register(
         session, email=str(body.email), password=body.password, full_name=body.full_name
     )
@@ -43,7 +44,7 @@ async def sign_in(
     adapters: AdaptersDep,
     limiter: RateLimiterDep,
     client: ClientAddressDep,
-):
+) -> TokenOut:
     """Password guessing is slowed per client and per account (``sign_in_rate_*``)."""
     issued = await accounts.sign_in(
         session,
@@ -58,7 +59,7 @@ async def sign_in(
 
 
 @router.get("/me", response_model=MeOut)
-async def me(principal: AccountPrincipal):
+async def me(principal: AccountPrincipal) -> MeOut:
     return MeOut.model_validate(
         {**UserOut.model_validate(principal.user).model_dump(), "scopes": sorted(principal.scopes)}
     )
@@ -67,7 +68,7 @@ async def me(principal: AccountPrincipal):
 @router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=ApiTokenCreated)
 async def create_api_token(
     body: ApiTokenIn, principal: AccountPrincipal, session: SessionDep, settings: SettingsDep
-):
+) -> ApiTokenCreated:
     created = await accounts.create_api_token(
         session,
         principal,
@@ -82,11 +83,13 @@ async def create_api_token(
 
 
 @router.get("/tokens", response_model=list[ApiTokenOut])
-async def list_api_tokens(principal: AccountPrincipal, session: SessionDep):
+async def list_api_tokens(principal: AccountPrincipal, session: SessionDep) -> list[ApiToken]:
     return await accounts.list_api_tokens(session, principal.user.id)
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_api_token(token_id: IdPath, principal: AccountPrincipal, session: SessionDep):
+async def revoke_api_token(
+    token_id: IdPath, principal: AccountPrincipal, session: SessionDep
+) -> Response:
     await accounts.revoke_api_token(session, principal.user.id, token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -50,18 +50,20 @@ async def get_cart(
     coupon: Annotated[
         str | None, Query(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_-]+$")
     ] = None,
-):
+) -> CartOut:
     """The cart priced as checkout would price it; ``coupon`` previews a coupon code."""
     return _cart_out(await cart.priced_cart(session, principal.user.id, coupon))
 
 
 @router.post("/add", response_model=CartOut)
-async def add_to_cart(body: CartAddIn, principal: AccountPrincipal, session: SessionDep):
+async def add_to_cart(body: CartAddIn, principal: AccountPrincipal, session: SessionDep) -> CartOut:
     """Add a module; adding it again changes nothing."""
     return _cart_out(await cart.add(session, principal.user, body.module_id))
 
 
 @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def remove_from_cart(item_id: IdPath, principal: AccountPrincipal, session: SessionDep):
+async def remove_from_cart(
+    item_id: IdPath, principal: AccountPrincipal, session: SessionDep
+) -> Response:
     await cart.remove(session, principal.user.id, item_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -30,7 +30,7 @@ async def checkout(
     temporal: WorkflowsDep,
     gateways: GatewaysDep,
     idempotency_key: IdempotencyKey = None,
-):
+) -> CheckoutOut:
     """Turn the cart into an order and start taking the payment. Poll ``status_url``: the
     order's ``payment.next_action`` says when the buyer must approve (then
     ``POST /checkout/confirm``); it ends ``completed`` with its licenses, or ``failed`` /
@@ -63,7 +63,7 @@ async def checkout(
 @router.post("/confirm", response_model=OrderOut)
 async def confirm_checkout(
     body: ConfirmIn, principal: AccountPrincipal, session: SessionDep, temporal: WorkflowsDep
-):
+) -> OrderOut:
     """The buyer approved the payment (3-D Secure, PayPal): confirm it. Answers with the
     order; confirming again, or after the order settled, changes nothing."""
     return order_out(

@@ -9,13 +9,16 @@ from api.deps import AdminPrincipal, SessionDep
 from api.params import IdPath, Limit, Offset
 from api.schemas import Page
 from api.schemas.coupons import CouponIn, CouponOut, CouponPatch
+from models.commerce import Coupon as CouponRow
 from services import coupons
 
 router = APIRouter(prefix="/api/v1/admin/marketplace/coupons", tags=["admin"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CouponOut)
-async def create_coupon(body: CouponIn, principal: AdminPrincipal, session: SessionDep):
+async def create_coupon(
+    body: CouponIn, principal: AdminPrincipal, session: SessionDep
+) -> CouponRow:
     return await coupons.create(
         session,
         body.code,
@@ -32,20 +35,25 @@ async def list_coupons(
     active: Annotated[bool | None, Query()] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-):
+) -> Page[CouponOut]:
     rows, total = await coupons.listing(session, active=active, limit=limit, offset=offset)
-    return Page(items=rows, total=total, limit=limit, offset=offset)
+    return Page[CouponOut](
+        items=[CouponOut.model_validate(row) for row in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.get("/{coupon_id}", response_model=CouponOut)
-async def get_coupon(coupon_id: IdPath, _: AdminPrincipal, session: SessionDep):
+async def get_coupon(coupon_id: IdPath, _: AdminPrincipal, session: SessionDep) -> CouponRow:
     return await coupons.get(session, coupon_id)
 
 
 @router.put("/{coupon_id}", response_model=CouponOut)
 async def update_coupon(
     coupon_id: IdPath, body: CouponPatch, principal: AdminPrincipal, session: SessionDep
-):
+) -> CouponRow:
     """Change the window, limit, modules, minimum or whether it is active; the code, kind
     and value stay, because orders already name them."""
     return await coupons.update(
@@ -58,7 +66,9 @@ async def update_coupon(
 
 
 @router.delete("/{coupon_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def deactivate_coupon(coupon_id: IdPath, principal: AdminPrincipal, session: SessionDep):
+async def deactivate_coupon(
+    coupon_id: IdPath, principal: AdminPrincipal, session: SessionDep
+) -> Response:
     """Deactivate: it stops applying, and stays on the orders that used it."""
     await coupons.deactivate(session, coupon_id, admin_id=principal.user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -35,7 +35,7 @@ from domain.discovery import (
 )
 from domain.modules import MAX_PRICE, LicenseType
 from domain.slugs import SLUG_PATTERN
-from models.module import MarketplaceModule
+from models.module import MarketplaceModule, ModuleVersion
 from services import catalog
 from services.tracking import track_view
 
@@ -72,7 +72,9 @@ def _summaries(modules: list[MarketplaceModule]) -> list[ModuleSummary]:
     return [ModuleSummary.model_validate(module) for module in modules]
 
 
-def _page_of(found: tuple[list[MarketplaceModule], int], limit: int, offset: int):
+def _page_of(
+    found: tuple[list[MarketplaceModule], int], limit: int, offset: int
+) -> Page[ModuleSummary]:
     modules, total = found
     return Page[ModuleSummary](items=_summaries(modules), total=total, limit=limit, offset=offset)
 
@@ -104,7 +106,7 @@ async def list_modules(
     ] = None,
     limit: Limit = 20,
     offset: Offset = 0,
-):
+) -> Page[ModuleSummary]:
     """Listed modules, filtered, sorted and paged, with the total that match."""
     filters = ModuleFilters(
         q=q if q and not q.isspace() else None,  # a blank search box asks for everything
@@ -124,7 +126,9 @@ async def list_modules(
 
 
 @router.get("/modules/{slug}", response_model=ModuleDetail)
-async def module_detail(slug: ModuleSlug, request: Request, session: SessionDep, viewer: Viewer):
+async def module_detail(
+    slug: ModuleSlug, request: Request, session: SessionDep, viewer: Viewer
+) -> ModuleDetail:
     """A module's page, with the newest published version to download and verify. Counts
     a view: once per session (``X-Session-Id``, else the caller's IP and user agent) per
     30 minutes."""
@@ -146,19 +150,21 @@ async def module_detail(slug: ModuleSlug, request: Request, session: SessionDep,
 
 
 @router.get("/modules/{slug}/versions", response_model=list[PublicVersionOut])
-async def module_versions(slug: ModuleSlug, session: SessionDep, viewer: Viewer):
+async def module_versions(
+    slug: ModuleSlug, session: SessionDep, viewer: Viewer
+) -> list[ModuleVersion]:
     """Published and deprecated versions, newest first by semver."""
     return await catalog.public_versions(session, slug, viewer.user.id if viewer else None)
 
 
 @router.get("/featured", response_model=list[ModuleSummary])
-async def featured_modules(session: SessionDep, limit: FeedLimit = 20):
+async def featured_modules(session: SessionDep, limit: FeedLimit = 20) -> list[ModuleSummary]:
     """Modules the marketplace features, in their featured order."""
     return _summaries(await catalog.featured(session, limit=limit))
 
 
 @router.get("/trending", response_model=list[TrendingModule])
-async def trending_modules(session: SessionDep, limit: FeedLimit = 20):
+async def trending_modules(session: SessionDep, limit: FeedLimit = 20) -> list[TrendingModule]:
     """The most downloaded in the last 7 days; ties by downloads of all time."""
     rows = await catalog.trending(session, limit=limit)
     return [
@@ -188,7 +194,7 @@ async def search(
     license_type: LicenseType | None = None,
     limit: Limit = 20,
     offset: Offset = 0,
-):
+) -> SearchPage:
     """Full-text search, best match first, with counts per category and license type
     over everything that matched."""
     found = await catalog.search_modules(
@@ -210,7 +216,7 @@ async def search(
 
 
 @router.get("/publishers/{slug}", response_model=PublisherProfileOut)
-async def publisher_profile(slug: PublisherSlug, session: SessionDep):
+async def publisher_profile(slug: PublisherSlug, session: SessionDep) -> PublisherProfileOut:
     """A publisher's public profile; a suspended publisher has none."""
     profile = await catalog.publisher_profile(session, slug)
     return PublisherProfileOut.model_validate(
@@ -233,7 +239,7 @@ async def publisher_modules(
     sort: ModuleSort | None = None,
     limit: Limit = 20,
     offset: Offset = 0,
-):
+) -> Page[ModuleSummary]:
     """A publisher's listed modules."""
     found = await catalog.publisher_modules(session, slug, sort, limit, offset)
     return _page_of(found, limit, offset)

@@ -48,7 +48,7 @@ async def _link(
     )
 
 
-def _respond(link: DownloadLink, redirect: bool):
+def _respond(link: DownloadLink, redirect: bool) -> DownloadLink | RedirectResponse:
     if not redirect:
         return link
     return RedirectResponse(
@@ -77,7 +77,7 @@ async def download_latest(
     settings: SettingsDep,
     storage: StorageDep,
     redirect: Annotated[bool, Query(description="false answers the link as JSON")] = True,
-):
+) -> DownloadLink | RedirectResponse:
     """The latest release: a redirect to a short-lived link; the hash and ECDSA signature
     come in ``X-Checksum-SHA256``, ``X-Signature`` and ``X-Signature-Key-Id``."""
     link = await _link(request, slug, None, principal, session, settings, storage)
@@ -98,7 +98,7 @@ async def download_version(
     settings: SettingsDep,
     storage: StorageDep,
     redirect: Annotated[bool, Query(description="false answers the link as JSON")] = True,
-):
+) -> DownloadLink | RedirectResponse:
     """An exact version, deprecated ones included."""
     link = await _link(request, slug, version, principal, session, settings, storage)
     return _respond(link, redirect)
@@ -110,7 +110,7 @@ async def serve_local_file(
     storage: StorageDep,
     expires: Annotated[int, Query(ge=0, le=2**40)],
     signature: Annotated[str, Query(max_length=128)],
-):
+) -> StreamingResponse:
     """Where local-storage download links point: valid only with an unexpired signature."""
     file = downloads.stored_file(storage, key, expires, signature)
     return StreamingResponse(
@@ -125,7 +125,7 @@ async def serve_local_file(
 
 
 @router.get("/signing-keys", response_model=list[SigningKey])
-async def signing_keys(keys: SigningKeysDep):
+async def signing_keys(keys: SigningKeysDep) -> list[SigningKey]:
     """Public keys that sign module archives, current and retired, by key id."""
     return [
         SigningKey(key_id=info.key_id, status=info.status, public_key_pem=info.pem)

@@ -9,14 +9,14 @@ from services import health as checks
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/health")
-async def health():
+@router.get("/health", response_model=None)
+async def health() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
 @router.get("/ready")
-async def ready(sessions: SessionsDep, workflows: WorkflowsDep):
+async def ready(sessions: SessionsDep, workflows: WorkflowsDep) -> JSONResponse:
     """Both the database and Temporal answer; 503 naming what does not."""
     found = await checks.readiness(sessions, workflows)
     ok = all(found.values())

@@ -59,7 +59,9 @@ def _limited(
 
 
 @router.get("", response_model=list[LicenseOut])
-async def my_licenses(principal: AccountPrincipal, session: SessionDep, vault: LicenseVaultDep):
+async def my_licenses(
+    principal: AccountPrincipal, session: SessionDep, vault: LicenseVaultDep
+) -> list[LicenseOut]:
     return [
         _license_out(view)
         for view in await licensing.owned_licenses(session, principal.user.id, vault=vault)
@@ -67,7 +69,7 @@ async def my_licenses(principal: AccountPrincipal, session: SessionDep, vault: L
 
 
 @router.get("/public-key", response_model=list[LicensePublicKey])
-async def license_public_keys(license_keys: LicenseKeysDep):
+async def license_public_keys(license_keys: LicenseKeysDep) -> list[LicensePublicKey]:
     """Ed25519 keys that sign verify answers and offline licenses, by key id."""
     return [
         LicensePublicKey(key_id=k.key_id, status=k.status, public_key_pem=k.pem)
@@ -76,7 +78,9 @@ async def license_public_keys(license_keys: LicenseKeysDep):
 
 
 @router.get("/{key}", response_model=LicenseOut)
-async def license_details(key: LicenseKeyPath, principal: AccountPrincipal, session: SessionDep):
+async def license_details(
+    key: LicenseKeyPath, principal: AccountPrincipal, session: SessionDep
+) -> LicenseOut:
     return _license_out(await licensing.details(session, principal.user.id, key))
 
 
@@ -89,7 +93,7 @@ async def verify_license(
     limiter: RateLimiterDep,
     client: ClientAddressDep,
     license_keys: LicenseKeysDep,
-):
+) -> Response:
     """No sign-in: the key is the credential. Always a signed answer with a code."""
     signed = await licensing.verify(
         session,
@@ -128,7 +132,7 @@ async def activate_license(
     limiter: RateLimiterDep,
     client: ClientAddressDep,
     license_keys: LicenseKeysDep,
-):
+) -> dict[str, object]:
     """Take a seat for an instance; activating the same instance again changes nothing."""
     activated = await licensing.activate(
         session,
@@ -154,7 +158,7 @@ async def deactivate_license(
     settings: SettingsDep,
     limiter: RateLimiterDep,
     client: ClientAddressDep,
-):
+) -> LicenseOut:
     """Free the instance's seat."""
     return _license_out(
         await licensing.deactivate(
@@ -171,7 +175,7 @@ async def offline_license(
     settings: SettingsDep,
     license_keys: LicenseKeysDep,
     days: Annotated[int | None, Query(ge=1, le=365)] = None,
-):
+) -> dict[str, str]:
     """A signed, time-limited license file for air-gapped instances."""
     return _signed_out(
         await licensing.offline_file(

@@ -16,6 +16,7 @@ from api.schemas.moderation import (
 from api.schemas.modules import ModuleOut
 from domain.access import Role
 from domain.review import DecisionAction, ReviewDecision
+from models.module import MarketplaceModule
 from services import catalog, module_review
 
 router = APIRouter(prefix="/api/v1/admin/marketplace", tags=["admin"])
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/api/v1/admin/marketplace", tags=["admin"])
 @router.get("/pending", response_model=Page[PendingModuleOut])
 async def pending_modules(
     _: AdminPrincipal, session: SessionDep, limit: Limit = 20, offset: Offset = 0
-):
+) -> Page[PendingModuleOut]:
     """Modules waiting for a decision, the longest waiting first."""
     rows, total = await module_review.pending_queue(session, limit=limit, offset=offset)
     items = [
@@ -39,7 +40,13 @@ async def pending_modules(
     return Page[PendingModuleOut](items=items, total=total, limit=limit, offset=offset)
 
 
-async def _decide(module_id, decision, session, settings, temporal) -> DecisionOut:
+async def _decide(
+    module_id: int,
+    decision: ReviewDecision,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: WorkflowsDep,
+) -> DecisionOut:
     decided = await module_review.decide_module(
         session, module_id, decision, settings=settings, workflows=temporal
     )
@@ -56,7 +63,7 @@ async def approve_module(
     settings: SettingsDep,
     temporal: WorkflowsDep,
     body: ApproveIn | None = None,
-):
+) -> DecisionOut:
     decision = ReviewDecision(
         action=DecisionAction.APPROVE,
         reason=body.note if body else None,
@@ -74,7 +81,7 @@ async def reject_module(
     session: SessionDep,
     settings: SettingsDep,
     temporal: WorkflowsDep,
-):
+) -> DecisionOut:
     decision = ReviewDecision(
         action=DecisionAction.REJECT,
         reason=body.reason,
@@ -90,7 +97,7 @@ async def reject_module(
 @router.post("/modules/{module_id}/feature", response_model=FeaturedModuleOut)
 async def feature_module(
     module_id: IdPath, principal: AdminPrincipal, session: SessionDep, body: FeatureIn | None = None
-):
+) -> MarketplaceModule:
     """Feature a published module on the marketplace's front page, at ``order``; featuring
     it again moves it. It shows while it stays listed."""
     return await catalog.feature_module(
@@ -99,6 +106,8 @@ async def feature_module(
 
 
 @router.post("/modules/{module_id}/unfeature", response_model=FeaturedModuleOut)
-async def unfeature_module(module_id: IdPath, principal: AdminPrincipal, session: SessionDep):
+async def unfeature_module(
+    module_id: IdPath, principal: AdminPrincipal, session: SessionDep
+) -> MarketplaceModule:
     """Take a module off the featured list; one not featured is left as it is."""
     return await catalog.unfeature_module(session, module_id, actor_id=principal.user.id)

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/api/v1/marketplace/orders", tags=["orders"])
 @router.get("", response_model=Page[OrderOut])
 async def my_orders(
     principal: AccountPrincipal, session: SessionDep, limit: Limit = 20, offset: Offset = 0
-):
+) -> Page[OrderOut]:
     views, total = await orders.of_user(session, principal.user.id, limit=limit, offset=offset)
     return Page(
         items=[order_out(view) for view in views],
@@ -26,7 +26,9 @@ async def my_orders(
 
 
 @router.get("/{order_id}", response_model=OrderOut)
-async def order_details(order_id: IdPath, principal: AccountPrincipal, session: SessionDep):
+async def order_details(
+    order_id: IdPath, principal: AccountPrincipal, session: SessionDep
+) -> OrderOut:
     return order_out(
         await orders.details(
             session,
@@ -44,7 +46,7 @@ async def order_details(order_id: IdPath, principal: AccountPrincipal, session: 
 )
 async def order_invoice(
     order_id: IdPath, principal: AccountPrincipal, session: SessionDep, settings: SettingsDep
-):
+) -> Response:
     """The invoice of a paid order, as a PDF."""
     invoice = await orders.invoice(
         session,
@@ -69,7 +71,7 @@ async def refund_order(
     session: SessionDep,
     settings: SettingsDep,
     temporal: WorkflowsDep,
-):
+) -> OrderOut:
     """Refund the whole order through its gateway; its licenses are revoked and the
     publishers' earnings reversed. Buyers may ask within the refund window, admins any
     time. Poll the order: it ends ``refunded``."""

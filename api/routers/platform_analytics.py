@@ -11,7 +11,9 @@ router = APIRouter(prefix="/api/v1/admin/marketplace/analytics", tags=["admin"])
 
 
 @router.get("", response_model=PlatformOut)
-async def platform_analytics(admin: AdminPrincipal, session: SessionDep, period: ReportPeriod):
+async def platform_analytics(
+    admin: AdminPrincipal, session: SessionDep, period: ReportPeriod
+) -> PlatformOut:
     """Orders count when paid (refunded ones included), refunds when completed, commission
     when booked in the ledger (net of reversals); amounts per currency."""
     report = await analytics.platform(session, period)

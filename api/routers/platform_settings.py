@@ -23,7 +23,9 @@ def _out(views: list[SettingView]) -> list[SettingOut]:
 
 
 @router.get("", response_model=list[SettingOut])
-async def get_settings(_: AdminPrincipal, session: SessionDep, settings: SettingsDep):
+async def get_settings(
+    _: AdminPrincipal, session: SessionDep, settings: SettingsDep
+) -> list[SettingOut]:
     """Every setting: the value in force, the deployment's default, what it does and the
     values it accepts."""
     return _out(await platform.platform_settings_view(session, settings))
@@ -35,7 +37,7 @@ async def update_settings(
     session: SessionDep,
     settings: SettingsDep,
     changes: SettingChanges,
-):
+) -> list[SettingOut]:
     """Change some settings at once: every value is checked before any is stored, and each
     change is written to the audit log with its old and new value."""
     return _out(

@@ -10,6 +10,7 @@ from api.deps import (
     SettingsDep,
 )
 from api.schemas.publishers import PublisherOut, PublisherRegisterIn, PublisherUpdateIn
+from models.publisher import Publisher
 from services import publishers
 
 router = APIRouter(prefix="/api/v1/publisher", tags=["publisher"])
@@ -21,7 +22,7 @@ async def register_publisher(
     principal: AccountPrincipal,
     session: SessionDep,
     settings: SettingsDep,
-):
+) -> Publisher:
     """Become a publisher, at the platform's commission rate of the day."""
     return await publishers.become_publisher(
         session, principal.user, body.model_dump(), settings=settings
@@ -29,17 +30,17 @@ async def register_publisher(
 
 
 @router.get("/profile", response_model=PublisherOut)
-async def get_profile(publisher: PublisherDep):
+async def get_profile(publisher: PublisherDep) -> Publisher:
     return publisher
 
 
 @router.put("/profile", response_model=PublisherOut)
 async def update_profile(
     body: PublisherUpdateIn, publisher: ActivePublisherDep, session: SessionDep
-):
+) -> Publisher:
     return await publishers.update_profile(session, publisher, body.model_dump(exclude_unset=True))
 
 
 @router.post("/verify", status_code=status.HTTP_202_ACCEPTED, response_model=PublisherOut)
-async def request_verification(publisher: ActivePublisherDep, session: SessionDep):
+async def request_verification(publisher: ActivePublisherDep, session: SessionDep) -> Publisher:
     return await publishers.request_verification(session, publisher)

@@ -29,7 +29,7 @@ async def overview(
     session: SessionDep,
     period: ReportPeriod,
     module_id: ModuleFilter = None,
-):
+) -> OverviewOut:
     """Totals of all time and of the period, a series of views, downloads and sales, and
     the modules that did best in the period."""
     report = await analytics.overview(session, publisher, period, module_id)
@@ -42,7 +42,7 @@ async def downloads(
     session: SessionDep,
     period: ReportPeriod,
     module_id: ModuleFilter = None,
-):
+) -> DownloadsOut:
     """Downloads per bucket, and in the period by version, country and kind (most first)."""
     report = await analytics.downloads(session, publisher, period, module_id)
     return report_out(DownloadsOut, report)
@@ -54,7 +54,7 @@ async def revenue(
     session: SessionDep,
     period: ReportPeriod,
     module_id: ModuleFilter = None,
-):
+) -> RevenueOut:
     """Ledger sums per currency: gross, commission and net, sales minus refunds, per bucket
     and for the period; and all time."""
     report = await analytics.revenue(session, publisher, period, module_id)
@@ -67,7 +67,7 @@ async def reviews(
     session: SessionDep,
     period: ReportPeriod,
     module_id: ModuleFilter = None,
-):
+) -> ReviewsOut:
     """Published reviews written per bucket with their average, and the period's and all
     time's count, average, ratings and how many you answered."""
     report = await analytics.reviews(session, publisher, period, module_id)

@@ -22,6 +22,7 @@ from api.schemas.modules import (
     SubmissionOut,
 )
 from domain.modules import ModuleStatus
+from models.module import MarketplaceModule
 from services import publishing
 from services.ownership import own_module
 
@@ -35,20 +36,29 @@ async def list_my_modules(
     status_filter: Annotated[ModuleStatus | None, Query(alias="status")] = None,
     limit: Limit = 20,
     offset: Offset = 0,
-):
+) -> Page[ModuleOut]:
     items, total = await publishing.list_my_modules(
         session, publisher, status=status_filter, limit=limit, offset=offset
     )
-    return Page[ModuleOut](items=items, total=total, limit=limit, offset=offset)
+    return Page[ModuleOut](
+        items=[ModuleOut.model_validate(item) for item in items],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ModuleOut)
-async def create_module(body: ModuleCreateIn, publisher: ActivePublisherDep, session: SessionDep):
+async def create_module(
+    body: ModuleCreateIn, publisher: ActivePublisherDep, session: SessionDep
+) -> MarketplaceModule:
     return await publishing.create_module(session, publisher, body.model_dump())
 
 
 @router.get("/{module_id}", response_model=ModuleOut)
-async def get_my_module(module_id: IdPath, publisher: PublisherDep, session: SessionDep):
+async def get_my_module(
+    module_id: IdPath, publisher: PublisherDep, session: SessionDep
+) -> MarketplaceModule:
     return await own_module(session, publisher, module_id)
 
 
@@ -59,7 +69,7 @@ async def update_module(
     publisher: ActivePublisherDep,
     session: SessionDep,
     search: SearchDep,
-):
+) -> MarketplaceModule:
     return await publishing.update_module(
         session, publisher, module_id, body.model_dump(exclude_unset=True), search=search
     )
@@ -72,7 +82,7 @@ async def archive_module(
     session: SessionDep,
     search: SearchDep,
     temporal: WorkflowsDep,
-):
+) -> MarketplaceModule:
     """Archive: the listing leaves the marketplace; buyers keep what they bought."""
     return await publishing.archive_module(
         session, publisher, module_id, search=search, workflows=temporal
@@ -88,7 +98,7 @@ async def submit_for_review(
     session: SessionDep,
     settings: SettingsDep,
     temporal: WorkflowsDep,
-):
+) -> SubmissionOut:
     """Send the listing to the review queue. Repeating a submit is harmless."""
     module, workflow_id = await publishing.submit_for_review(
         session, publisher, module_id, settings=settings, workflows=temporal
@@ -103,7 +113,7 @@ async def submit_for_review(
 @router.get("/{module_id}/review", response_model=ReviewStatusOut)
 async def review_status(
     module_id: IdPath, publisher: PublisherDep, session: SessionDep, temporal: WorkflowsDep
-):
+) -> ReviewStatusOut:
     """Where the review stands: the listing's status and reason, plus live workflow detail."""
     found = await publishing.review_status(session, publisher, module_id, workflows=temporal)
     module = found.module

@@ -22,14 +22,14 @@ router = APIRouter(prefix="/api/v1/publisher/payouts", tags=["publisher"])
 
 
 @router.get("/settings", response_model=PayoutSettingsOut)
-async def payout_settings(publisher: EarningsReaderDep):
+async def payout_settings(publisher: EarningsReaderDep) -> PayoutSettingsOut:
     return PayoutSettingsOut.of(publisher)
 
 
 @router.post("/settings", response_model=PayoutSettingsOut)
 async def update_payout_settings(
     body: PayoutSettingsIn, publisher: PayoutSettingsDep, session: SessionDep
-):
+) -> PayoutSettingsOut:
     """Where payouts go from the next transfer on (one under way keeps its destination)."""
     changes = body.model_dump(exclude_unset=True, mode="json")
     updated = await payouts.update_settings(session, publisher, body.payout_method, changes)
@@ -46,7 +46,7 @@ async def earnings_report(
     session: SessionDep,
     from_: Annotated[date, Query(alias="from", description="first day, UTC")],
     to: Annotated[date, Query(description="last day, UTC, inclusive")],
-):
+) -> Response:
     """Every ledger entry from ``from`` to ``to`` (both included, UTC days): date, order,
     module, sale or refund, gross, commission, net, currency and the payout that paid it."""
     report = await payouts.earnings_report(session, publisher, from_, to)
@@ -67,7 +67,7 @@ async def payout_history(
     status: PayoutStatus | None = None,
     limit: Limit = 20,
     offset: Offset = 0,
-):
+) -> Page[PayoutOut]:
     rows, total = await payouts.history(
         session, publisher, status=status, limit=limit, offset=offset
     )
@@ -75,7 +75,9 @@ async def payout_history(
 
 
 @router.get("/{payout_id}", response_model=PayoutDetailOut)
-async def payout_details(payout_id: IdPath, publisher: EarningsReaderDep, session: SessionDep):
+async def payout_details(
+    payout_id: IdPath, publisher: EarningsReaderDep, session: SessionDep
+) -> PayoutDetailOut:
     """A payout with the orders it covers, line by line, as booked in the ledger."""
     found = await payouts.details(session, publisher, payout_id)
     return PayoutDetailOut(

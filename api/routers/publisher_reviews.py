@@ -27,7 +27,7 @@ async def list_reviews(
     review_status: Annotated[ReviewStatus | None, Query(alias="status")] = None,
     limit: Limit = 20,
     offset: Offset = 0,
-):
+) -> Page[ReviewOut]:
     """Reviews of your modules, hidden ones included (their status says so), newest first."""
     rows, total = await reviews.of_publisher(
         session,
@@ -45,13 +45,15 @@ async def list_reviews(
 @router.put("/{review_id}/response", response_model=ReviewOut)
 async def respond(
     review_id: IdPath, body: ResponseIn, publisher: ActivePublisherDep, session: SessionDep
-):
+) -> ReviewOut:
     """Answer a review of your module, or edit your answer."""
     return ReviewOut.of(await reviews.respond(session, publisher, review_id, body.response))
 
 
 @router.delete("/{review_id}/response", status_code=status.HTTP_204_NO_CONTENT)
-async def remove_response(review_id: IdPath, publisher: ActivePublisherDep, session: SessionDep):
+async def remove_response(
+    review_id: IdPath, publisher: ActivePublisherDep, session: SessionDep
+) -> Response:
     """Withdraw your answer; nothing happens if there is none."""
     await reviews.remove_response(session, publisher, review_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

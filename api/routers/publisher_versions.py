@@ -27,6 +27,7 @@ from api.schemas.versions import (
 )
 from api.uploads import receive_package
 from domain.errors import DomainError
+from models.module import ModuleVersion
 from services import publishing
 from services.publishing import ReceivedPackage, UploadStarted
 
@@ -45,7 +46,7 @@ async def upload_version(
     settings: SettingsDep,
     storage: StorageDep,
     temporal: WorkflowsDep,
-):
+) -> UploadAccepted:
     """Upload a package (multipart, part ``file``; optional ``release_notes`` and
     ``changelog``). The pipeline runs in the background: poll ``status_url``."""
     module = await publishing.module_for_upload(session, publisher, module_id)
@@ -89,7 +90,9 @@ def _accepted(started: UploadStarted) -> UploadAccepted:
 
 
 @router.get("", response_model=list[ModuleVersionOut])
-async def list_module_versions(module_id: IdPath, publisher: ReleaseReaderDep, session: SessionDep):
+async def list_module_versions(
+    module_id: IdPath, publisher: ReleaseReaderDep, session: SessionDep
+) -> list[ModuleVersion]:
     return await publishing.list_versions(session, publisher, module_id)
 
 
@@ -100,7 +103,7 @@ async def get_module_version(
     publisher: ReleaseReaderDep,
     session: SessionDep,
     temporal: WorkflowsDep,
-):
+) -> VersionDetailOut:
     """The version with its reasons and findings, plus the live step while it runs."""
     row, progress = await publishing.version_details(
         session, publisher, module_id, version, workflows=temporal
@@ -118,7 +121,7 @@ async def update_version_notes(
     body: VersionNotesIn,
     publisher: ActivePublisherDep,
     session: SessionDep,
-):
+) -> ModuleVersion:
     return await publishing.update_version_notes(
         session, publisher, module_id, version, body.model_dump(exclude_unset=True)
     )
@@ -130,6 +133,6 @@ async def deprecate_version(
     version: VersionPath,
     publisher: ActivePublisherDep,
     session: SessionDep,
-):
+) -> ModuleVersion:
     """Deprecate: still downloadable by exact version, no longer offered as latest."""
     return await publishing.deprecate_version(session, publisher, module_id, version)

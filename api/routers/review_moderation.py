@@ -34,7 +34,7 @@ async def report_queue(
     report_status: Annotated[ReportStatus, Query(alias="status")] = ReportStatus.PENDING,
     limit: Limit = 50,
     offset: Offset = 0,
-):
+) -> Page[ReportDetailOut]:
     """Reports in a status (pending by default), oldest first, each with its review."""
     rows, total = await moderation.report_queue(
         session, status=report_status, limit=limit, offset=offset
@@ -47,7 +47,7 @@ async def report_queue(
 @router.post("/reviews/{review_id}/hide", response_model=ModeratedReviewOut)
 async def hide_review(
     review_id: IdPath, body: HideIn, principal: AdminPrincipal, session: SessionDep
-):
+) -> ModeratedReviewOut:
     """Take a review off the site and out of the rating; the note says why."""
     row = await moderation.hide_review(session, principal, review_id, body.note)
     return ModeratedReviewOut.of(row)
@@ -56,7 +56,7 @@ async def hide_review(
 @router.post("/reviews/{review_id}/restore", response_model=ModeratedReviewOut)
 async def restore_review(
     review_id: IdPath, principal: AdminPrincipal, session: SessionDep, body: NoteIn | None = None
-):
+) -> ModeratedReviewOut:
     """Put a hidden review back on the site and in the rating."""
     note = body.note if body else None
     row = await moderation.restore_review(session, principal, review_id, note)
@@ -66,7 +66,7 @@ async def restore_review(
 @router.post("/review-reports/{report_id}/resolve", response_model=ReportDetailOut)
 async def resolve_report(
     report_id: IdPath, principal: AdminPrincipal, session: SessionDep, body: ResolveIn | None = None
-):
+) -> ReportDetailOut:
     """The report was right. With ``hide``, the review is hidden too (a note is then
     required), which resolves the review's other pending reports as well."""
     body = body or ResolveIn()
@@ -79,7 +79,7 @@ async def resolve_report(
 @router.post("/review-reports/{report_id}/dismiss", response_model=ReportDetailOut)
 async def dismiss_report(
     report_id: IdPath, principal: AdminPrincipal, session: SessionDep, body: NoteIn | None = None
-):
+) -> ReportDetailOut:
     """The report was wrong: the review stays as it is."""
     row = await moderation.dismiss_report(
         session, principal, report_id, body.note if body else None

@@ -21,6 +21,7 @@ from api.schemas.reviews import (
     VoteOut,
 )
 from domain.reviews import ReviewSort
+from models.review import ReviewReport
 from services import reviews
 
 router = APIRouter(prefix="/api/v1/marketplace", tags=["reviews"])
@@ -34,7 +35,7 @@ async def list_reviews(
     sort: Annotated[ReviewSort, Query()] = ReviewSort.NEWEST,
     limit: Limit = 20,
     offset: Offset = 0,
-):
+) -> ReviewPage:
     """A module's published reviews with the publisher's responses, and its rating."""
     listing = await reviews.published_reviews(
         session, slug, caller, sort=sort, limit=limit, offset=offset
@@ -54,7 +55,7 @@ async def list_reviews(
 )
 async def submit_review(
     slug: SlugPath, body: ReviewIn, principal: AccountPrincipal, session: SessionDep
-):
+) -> ReviewOut:
     """Review a module you can see and do not publish: one review per module.
     ``verified_purchase`` tells whether you hold (or held) a paid-for license of it."""
     rating, title, content = body.cleaned()
@@ -67,7 +68,7 @@ async def submit_review(
 @router.put("/reviews/{review_id}", response_model=ReviewOut)
 async def update_review(
     review_id: IdPath, body: ReviewIn, principal: AccountPrincipal, session: SessionDep
-):
+) -> ReviewOut:
     """Rewrite your review (every field). A hidden review stays hidden."""
     rating, title, content = body.cleaned()
     row = await reviews.update_review(
@@ -77,7 +78,9 @@ async def update_review(
 
 
 @router.delete("/reviews/{review_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_review(review_id: IdPath, principal: AccountPrincipal, session: SessionDep):
+async def delete_review(
+    review_id: IdPath, principal: AccountPrincipal, session: SessionDep
+) -> Response:
     """Delete your review (an admin may delete any, which is audited); its votes and
     reports go with it."""
     await reviews.delete_review(session, review_id, principal)
@@ -85,7 +88,9 @@ async def delete_review(review_id: IdPath, principal: AccountPrincipal, session:
 
 
 @router.post("/reviews/{review_id}/vote", response_model=VoteOut)
-async def vote(review_id: IdPath, body: VoteIn, principal: AccountPrincipal, session: SessionDep):
+async def vote(
+    review_id: IdPath, body: VoteIn, principal: AccountPrincipal, session: SessionDep
+) -> VoteOut:
     """Say whether a review helped: one vote per account, changeable; the same vote again
     changes nothing. Not on your own review."""
     counts = await reviews.vote(session, review_id, principal, body.vote)
@@ -93,7 +98,9 @@ async def vote(review_id: IdPath, body: VoteIn, principal: AccountPrincipal, ses
 
 
 @router.delete("/reviews/{review_id}/vote", response_model=VoteOut)
-async def remove_vote(review_id: IdPath, principal: AccountPrincipal, session: SessionDep):
+async def remove_vote(
+    review_id: IdPath, principal: AccountPrincipal, session: SessionDep
+) -> VoteOut:
     """Take back your vote (nothing happens if you had none)."""
     counts = await reviews.remove_vote(session, review_id, principal)
     return VoteOut.model_validate(counts, from_attributes=True)
@@ -104,7 +111,7 @@ async def remove_vote(review_id: IdPath, principal: AccountPrincipal, session: S
 )
 async def report(
     review_id: IdPath, body: ReportIn, principal: AccountPrincipal, session: SessionDep
-):
+) -> ReviewReport:
     """Report a review to the moderators: once per review, not your own; ``details`` are
     required when the reason is ``other``. The review stays up until a moderator acts."""
     return await reviews.report(

@@ -44,7 +44,7 @@ async def start_trial(
     temporal: WorkflowsDep,
     gateways: GatewaysDep,
     vault: LicenseVaultDep,
-):
+) -> TrialOut:
     """One trial per buyer and module. When it ends it becomes a paid subscription if a
     payment method is on file, else the license expires."""
     trial = await subscriptions.start_trial(
@@ -57,10 +57,12 @@ async def start_trial(
         vault=vault,
         workflows=temporal,
     )
+    expires_at = trial.license.expires_at
+    assert expires_at is not None  # a trial license always ends
     return TrialOut(
         license_id=trial.license.id,
         license_key=trial.license_key,
-        expires_at=trial.license.expires_at,
+        expires_at=expires_at,
         subscription=_subscription_out(trial.subscription),
     )
 
@@ -68,14 +70,14 @@ async def start_trial(
 @router.get("/licenses/{key}/subscription", response_model=SubscriptionOut)
 async def subscription_details(
     key: LicenseKeyPath, principal: AccountPrincipal, session: SessionDep
-):
+) -> SubscriptionOut:
     return _subscription_out(await subscriptions.details(session, principal.user.id, key))
 
 
 @router.post("/licenses/{key}/subscription/cancel", response_model=SubscriptionOut)
 async def cancel_subscription(
     key: LicenseKeyPath, principal: AccountPrincipal, session: SessionDep, temporal: WorkflowsDep
-):
+) -> SubscriptionOut:
     """Stop renewing; the license stays valid until the current period ends."""
     return _subscription_out(
         await subscriptions.cancel_or_resume(
@@ -87,7 +89,7 @@ async def cancel_subscription(
 @router.post("/licenses/{key}/subscription/resume", response_model=SubscriptionOut)
 async def resume_subscription(
     key: LicenseKeyPath, principal: AccountPrincipal, session: SessionDep, temporal: WorkflowsDep
-):
+) -> SubscriptionOut:
     """Undo a cancel before the period ends."""
     return _subscription_out(
         await subscriptions.cancel_or_resume(

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/v1/admin/marketplace", tags=["admin"])
 @router.get("/pending-versions", response_model=Page[VersionDetailOut])
 async def versions_in_manual_review(
     _: AdminPrincipal, session: SessionDep, limit: Limit = 20, offset: Offset = 0
-):
+) -> Page[VersionDetailOut]:
     """Versions held for a person (medium findings, audit unavailable), oldest first."""
     rows, total = await ingestion.pending_versions(session, limit=limit, offset=offset)
     return Page[VersionDetailOut](
@@ -28,7 +28,9 @@ async def versions_in_manual_review(
     )
 
 
-async def _decide(version_id, decision, session, temporal) -> VersionDecisionOut:
+async def _decide(
+    version_id: int, decision: VersionDecision, session: SessionDep, temporal: WorkflowsDep
+) -> VersionDecisionOut:
     row, status = await ingestion.decide_version(session, version_id, decision, workflows=temporal)
     return VersionDecisionOut(version=VersionDetailOut.model_validate(row), status=status)
 
@@ -40,7 +42,7 @@ async def approve_version(
     session: SessionDep,
     temporal: WorkflowsDep,
     body: ApproveIn | None = None,
-):
+) -> VersionDecisionOut:
     decision = VersionDecision(
         approve=True,
         reason=body.note if body else None,
@@ -57,7 +59,7 @@ async def reject_version(
     principal: AdminPrincipal,
     session: SessionDep,
     temporal: WorkflowsDep,
-):
+) -> VersionDecisionOut:
     decision = VersionDecision(
         approve=False,
         reason=body.reason,

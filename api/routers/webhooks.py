@@ -17,7 +17,7 @@ async def _receive(
     session: SessionDep,
     gateways: GatewaysDep,
     temporal: WorkflowsDep,
-) -> dict:
+) -> dict[str, bool]:
     duplicate = await checkout_service.receive_webhook(
         session,
         gateway,
@@ -29,15 +29,15 @@ async def _receive(
     return {"received": True, "duplicate": duplicate}
 
 
-@router.post("/stripe")
+@router.post("/stripe", response_model=None)
 async def stripe_webhook(
     request: Request, session: SessionDep, gateways: GatewaysDep, temporal: WorkflowsDep
-):
+) -> dict[str, bool]:
     return await _receive(Gateway.STRIPE, request, session, gateways, temporal)
 
 
-@router.post("/paypal")
+@router.post("/paypal", response_model=None)
 async def paypal_webhook(
     request: Request, session: SessionDep, gateways: GatewaysDep, temporal: WorkflowsDep
-):
+) -> dict[str, bool]:
     return await _receive(Gateway.PAYPAL, request, session, gateways, temporal)

@@ -3,6 +3,7 @@ publisher profiles, search results."""
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -76,7 +77,7 @@ class ModuleDetail(ModuleSummary):
     description: str | None
     banner_url: str | None
     video_url: str | None
-    screenshots: list[dict]
+    screenshots: list[dict[str, Any]]
     keywords: list[str]
     visibility: Visibility
     install_count: int

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -91,7 +91,7 @@ class ModuleOut(BaseModel):
     icon_url: str | None
     banner_url: str | None
     video_url: str | None
-    screenshots: list[dict]
+    screenshots: list[dict[str, Any]]
     tags: list[str]
     keywords: list[str]
     visibility: Visibility

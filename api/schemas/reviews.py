@@ -3,7 +3,7 @@ routers. A reviewer appears by display name only: never by email."""
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, Field
 
@@ -94,7 +94,7 @@ class ReviewOut(BaseModel):
     updated_at: datetime = Field(description="last change of the review or its response")
 
     @classmethod
-    def of(cls, row: ReviewRow, **extra) -> "ReviewOut":
+    def of(cls, row: ReviewRow, **extra: Any) -> Self:
         review = row.review
         response = None
         if review.publisher_response is not None:
@@ -153,7 +153,7 @@ class ModeratedReviewOut(ReviewOut):
     moderated_at: datetime | None
 
     @classmethod
-    def of(cls, row: ReviewRow, **extra) -> "ModeratedReviewOut":
+    def of(cls, row: ReviewRow, **extra: Any) -> Self:
         review = row.review
         return super().of(
             row,

@@ -2,7 +2,7 @@
 pipeline's findings."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -33,16 +33,16 @@ class ModuleVersionOut(BaseModel):
     max_fastvue_version: str | None
     release_notes: str | None
     changelog: str | None
-    rejection_reasons: list[dict]
+    rejection_reasons: list[dict[str, Any]]
     workflow_id: str | None
     published_at: datetime | None
     created_at: datetime
 
 
 class VersionDetailOut(ModuleVersionOut):
-    scan_findings: list[dict]
+    scan_findings: list[dict[str, Any]]
     audit_status: str | None
-    audit_report: dict | None
+    audit_report: dict[str, Any] | None
     progress: IngestProgress | None = Field(
         default=None, description="Live state from the ingestion workflow while it runs"
     )
