@@ -46,8 +46,13 @@ compose-check:
 test: install compose-check
 	$(BIN)/python -m pytest
 
+# Ruff (lint and formatting), mypy (strict, pydantic plugin; [tool.mypy] in pyproject.toml)
+# and the import contracts ([tool.importlinter]), all on this checkout.
 lint: install
 	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
+	$(BIN)/python -m mypy
+	PYTHONPATH=$(CURDIR) $(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .lock-venv .pytest_cache
