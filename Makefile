@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --no-emit-package pip \
 	--no-config --index-url https://pypi.org/simple --custom-compile-command "make lock"
 
-.PHONY: install run test compose-check lint lock clean
+.PHONY: install run test record-histories compose-check lint lock clean
 
 $(STAMP): pyproject.toml requirements-test.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -45,6 +45,13 @@ compose-check:
 
 test: install compose-check
 	$(BIN)/python -m pytest
+
+# Record the workflow histories the replay test replays (tests/histories/) from real runs of
+# the current code; ONLY=checkout records only the matching cases (README, "Changing a
+# workflow").
+record-histories: install
+	MARKETPLACE_RECORD_HISTORIES=1 $(BIN)/python -m pytest tests/record_histories.py \
+		$(if $(ONLY),-k "$(ONLY)")
 
 # Ruff (lint and formatting), mypy (strict, pydantic plugin; [tool.mypy] in pyproject.toml)
 # and the import contracts ([tool.importlinter]), all on this checkout.
