@@ -1,0 +1,144 @@
+"""Authorization matrix, licenses: one's own, and what an installed instance calls with the
+key: the effect of every allowed cell of these routes. The table (and every refused
+cell) is in ``test_authorization_matrix``; the world the cells run in, built once for
+this module with each cell in a savepoint of it, in ``tests.authorization_world``.
+Beside test_licenses_api.py.
+"""
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from domain.licensing import (
+    OfflineLicense,
+    VerificationAnswer,
+    mask_license_key,
+)
+from integrations.license_signing import key_id as license_key_id
+from integrations.license_signing import load_public_key, verify_document
+from models.commerce import LicenseActivation
+from models.platform import AuditLogEntry
+from tests.authorization_fixtures import *  # noqa: F403  (the cells' fixtures)
+from tests.authorization_world import (
+    CELL_ARGS,
+    Check,
+    L,
+    cells,
+    reload,
+)
+from tests.test_authorization_matrix import MATRIX
+
+
+async def published_license_pem(env) -> str:
+    """The current license key as an installed instance gets it: the published list."""
+    keys = (await env.api.request("GET", L + "/public-key")).json()
+    [pem] = [k["public_key_pem"] for k in keys if k["status"] == "current"]
+    return pem
+
+
+async def check_my_licenses(r, w, role, env):
+    """Each caller sees their own licenses only; the owner sees the keys in full."""
+    if role != "owner":
+        assert r.json() == [], "another account's license leaked"
+        return
+    by_id = {item["id"]: item for item in r.json()}
+    assert by_id.keys() == {w.license.id, w.sub_license.id}
+    item = by_id[w.license.id]
+    assert item["license_key"] == w.license_key
+    assert item["module_slug"] == w.listed.slug and item["max_instances"] == 2
+    item = by_id[w.sub_license.id]
+    assert item["license_key"] == w.sub_key and item["license_type"] == "subscription"
+    assert item["module_slug"] == w.subscribed.slug
+
+
+async def check_license_public_keys(r, w, role, env):
+    """The key that signs license answers is listed as current, as its public half."""
+    assert "PRIVATE" not in r.text
+    [current] = [k for k in r.json() if k["status"] == "current"]
+    assert current["key_id"] == env.license_keys.key_id and current["algorithm"] == "ed25519"
+    assert license_key_id(load_public_key(current["public_key_pem"])) == current["key_id"]
+
+
+async def check_license_details(r, w, role, env):
+    body = r.json()
+    assert body["id"] == w.license.id and body["license_key"] == w.license_key
+    assert body["module_slug"] == w.listed.slug
+    assert body["max_instances"] == 2 and body["active_instances"] == 1
+
+
+async def check_offline_license(r, w, role, env):
+    """A license file that verifies with the published key alone, for this license."""
+    document = verify_document(r.json(), await published_license_pem(env), OfflineLicense)
+    assert document is not None, "the file must verify with the published key"
+    assert document.license_id == w.license.id and document.module == w.listed.technical_name
+    assert document.max_instances == 2 and document.key_id == env.license_keys.key_id
+    assert document.license_key == mask_license_key(w.license_key)
+    assert w.license_key not in r.text, "the full key is never in a signed document"
+
+
+async def valid_answer(r, w, env, instance: str) -> VerificationAnswer:
+    """The response's signed answer, checked with the published key: VALID."""
+    answer = verify_document(r.json(), await published_license_pem(env), VerificationAnswer)
+    assert answer is not None, "the answer must verify with the published key"
+    assert answer.code == "VALID" and answer.instance_id == instance
+    assert answer.module == w.listed.technical_name
+    assert answer.license_key == mask_license_key(w.license_key)
+    assert w.license_key not in r.text, "the full key is never echoed"
+    return answer
+
+
+async def check_verified(r, w, role, env):
+    """Whoever holds the key learns it is VALID for "inst-1"; the check is recorded."""
+    answer = await valid_answer(r, w, env, "inst-1")
+    assert answer.nonce == json.loads(r.request.content)["nonce"]
+    seat = await reload(env, LicenseActivation, w.seat.id)
+    assert seat.last_check > w.seat.last_check
+
+
+async def check_activated(r, w, role, env):
+    """A new instance takes the second seat, and the activation is audited."""
+    assert r.json()["outcome"] == "activate"
+    await valid_answer(r, w, env, "inst-x")
+    async with env.make.sessions() as session:
+        seats = await session.scalars(
+            select(LicenseActivation).where(
+                LicenseActivation.license_id == w.license.id, LicenseActivation.status == "active"
+            )
+        )
+        assert {s.instance_id: s.domain for s in seats} == {
+            "inst-1": None,
+            "inst-x": "shop.example.com",
+        }
+        audited = await session.scalars(
+            select(AuditLogEntry.changes).where(
+                AuditLogEntry.action == "license.activate",
+                AuditLogEntry.entity_id == str(w.license.id),
+            )
+        )
+        assert [c["instance_id"] for c in audited] == ["inst-x"]
+
+
+async def check_deactivated(r, w, role, env):
+    """The seat of "inst-1" is freed; the answer shows the key masked."""
+    body = r.json()
+    assert body["id"] == w.license.id and body["active_instances"] == 0
+    assert body["license_key"] == mask_license_key(w.license_key)
+    seat = await reload(env, LicenseActivation, w.seat.id)
+    assert seat.status == "deactivated" and seat.deactivated_at is not None
+
+
+CHECKS: dict[tuple[str, str], Check] = {
+    ("GET", L): check_my_licenses,
+    ("GET", L + "/public-key"): check_license_public_keys,
+    ("GET", L + "/{key}"): check_license_details,
+    ("GET", L + "/{key}/offline"): check_offline_license,
+    ("POST", L + "/{key}/verify"): check_verified,
+    ("POST", L + "/{key}/activate"): check_activated,
+    ("POST", L + "/{key}/deactivate"): check_deactivated,
+}
+
+
+@pytest.mark.parametrize(CELL_ARGS, list(cells(MATRIX, allowed=True, routes=CHECKS)))
+async def test_access(cell, method, path, role, expected):
+    await cell.ask(method, path, role, expected, CHECKS[(method, path)])
