@@ -10,6 +10,7 @@ from api.schemas.moderation import (
     DecisionOut,
     FeaturedModuleOut,
     FeatureIn,
+    FeatureOut,
     PendingModuleOut,
     RejectIn,
 )
@@ -87,18 +88,20 @@ async def reject_module(
 # --- featuring --------------------------------------------------------------------------
 
 
-@router.post("/modules/{module_id}/feature", response_model=FeaturedModuleOut)
+@router.post("/modules/{module_id}/feature", response_model=FeatureOut)
 async def feature_module(
     module_id: IdPath, principal: AdminPrincipal, session: SessionDep, body: FeatureIn | None = None
 ):
     """Feature a published module on the marketplace's front page, at ``order``; featuring
     it again moves it. It shows while it stays listed."""
-    return await catalog.feature_module(
+    module = await catalog.feature_module(
         session, module_id, body.order if body is not None else None, actor_id=principal.user.id
     )
+    return FeatureOut(module=FeaturedModuleOut.model_validate(module))
 
 
-@router.post("/modules/{module_id}/unfeature", response_model=FeaturedModuleOut)
+@router.post("/modules/{module_id}/unfeature", response_model=FeatureOut)
 async def unfeature_module(module_id: IdPath, principal: AdminPrincipal, session: SessionDep):
     """Take a module off the featured list; one not featured is left as it is."""
-    return await catalog.unfeature_module(session, module_id, actor_id=principal.user.id)
+    module = await catalog.unfeature_module(session, module_id, actor_id=principal.user.id)
+    return FeatureOut(module=FeaturedModuleOut.model_validate(module))
