@@ -62,6 +62,23 @@ async def test_the_owner_sees_the_full_key_others_do_not_see_the_license(api, ow
     assert key not in (stored.license_key, stored.key_ciphertext)
 
 
+async def test_the_list_counts_active_instances_as_the_single_view_does(api, owned, db):
+    buyer, module = owned
+    app = app_of(api)
+    busy = await issue(db, app, buyer, module, max_instances=3)
+    idle = await issue(db, app, buyer, module)
+    for instance in ("inst-1", "inst-2"):
+        assert (await activate(api, busy, instance=instance)).status_code == 200
+    listed = {
+        item["license_key"]: item["active_instances"]
+        for item in (await api.request("GET", BASE, as_user=buyer)).json()
+    }
+    assert listed == {busy: 2, idle: 0}, "a number in the list too, never null"
+    for key in (busy, idle):
+        single = (await api.request("GET", f"{BASE}/{key}", as_user=buyer)).json()
+        assert single["active_instances"] == listed[key]
+
+
 async def test_every_verify_code_comes_signed_with_the_published_key(api, owned, db):
     buyer, module = owned
     app = app_of(api)
