@@ -39,6 +39,15 @@ CODE_OF_STATUS = {
 }
 
 
+class UnusableValue(Exception):
+    """A well-formed request value that names nothing usable (an unknown category, ...):
+    a 422 whose ``error`` is ``code``, with the problem listed as every 422 lists them."""
+
+    def __init__(self, code: str, loc: tuple[str, ...], msg: str) -> None:
+        super().__init__(msg)
+        self.code, self.loc, self.msg = code, loc, msg
+
+
 class ErrorBody(BaseModel):
     error: str
     detail: str | list | dict
@@ -62,6 +71,11 @@ def install_error_handlers(app: FastAPI) -> None:
             for e in error.errors()
         ]
         return error_response(422, "validation_error", problems)
+
+    @app.exception_handler(UnusableValue)
+    async def unusable_value(_: Request, error: UnusableValue) -> JSONResponse:
+        problem = {"loc": list(error.loc), "msg": error.msg, "type": error.code}
+        return error_response(422, error.code, [problem])
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:

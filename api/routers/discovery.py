@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import Field, StringConstraints
 
 from api.deps import MaybePrincipal, SearchDep, SessionDep
+from api.errors import UnusableValue
 from api.params import Limit, Offset
 from api.schemas import Page
 from api.schemas.discovery import (
@@ -68,6 +69,28 @@ def _invalid(field: str, message: str) -> RequestValidationError:
     )
 
 
+CategoryQuery = Annotated[
+    str | None,
+    Query(
+        max_length=100,
+        pattern=SLUG_PATTERN,
+        description="A category's slug or id; includes its subcategories. One that names "
+        "no category is refused: 422 `unknown_category`",
+    ),
+]
+
+
+async def _category_slug(session, category: str | None) -> str | None:
+    if category is None:
+        return None
+    slug = await catalog.category_slug(session, category)
+    if slug is None:
+        raise UnusableValue(
+            "unknown_category", ("query", "category"), "no category has this slug or id"
+        )
+    return slug
+
+
 def _summaries(modules: list[MarketplaceModule]) -> list[ModuleSummary]:
     return [ModuleSummary.model_validate(module) for module in modules]
 
@@ -81,10 +104,7 @@ def _page_of(found: tuple[list[MarketplaceModule], int], limit: int, offset: int
 async def list_modules(
     session: SessionDep,
     q: TextQuery = None,
-    category: Annotated[
-        str | None,
-        Query(max_length=100, pattern=SLUG_PATTERN, description="Includes its subcategories"),
-    ] = None,
+    category: CategoryQuery = None,
     license_type: LicenseType | None = None,
     min_price: PriceQuery = None,
     max_price: PriceQuery = None,
@@ -108,7 +128,7 @@ async def list_modules(
     """Listed modules, filtered, sorted and paged, with the total that match."""
     filters = ModuleFilters(
         q=q if q and not q.isspace() else None,  # a blank search box asks for everything
-        category_slug=category,
+        category_slug=await _category_slug(session, category),
         license_type=license_type,
         min_price=min_price,
         max_price=max_price,
@@ -181,10 +201,7 @@ async def search(
             "each also matches as a prefix",
         ),
     ],
-    category: Annotated[
-        str | None,
-        Query(max_length=100, pattern=SLUG_PATTERN, description="Includes its subcategories"),
-    ] = None,
+    category: CategoryQuery = None,
     license_type: LicenseType | None = None,
     limit: Limit = 20,
     offset: Offset = 0,
@@ -194,7 +211,7 @@ async def search(
     found = await catalog.search_modules(
         session,
         q,
-        category=category,
+        category=await _category_slug(session, category),
         license_type=license_type,
         limit=limit,
         offset=offset,
