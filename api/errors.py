@@ -62,6 +62,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(_: Request, error: DomainError) -> JSONResponse:
         status = STATUS_OF_KIND[error.kind]
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        retry_after = getattr(error, "retry_after", None)
+        if status == 429 and retry_after is not None:
+            headers = {"Retry-After": str(retry_after)}
         return error_response(status, error.code, error.detail, headers)
 
     @app.exception_handler(RequestValidationError)

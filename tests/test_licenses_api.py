@@ -182,8 +182,10 @@ async def test_verification_is_rate_limited_per_key(api, owned, db):
     app = app_of(api)
     app.state.settings = api.settings.model_copy(update={"verify_rate_per_key": "3/minute"})
     key = await issue(db, app, buyer, module)
-    codes = [(await verify(api, key)).status_code for _ in range(4)]
-    assert codes == [200, 200, 200, 429]
+    answers = [await verify(api, key) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert [a.headers.get("Retry-After") is not None for a in answers] == [False] * 3 + [True]
+    assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60
     other = await issue(db, app, buyer, module)
     assert (await verify(api, other)).status_code == 200, "another key has its own budget"
 
