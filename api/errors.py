@@ -6,7 +6,7 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -51,6 +51,22 @@ class UnusableValue(Exception):
 class ErrorBody(BaseModel):
     error: str
     detail: str | list | dict
+
+
+class Problem(BaseModel):
+    """One reason a request is refused with 422."""
+
+    loc: list[str | int] = Field(description="Where: body, query, path or header, then names")
+    msg: str = Field(description="For people")
+    type: str = Field(description="Machine-readable, e.g. string_too_short, unknown_category")
+
+
+class ValidationErrorBody(BaseModel):
+    """A 422: ``error`` is ``validation_error`` (malformed) or a specific code, such as
+    ``unknown_category``, when a well-formed value names nothing usable."""
+
+    error: str
+    detail: list[Problem]
 
 
 def error_response(status: int, code: str, detail, headers: dict | None = None) -> JSONResponse:
