@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import Page
+from api.schemas import InCurrency, Money, Page
 from domain.modules import LicenseType, SubscriptionPeriod, Visibility
 
 
@@ -27,7 +27,7 @@ class PublisherRef(BaseModel):
     logo_url: str | None
 
 
-class ModuleSummary(BaseModel):
+class ModuleSummary(InCurrency):
     """A module as lists show it."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -41,7 +41,7 @@ class ModuleSummary(BaseModel):
     category: CategoryRef | None
     publisher: PublisherRef
     license_type: LicenseType
-    price: Decimal | None
+    price: Money | None
     currency: str
     subscription_period: SubscriptionPeriod | None
     trial_days: int | None
