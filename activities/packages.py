@@ -217,11 +217,15 @@ class PackageActivities:
     async def record_review_decision(
         self, request: IngestRequest, decision: VersionDecision
     ) -> None:
-        """Note who decided; an approved version goes back to processing."""
+        """Note who decided; an approved version goes back to processing, without the
+        reasons it was held for (they no longer stand)."""
         async with self.sessions.begin() as session:
             if decision.approve:
                 await versions.set_fields(
-                    session, request.version_id, status=VersionStatus.PROCESSING
+                    session,
+                    request.version_id,
+                    status=VersionStatus.PROCESSING,
+                    rejection_reasons=[],
                 )
             await audit.record(
                 session,

@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.body_limit import BodyLimitMiddleware
-from api.errors import ErrorBody, install_error_handlers
+from api.errors import ErrorBody, ValidationErrorBody, install_error_handlers
 from api.routers import (
     admin_payouts,
     admin_publishers,
@@ -45,7 +45,8 @@ from models.db import make_sessionmaker
 from settings import Settings
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 422, 503)
+    **{status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 503)},
+    422: {"model": ValidationErrorBody},
 }
 
 

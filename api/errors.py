@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -40,9 +40,34 @@ CODE_OF_STATUS = {
 }
 
 
+class UnusableValue(Exception):
+    """A well-formed request value that names nothing usable (an unknown category, ...):
+    a 422 whose ``error`` is ``code``, with the problem listed as every 422 lists them."""
+
+    def __init__(self, code: str, loc: tuple[str, ...], msg: str) -> None:
+        super().__init__(msg)
+        self.code, self.loc, self.msg = code, loc, msg
+
+
 class ErrorBody(BaseModel):
     error: str
     detail: str | list[Any] | dict[str, Any]
+
+
+class Problem(BaseModel):
+    """One reason a request is refused with 422."""
+
+    loc: list[str | int] = Field(description="Where: body, query, path or header, then names")
+    msg: str = Field(description="For people")
+    type: str = Field(description="Machine-readable, e.g. string_too_short, unknown_category")
+
+
+class ValidationErrorBody(BaseModel):
+    """A 422: ``error`` is ``validation_error`` (malformed) or a specific code, such as
+    ``unknown_category``, when a well-formed value names nothing usable."""
+
+    error: str
+    detail: list[Problem]
 
 
 def error_response(
@@ -56,6 +81,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(_: Request, error: DomainError) -> JSONResponse:
         status = STATUS_OF_KIND[error.kind]
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        retry_after = getattr(error, "retry_after", None)
+        if status == 429 and retry_after is not None:
+            headers = {"Retry-After": str(retry_after)}
         return error_response(status, error.code, error.detail, headers)
 
     @app.exception_handler(RequestValidationError)
@@ -65,6 +93,11 @@ def install_error_handlers(app: FastAPI) -> None:
             for e in error.errors()
         ]
         return error_response(422, "validation_error", problems)
+
+    @app.exception_handler(UnusableValue)
+    async def unusable_value(_: Request, error: UnusableValue) -> JSONResponse:
+        problem = {"loc": list(error.loc), "msg": error.msg, "type": error.code}
+        return error_response(422, error.code, [problem])
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:

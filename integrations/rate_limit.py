@@ -7,6 +7,7 @@ Cloudflare and nginx use). It needs no timer thread, two integers per key, and n
 everything runs on the event loop.
 """
 
+import math
 import time
 from collections.abc import Callable
 from functools import lru_cache
@@ -20,7 +21,28 @@ PRUNE_EVERY = 10_000
 
 
 class RateLimited(DomainError):
+    """Over a limit; ``retry_after``: whole seconds until the limiter admits the key again
+    (sent as ``Retry-After``)."""
+
     kind = ErrorKind.RATE_LIMITED
+
+    def __init__(self, code: str, detail: str, retry_after: int = 1) -> None:
+        super().__init__(code, detail)
+        self.retry_after = retry_after
+
+
+def seconds_until_admitted(
+    amount: int, period: float, elapsed: float, current: int, previous: int
+) -> int:
+    """Whole seconds, at least 1, until ``current + previous * overlap`` drops below
+    ``amount``: within this window as the previous one slides out, else in the next one
+    as this one does (``elapsed``: seconds into the current window)."""
+    if current < amount:
+        # the previous window's share must fall under what this one leaves free
+        wait = period * (1 - (amount - current) / previous) - elapsed
+    else:
+        wait = (period - elapsed) + period * (1 - amount / current)
+    return math.floor(max(wait, 0.0)) + 1
 
 
 @lru_cache(maxsize=64)
@@ -48,7 +70,14 @@ class RateLimiter:
         overlap = 1 - (now - window * period) / period
         if current + previous * overlap >= limit.amount:
             self._windows[slot] = (start, current, previous)
-            raise RateLimited("rate_limited", f"too many requests ({rule}); slow down")
+            retry_after = seconds_until_admitted(
+                limit.amount, period, now - window * period, current, previous
+            )
+            raise RateLimited(
+                "rate_limited",
+                f"too many requests ({rule}); retry in {retry_after} s",
+                retry_after=retry_after,
+            )
         self._windows[slot] = (start, current + 1, previous)
         self._hits += 1
         if self._hits % PRUNE_EVERY == 0:

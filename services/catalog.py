@@ -131,6 +131,18 @@ async def delete_category(session: AsyncSession, category_id: int, *, actor_id: 
 # --- discovery ----------------------------------------------------------------------------
 
 
+INT32_MAX = 2**31 - 1
+
+
+async def category_slug(session: AsyncSession, ref: str) -> str | None:
+    """The slug of the category ``ref`` names: its slug, else (all digits) its id; None
+    when it names none. A slug wins over an id, since a slug may be all digits."""
+    found = await categories.by_slug(session, ref)
+    if found is None and ref.isdigit() and 0 < int(ref) <= INT32_MAX:
+        found = await categories.get_category(session, int(ref))
+    return found.slug if found is not None else None
+
+
 async def list_modules(
     session: AsyncSession, filters: ModuleFilters, sort: ModuleSort | None, limit: int, offset: int
 ) -> tuple[list[MarketplaceModule], int]:

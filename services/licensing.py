@@ -73,7 +73,7 @@ class LicenseView:
     license: License
     module: MarketplaceModule
     shown_key: str
-    active_instances: int | None = None
+    active_instances: int = 0
 
 
 def _owner_key(vault: LicenseVault, row: License) -> str:
@@ -86,9 +86,11 @@ def _owner_key(vault: LicenseVault, row: License) -> str:
 async def owned_licenses(
     session: AsyncSession, user_id: int, *, vault: LicenseVault
 ) -> list[LicenseView]:
+    owned = await licenses.of_user(session, user_id)
+    active = await licenses.active_activation_counts(session, [row.id for row, _ in owned])
     return [
-        LicenseView(row, module, _owner_key(vault, row))
-        for row, module in await licenses.of_user(session, user_id)
+        LicenseView(row, module, _owner_key(vault, row), active.get(row.id, 0))
+        for row, module in owned
     ]
 
 

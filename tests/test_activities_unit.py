@@ -242,11 +242,16 @@ async def test_a_review_decision_retried_is_audited_once(ingest, committed, make
     decision = VersionDecision(
         approve=True, admin_id=admin.id, admin_role=Role.ADMIN, reason="looked fine"
     )
+    held_for = [Reason(code="audit_unavailable", detail="down", step=PipelineStep.SCAN)]
+    await steps.hold_for_review(request, held_for)
 
     await run_twice(steps.record_review_decision, request, decision)
 
     [row] = await audit_rows(committed, "version", request.version_id)
     assert (row.action, row.actor_id) == ("version.review_approve", admin.id)
+    async with committed() as session:
+        stored = await session.get(ModuleVersion, request.version_id)
+    assert (stored.status, stored.rejection_reasons) == ("processing", []), "the hold reason goes"
 
 
 async def test_a_review_reminder_retried_is_audited_once(committed, make_committed, settings):

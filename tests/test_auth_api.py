@@ -146,5 +146,6 @@ async def test_password_guessing_is_slowed_per_account(api):
     blocked = await sign_in(api, "ADA@example.com")
     assert blocked.status_code == 429
     assert blocked.json()["error"] == "rate_limited"
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 60, "seconds until a try is admitted"
     other = await sign_in(api, "someone-else@example.com", "whatever password")
     assert other.status_code == 401, "another account has its own budget"

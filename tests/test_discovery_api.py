@@ -13,7 +13,7 @@ from domain.access import Role
 from domain.discovery import is_compatible, parse_release
 from domain.modules import ModuleStatus
 from models.analytics import ModuleDownload
-from models.module import MarketplaceModule, ModuleVersion
+from models.module import MarketplaceCategory, MarketplaceModule, ModuleVersion
 from models.publisher import Publisher
 from models.repositories.discovery import compatible
 from tests.conftest import Api
@@ -21,6 +21,7 @@ from tests.factories import unique
 
 BASE = "/api/v1/marketplace"
 MODULES = BASE + "/modules"
+SEARCH_URL = BASE + "/search"
 NOW = datetime.now(UTC)
 
 
@@ -212,7 +213,8 @@ async def test_category_filter_includes_every_level_of_subcategories(api, make, 
         child.slug: {"child", "grandchild"},
         grandchild.slug: {"grandchild"},
         elsewhere.slug: {"elsewhere"},
-        "no-such-category": set(),
+        str(root.id): {"root", "child", "grandchild"},
+        str(grandchild.id): {"grandchild"},
     }
     for category, keys in expect.items():
         body = await get(api, MODULES, category=category)
@@ -224,6 +226,33 @@ async def test_category_filter_includes_every_level_of_subcategories(api, make, 
         "slug": grandchild.slug,
         "name": grandchild.name,
     }
+
+
+@pytest.mark.parametrize("url", [MODULES, SEARCH_URL])
+async def test_a_category_that_names_nothing_is_refused_with_a_code(api, make, url):
+    """An id or a slug works; one naming no category is a 422, never an empty page."""
+    gone = await make.category()
+    params = {"q": "x"} if url == SEARCH_URL else {}
+    for unknown in ("no-such-category", str(gone.id + 1_000_000), "0", "99999999999"):
+        response = await api.request("GET", url, params={**params, "category": unknown})
+        assert response.status_code == 422, (unknown, response.text)
+        body = response.json()
+        assert body["error"] == "unknown_category"
+        assert body["detail"][0]["loc"] == ["query", "category"]
+        assert body["detail"][0]["type"] == "unknown_category"
+
+
+async def test_a_category_slug_made_of_digits_wins_over_an_id(api, make, db, publisher):
+    by_id = await make.category()
+    named = await make.category()
+    async with db() as session:
+        stored = await session.get(MarketplaceCategory, named.id)
+        stored.slug = str(by_id.id)
+        await session.commit()
+    rows = [module(publisher, category_id=named.id), module(publisher, category_id=by_id.id)]
+    await save(db, *rows)
+    assert slugs(await get(api, MODULES, category=str(by_id.id))) == [rows[0].slug]
+    assert slugs(await get(api, MODULES, category=by_id.slug)) == [rows[1].slug]
 
 
 async def test_license_type_filter(api, db, publisher):

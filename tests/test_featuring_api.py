@@ -60,21 +60,25 @@ async def test_featured_modules_show_in_the_order_admins_give(api, make, db, cat
 
     response = await feature(api, admin, first.id, order=5)
     assert response.status_code == 200, response.text
-    assert response.json()["featured"] is True and response.json()["featured_order"] == 5
+    assert set(response.json()) == {"module"}, "wrapped like approve and submit"
+    assert response.json()["module"]["featured"] is True
+    assert response.json()["module"]["featured_order"] == 5
     await feature(api, admin, second.id, order=1)
     unordered = await feature(api, admin, third.id)
-    assert unordered.json()["featured_order"] is None
+    assert unordered.json()["module"]["featured_order"] is None
     assert await featured_ids(api, mine) == [second.id, first.id, third.id], "unordered last"
 
     moved = await feature(api, admin, first.id, order=0)
-    assert moved.json()["featured_order"] == 0
+    assert moved.json()["module"]["featured_order"] == 0
     assert await featured_ids(api, mine) == [first.id, second.id, third.id]
     kept = await feature(api, admin, first.id)
-    assert kept.json()["featured_order"] == 0, "featuring again without an order keeps it"
+    assert kept.json()["module"]["featured_order"] == 0, "featuring again without an order keeps it"
 
     off = await unfeature(api, admin, first.id)
     assert off.status_code == 200
-    assert off.json()["featured"] is False and off.json()["featured_order"] is None
+    assert set(off.json()) == {"module"}
+    assert off.json()["module"]["featured"] is False
+    assert off.json()["module"]["featured_order"] is None
     assert await featured_ids(api, mine) == [second.id, third.id]
     assert (await unfeature(api, admin, first.id)).status_code == 200, "already off: fine"
 

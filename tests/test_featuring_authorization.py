@@ -23,7 +23,8 @@ from tests.test_authorization_matrix import MATRIX
 
 async def check_featured(r, w, role, env):
     """The released module goes on the front page, at place 3; audited."""
-    assert (r.json()["id"], r.json()["featured_order"]) == (w.released.id, 3)
+    module = r.json()["module"]
+    assert (module["id"], module["featured_order"]) == (w.released.id, 3)
     stored = await reload(env, MarketplaceModule, w.released.id)
     assert (stored.featured, stored.featured_order) == (True, 3)
     assert await audited(env, "module.feature", w.released.id) == [
@@ -40,7 +41,8 @@ async def check_featured(r, w, role, env):
 
 
 async def check_unfeatured(r, w, role, env):
-    assert (r.json()["id"], r.json()["featured_order"]) == (w.private.id, None)
+    module = r.json()["module"]
+    assert (module["id"], module["featured_order"]) == (w.private.id, None)
     stored = await reload(env, MarketplaceModule, w.private.id)
     assert stored.featured is False
     assert await audited(env, "module.unfeature", w.private.id) == [

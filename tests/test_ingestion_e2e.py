@@ -241,7 +241,10 @@ async def test_an_unreachable_audit_holds_the_version_until_an_admin_lets_it_thr
     await finish(temporal_dev, accepted)
     final = (await api.request("GET", accepted["status_url"], as_user=owner)).json()
     assert final["status"] == "published"
+    assert final["rejection_reasons"] == [], "the hold reason does not outlive the approval"
     async with committed() as session:
+        stored = await session.get(ModuleVersion, accepted["version"]["id"])
+        assert stored.rejection_reasons == []
         actors = (
             (
                 await session.execute(

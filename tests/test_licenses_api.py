@@ -62,6 +62,23 @@ async def test_the_owner_sees_the_full_key_others_do_not_see_the_license(api, ow
     assert key not in (stored.license_key, stored.key_ciphertext)
 
 
+async def test_the_list_counts_active_instances_as_the_single_view_does(api, owned, db):
+    buyer, module = owned
+    app = app_of(api)
+    busy = await issue(db, app, buyer, module, max_instances=3)
+    idle = await issue(db, app, buyer, module)
+    for instance in ("inst-1", "inst-2"):
+        assert (await activate(api, busy, instance=instance)).status_code == 200
+    listed = {
+        item["license_key"]: item["active_instances"]
+        for item in (await api.request("GET", BASE, as_user=buyer)).json()
+    }
+    assert listed == {busy: 2, idle: 0}, "a number in the list too, never null"
+    for key in (busy, idle):
+        single = (await api.request("GET", f"{BASE}/{key}", as_user=buyer)).json()
+        assert single["active_instances"] == listed[key]
+
+
 async def test_every_verify_code_comes_signed_with_the_published_key(api, owned, db):
     buyer, module = owned
     app = app_of(api)
@@ -165,8 +182,10 @@ async def test_verification_is_rate_limited_per_key(api, owned, db):
     app = app_of(api)
     app.state.settings = api.settings.model_copy(update={"verify_rate_per_key": "3/minute"})
     key = await issue(db, app, buyer, module)
-    codes = [(await verify(api, key)).status_code for _ in range(4)]
-    assert codes == [200, 200, 200, 429]
+    answers = [await verify(api, key) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert [a.headers.get("Retry-After") is not None for a in answers] == [False] * 3 + [True]
+    assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60
     other = await issue(db, app, buyer, module)
     assert (await verify(api, other)).status_code == 200, "another key has its own budget"
 

@@ -150,6 +150,7 @@ async def test_access_decided_in_manual_review(
     if approve:
         assert response.json()["status"] == "processing", "approved: the pipeline goes on"
         assert stored.status == "published" and stored.is_latest
+        assert stored.rejection_reasons == [], "published: the hold reason is gone"
         assert stored.zip_file_url == storage_key(archives.TECHNICAL_NAME, "1.0.0")
         assert stored.signature and stored.signature_key_id
     else:

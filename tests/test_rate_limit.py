@@ -58,3 +58,27 @@ def test_refused_hits_do_not_count_and_stale_keys_are_swept():
         limiter.check("1000/second", "scope", f"key-{number}")
         clock.now += 0.001
     assert len(limiter._windows) < 20_000, "keys whose windows ended are dropped"
+
+
+@pytest.mark.parametrize("rule", ["10/minute", "3/second", "5/hour"])
+@pytest.mark.parametrize("start", [0.0, 13.25, 59.5, 3599.9])
+@pytest.mark.parametrize("pause", [0.0, 0.4, 7.0, 45.0])
+def test_retry_after_is_when_the_limiter_admits_again(rule, start, pause):
+    """A refused hit says how many whole seconds to wait: a second less is still refused
+    (when that is later than now), exactly that is admitted."""
+    clock = Clock(1_000_000.0 - 1_000_000.0 % 3600 + start)
+    limiter = RateLimiter(clock)
+    assert hits_allowed(limiter, rule, "k", 10) > 0
+    clock.now += pause
+    hits_allowed(limiter, rule, "k", 10)  # whatever the slide gives back meanwhile
+    with pytest.raises(RateLimited) as refused:
+        limiter.check(rule, "scope", "k")
+    wait = refused.value.retry_after
+    assert isinstance(wait, int) and wait >= 1
+    refused_at = clock.now
+    if wait > 1:
+        clock.now = refused_at + wait - 1
+        with pytest.raises(RateLimited):
+            limiter.check(rule, "scope", "k")
+    clock.now = refused_at + wait
+    limiter.check(rule, "scope", "k")

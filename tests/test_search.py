@@ -294,9 +294,11 @@ async def test_filters_narrow_results_and_facets(api, faceted):
     assert slugs(body) == [rows[5].slug]
     assert body["facets"] == {"category": {docs.slug: 1}, "license_type": {"subscription": 1}}
 
-    body = await search(api, "yak", category="no-such-category")
-    assert body["items"] == [] and body["total"] == 0
-    assert body["facets"] == {"category": {}, "license_type": {}}
+    assert await search(api, "yak", category=str(tools.id)) == await search(
+        api, "yak", category=tools.slug
+    ), "an id reads as the slug"
+    unknown = await api.request("GET", SEARCH, params={"q": "yak", "category": "no-such"})
+    assert unknown.status_code == 422 and unknown.json()["error"] == "unknown_category"
 
 
 async def test_search_pages_carry_the_total(api, faceted):

@@ -121,3 +121,28 @@ async def test_a_token_with_only_the_publish_scope_can_upload(api, sample_listin
     assert (
         await post(api, consumer, module.id, files={"file": ("p.zip", b"x")})
     ).status_code == 403
+
+
+async def test_only_a_rejected_or_held_version_shows_rejection_reasons(api, db, sample_listing):
+    """A version published before approvals cleared its hold reason still reads clean."""
+    owner, module = sample_listing
+    stale = [{"code": "audit_unavailable", "detail": "down", "step": "scan", "data": {}}]
+    async with db() as session:
+        for number, status in (("1.0.0", "published"), ("1.1.0", "manual_review")):
+            session.add(
+                ModuleVersion(
+                    module_id=module.id,
+                    version=number,
+                    zip_file_url=f"staging/{number}.zip",
+                    status=status,
+                    rejection_reasons=stale,
+                )
+            )
+        await session.commit()
+    base = f"/api/v1/publisher/modules/{module.id}/versions"
+    published = (await api.request("GET", f"{base}/1.0.0", as_user=owner)).json()
+    assert (published["status"], published["rejection_reasons"]) == ("published", [])
+    held = (await api.request("GET", f"{base}/1.1.0", as_user=owner)).json()
+    assert [r["code"] for r in held["rejection_reasons"]] == ["audit_unavailable"]
+    listed = (await api.request("GET", base, as_user=owner)).json()
+    assert {v["version"]: len(v["rejection_reasons"]) for v in listed} == {"1.0.0": 0, "1.1.0": 1}

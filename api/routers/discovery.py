@@ -11,8 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, StringConstraints
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import MaybePrincipal, SearchDep, SessionDep
+from api.errors import UnusableValue
 from api.params import Limit, Offset
 from api.schemas import Page
 from api.schemas.discovery import (
@@ -68,6 +70,28 @@ def _invalid(field: str, message: str) -> RequestValidationError:
     )
 
 
+CategoryQuery = Annotated[
+    str | None,
+    Query(
+        max_length=100,
+        pattern=SLUG_PATTERN,
+        description="A category's slug or id; includes its subcategories. One that names "
+        "no category is refused: 422 `unknown_category`",
+    ),
+]
+
+
+async def _category_slug(session: AsyncSession, category: str | None) -> str | None:
+    if category is None:
+        return None
+    slug = await catalog.category_slug(session, category)
+    if slug is None:
+        raise UnusableValue(
+            "unknown_category", ("query", "category"), "no category has this slug or id"
+        )
+    return slug
+
+
 def _summaries(modules: list[MarketplaceModule]) -> list[ModuleSummary]:
     return [ModuleSummary.model_validate(module) for module in modules]
 
@@ -83,10 +107,7 @@ def _page_of(
 async def list_modules(
     session: SessionDep,
     q: TextQuery = None,
-    category: Annotated[
-        str | None,
-        Query(max_length=100, pattern=SLUG_PATTERN, description="Includes its subcategories"),
-    ] = None,
+    category: CategoryQuery = None,
     license_type: LicenseType | None = None,
     min_price: PriceQuery = None,
     max_price: PriceQuery = None,
@@ -110,7 +131,7 @@ async def list_modules(
     """Listed modules, filtered, sorted and paged, with the total that match."""
     filters = ModuleFilters(
         q=q if q and not q.isspace() else None,  # a blank search box asks for everything
-        category_slug=category,
+        category_slug=await _category_slug(session, category),
         license_type=license_type,
         min_price=min_price,
         max_price=max_price,
@@ -187,10 +208,7 @@ async def search(
             "each also matches as a prefix",
         ),
     ],
-    category: Annotated[
-        str | None,
-        Query(max_length=100, pattern=SLUG_PATTERN, description="Includes its subcategories"),
-    ] = None,
+    category: CategoryQuery = None,
     license_type: LicenseType | None = None,
     limit: Limit = 20,
     offset: Offset = 0,
@@ -200,7 +218,7 @@ async def search(
     found = await catalog.search_modules(
         session,
         q,
-        category=category,
+        category=await _category_slug(session, category),
         license_type=license_type,
         limit=limit,
         offset=offset,

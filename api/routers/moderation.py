@@ -10,13 +10,13 @@ from api.schemas.moderation import (
     DecisionOut,
     FeaturedModuleOut,
     FeatureIn,
+    FeatureOut,
     PendingModuleOut,
     RejectIn,
 )
 from api.schemas.modules import ModuleOut
 from domain.access import Role
 from domain.review import DecisionAction, ReviewDecision
-from models.module import MarketplaceModule
 from services import catalog, module_review
 
 router = APIRouter(prefix="/api/v1/admin/marketplace", tags=["admin"])
@@ -94,20 +94,22 @@ async def reject_module(
 # --- featuring --------------------------------------------------------------------------
 
 
-@router.post("/modules/{module_id}/feature", response_model=FeaturedModuleOut)
+@router.post("/modules/{module_id}/feature", response_model=FeatureOut)
 async def feature_module(
     module_id: IdPath, principal: AdminPrincipal, session: SessionDep, body: FeatureIn | None = None
-) -> MarketplaceModule:
+) -> FeatureOut:
     """Feature a published module on the marketplace's front page, at ``order``; featuring
     it again moves it. It shows while it stays listed."""
-    return await catalog.feature_module(
+    module = await catalog.feature_module(
         session, module_id, body.order if body is not None else None, actor_id=principal.user.id
     )
+    return FeatureOut(module=FeaturedModuleOut.model_validate(module))
 
 
-@router.post("/modules/{module_id}/unfeature", response_model=FeaturedModuleOut)
+@router.post("/modules/{module_id}/unfeature", response_model=FeatureOut)
 async def unfeature_module(
     module_id: IdPath, principal: AdminPrincipal, session: SessionDep
-) -> MarketplaceModule:
+) -> FeatureOut:
     """Take a module off the featured list; one not featured is left as it is."""
-    return await catalog.unfeature_module(session, module_id, actor_id=principal.user.id)
+    module = await catalog.unfeature_module(session, module_id, actor_id=principal.user.id)
+    return FeatureOut(module=FeaturedModuleOut.model_validate(module))

@@ -1,11 +1,27 @@
 """Request and response schemas: the pieces every router shares here, and one module per
 domain beside this file (``api.schemas.checkout``, ...)."""
 
+from contextvars import ContextVar
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializerFunctionWrapHandler,
+    WithJsonSchema,
+    model_serializer,
+    model_validator,
+)
 from pydantic import Strict as StrictType
+
+from domain.modules import CURRENCIES
+from domain.pricing import round_money
 
 T = TypeVar("T")
 INT32_MAX = 2**31 - 1
@@ -63,3 +79,47 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+
+# --- money ----------------------------------------------------------------------------------
+
+_CURRENCY: ContextVar[str | None] = ContextVar("answer_currency", default=None)
+MONEY_PATTERN = r"^-?[0-9]+(\.[0-9]{2})?$"
+
+
+def money_text(amount: Decimal) -> str:
+    """An amount as its JSON text: a string with the currency's minor digits ("0.00",
+    "10.50"; "1000" in JPY), rounded by the platform's single rule. The currency is the
+    one of the object being written (see ``InCurrency``); none known means two digits."""
+    currency = _CURRENCY.get()
+    rounded = round_money(Decimal(amount), currency if currency in CURRENCIES else None)
+    return format(rounded, "f")
+
+
+Money = Annotated[
+    Decimal,
+    PlainSerializer(money_text, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": MONEY_PATTERN,
+            "description": "An amount with its currency's minor digits: 2, none for JPY",
+            "examples": ["0.00", "10.50"],
+        }
+    ),
+]
+"""An amount in an answer; see ``money_text``."""
+
+
+class InCurrency(BaseModel):
+    """An answer with a ``currency``: the ``Money`` amounts in it and in what it holds are
+    written with that currency's minor digits."""
+
+    # no return annotation: pydantic would describe the answer by it instead of the fields
+    @model_serializer(mode="wrap")
+    def _in_its_currency(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        token = _CURRENCY.set(getattr(self, "currency", None) or _CURRENCY.get())
+        try:
+            return handler(self)
+        finally:
+            _CURRENCY.reset(token)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
-from api.schemas import INT32_MAX
+from api.schemas import INT32_MAX, InCurrency, Money
 from domain.analytics import BucketSize, Period, PeriodName, resolve_period
 
 Out = TypeVar("Out", bound=BaseModel)
@@ -56,14 +56,14 @@ class PeriodOut(BaseModel):
         return cls(period=period.name, start=period.start, end=period.end, bucket=period.bucket)
 
 
-class MoneyTotals(BaseModel):
+class MoneyTotals(InCurrency):
     """Ledger sums in one currency, sales minus refunds: what buyers paid for the lines
     (before tax), the platform's commission, and the publisher's net."""
 
     currency: str
-    gross: Decimal
-    commission: Decimal
-    net: Decimal
+    gross: Money
+    commission: Money
+    net: Money
 
 
 class LedgerTotals(BaseModel):
@@ -190,11 +190,11 @@ class ReviewsOut(BaseModel):
 # --- platform ----------------------------------------------------------------------------------
 
 
-class PlatformMoney(BaseModel):
+class PlatformMoney(InCurrency):
     currency: str
-    orders_total: Decimal = Field(description="totals of the orders paid, tax included")
-    refunded: Decimal = Field(description="refunds completed")
-    commission: Decimal = Field(description="platform commission from the ledger, net of refunds")
+    orders_total: Money = Field(description="totals of the orders paid, tax included")
+    refunded: Money = Field(description="refunds completed")
+    commission: Money = Field(description="platform commission from the ledger, net of refunds")
 
 
 class PlatformFigures(BaseModel):

@@ -1,33 +1,31 @@
 """Request and response bodies of the buyer's cart."""
 
-from decimal import Decimal
-
 from pydantic import BaseModel
 
-from api.schemas import RowId, Strict
+from api.schemas import InCurrency, Money, RowId, Strict
 
 
 class CartAddIn(Strict):
     module_id: RowId
 
 
-class CartItemOut(BaseModel):
+class CartItemOut(InCurrency):
     id: int
     module_id: int
     module_slug: str
     module_name: str
     license_type: str
-    unit_price: Decimal
+    unit_price: Money
     currency: str
 
 
-class CartTotalsOut(BaseModel):
+class CartTotalsOut(InCurrency):
     currency: str
     coupon_code: str | None = None
-    subtotal: Decimal
-    discount: Decimal
-    tax: Decimal
-    total: Decimal
+    subtotal: Money
+    discount: Money
+    tax: Money
+    total: Money
 
 
 class CartOut(BaseModel):

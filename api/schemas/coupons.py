@@ -4,12 +4,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from api.schemas import Flag, Instant, Int, RowId, Strict
+from api.schemas import Flag, InCurrency, Instant, Int, Money, RowId, Strict
 from domain.pricing import CouponKind
 
-Money = Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), decimal_places=2)]
+AmountIn = Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), decimal_places=2)]
 
 
 class CouponFields(Strict):
@@ -19,13 +19,13 @@ class CouponFields(Strict):
     module_ids: list[RowId] | None = Field(
         default=None, min_length=1, max_length=500, description="null: every paid module"
     )
-    min_subtotal: Money | None = None
+    min_subtotal: AmountIn | None = None
 
 
 class CouponIn(CouponFields):
     code: str = Field(pattern=r"^[A-Za-z0-9_-]{3,50}$")
     kind: CouponKind
-    value: Money
+    value: AmountIn
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
 
 
@@ -33,18 +33,18 @@ class CouponPatch(CouponFields):
     active: Flag | None = None
 
 
-class CouponOut(BaseModel):
+class CouponOut(InCurrency):
     id: int
     code: str
     kind: str
-    value: Decimal
+    value: Money
     currency: str | None
     starts_at: datetime | None
     ends_at: datetime | None
     max_redemptions: int | None
     redemptions: int
     module_ids: list[int] | None
-    min_subtotal: Decimal | None
+    min_subtotal: Money | None
     active: bool
     created_at: datetime
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import Page
+from api.schemas import InCurrency, Money, Page
 from domain.modules import LicenseType, SubscriptionPeriod, Visibility
 
 
@@ -28,7 +28,7 @@ class PublisherRef(BaseModel):
     logo_url: str | None
 
 
-class ModuleSummary(BaseModel):
+class ModuleSummary(InCurrency):
     """A module as lists show it."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -42,7 +42,7 @@ class ModuleSummary(BaseModel):
     category: CategoryRef | None
     publisher: PublisherRef
     license_type: LicenseType
-    price: Decimal | None
+    price: Money | None
     currency: str
     subscription_period: SubscriptionPeriod | None
     trial_days: int | None

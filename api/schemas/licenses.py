@@ -19,7 +19,7 @@ class LicenseOut(BaseModel):
     expires_at: datetime | None
     max_instances: int
     instance_domains: list[str]
-    active_instances: int | None = None
+    active_instances: int = Field(description="Instances activated now")
 
 
 class InstanceIn(Strict):

@@ -50,3 +50,9 @@ class FeatureIn(Strict):
 
 class FeaturedModuleOut(ModuleOut):
     featured_order: int | None
+
+
+class FeatureOut(BaseModel):
+    """What featuring or unfeaturing answers: the module, wrapped like every module action."""
+
+    module: FeaturedModuleOut

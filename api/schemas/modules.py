@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from api.schemas import Int, RowId, Strict
+from api.schemas import InCurrency, Int, Money, RowId, Strict
 from api.schemas.publishers import Url
 from domain.modules import LicenseType, ModuleStatus, SubscriptionPeriod, Visibility
 from domain.review import ReviewProgress
@@ -72,7 +72,7 @@ class ModuleUpdateIn(Strict):
     visibility: Visibility | None = None
 
 
-class ModuleOut(BaseModel):
+class ModuleOut(InCurrency):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -84,7 +84,7 @@ class ModuleOut(BaseModel):
     description: str | None
     category_id: int | None
     license_type: LicenseType
-    price: Decimal | None
+    price: Money | None
     currency: str
     subscription_period: SubscriptionPeriod | None
     trial_days: int | None

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
-from api.schemas import Flag, Strict
+from api.schemas import Flag, InCurrency, Money, Strict
 from domain.checkout import Gateway
 from services.orders import OrderView
 
@@ -57,10 +57,10 @@ class OrderLineOut(BaseModel):
     module_name: str
     license_type: str
     subscription_period: str | None = None
-    unit_price: Decimal
-    discount: Decimal
-    tax: Decimal
-    total: Decimal
+    unit_price: Money
+    discount: Money
+    tax: Money
+    total: Money
 
 
 class NextAction(BaseModel):
@@ -75,7 +75,7 @@ class PaymentOut(BaseModel):
     next_action: NextAction | None = None
 
 
-class OrderOut(BaseModel):
+class OrderOut(InCurrency):
     id: int
     order_number: str
     kind: str
@@ -84,13 +84,13 @@ class OrderOut(BaseModel):
     payment: PaymentOut
     items: list[OrderLineOut]
     currency: str
-    subtotal: Decimal
-    discount: Decimal
-    tax: Decimal
+    subtotal: Money
+    discount: Money
+    tax: Money
     tax_rate: Decimal
-    total: Decimal
+    total: Money
     coupon_code: str | None
-    refunded_amount: Decimal
+    refunded_amount: Money
     created_at: datetime
     paid_at: datetime | None
     expires_at: datetime | None

@@ -1,12 +1,11 @@
 """Payout requests and responses of the publisher's and the admins' payout routers."""
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, EmailStr, Field
 
-from api.schemas import Strict
+from api.schemas import InCurrency, Money, Strict
 from domain.payouts import STRIPE_ACCOUNT_PATTERN, PayoutMethod
 from models.analytics import PublisherPayout
 from models.publisher import Publisher
@@ -15,7 +14,7 @@ PERIOD_QUERY_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 PeriodText = Annotated[str, Field(pattern=PERIOD_QUERY_PATTERN, examples=["2026-10"])]
 
 
-class PayoutOut(BaseModel):
+class PayoutOut(InCurrency):
     id: int
     publisher_id: int
     period: str
@@ -26,10 +25,10 @@ class PayoutOut(BaseModel):
     status: str
     """pending | processing | completed | failed | carried_over | held"""
     currency: str
-    gross_amount: Decimal
-    platform_fee: Decimal
-    net_amount: Decimal
-    carried_in: Decimal
+    gross_amount: Money
+    platform_fee: Money
+    net_amount: Money
+    carried_in: Money
     """Part of the net earned in earlier months and carried over into this payout."""
     payout_method: str | None
     reference: str | None
@@ -69,18 +68,18 @@ class CoveredLine(BaseModel):
     module: str
     kind: str
     """sale | refund"""
-    gross: Decimal
-    commission: Decimal
-    net: Decimal
+    gross: Money
+    commission: Money
+    net: Money
     occurred_at: datetime
 
 
 class CoveredOrder(BaseModel):
     order_id: int
     order_number: str
-    gross: Decimal
-    commission: Decimal
-    net: Decimal
+    gross: Money
+    commission: Money
+    net: Money
     lines: list[CoveredLine]
 
 

@@ -16,7 +16,7 @@ from pydantic import (
     UrlConstraints,
 )
 
-from api.schemas import Strict
+from api.schemas import InCurrency, Money, Strict
 from domain.review import REASON_MAX
 from domain.slugs import SLUG_MAX, SLUG_PATTERN
 
@@ -95,11 +95,11 @@ class AdminPublisherOut(PublisherOut):
     suspension_reason: str | None
 
 
-class PublisherRevenueOut(BaseModel):
+class PublisherRevenueOut(InCurrency):
     currency: str
-    gross: Decimal
-    commission: Decimal
-    net: Decimal
+    gross: Money
+    commission: Money
+    net: Money
 
 
 class AdminPublisherDetail(AdminPublisherOut):

@@ -1,11 +1,10 @@
 """Request and response bodies of trials and subscriptions."""
 
 from datetime import datetime
-from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
-from api.schemas import Strict
+from api.schemas import InCurrency, Money, Strict
 from api.schemas.orders import PaymentMethod
 from domain.checkout import Gateway
 
@@ -19,11 +18,11 @@ class TrialIn(Strict):
     )
 
 
-class SubscriptionOut(BaseModel):
+class SubscriptionOut(InCurrency):
     license_id: int
     status: str
     period: str
-    price: Decimal
+    price: Money
     currency: str
     period_number: int
     current_period_start: datetime

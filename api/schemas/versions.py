@@ -4,7 +4,7 @@ pipeline's findings."""
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from api.schemas import Strict
 from domain.ingest import IngestProgress
@@ -33,10 +33,20 @@ class ModuleVersionOut(BaseModel):
     max_fastvue_version: str | None
     release_notes: str | None
     changelog: str | None
-    rejection_reasons: list[dict[str, Any]]
+    rejection_reasons: list[dict[str, Any]] = Field(
+        description="Why the version is rejected or held for review; empty otherwise"
+    )
     workflow_id: str | None
     published_at: datetime | None
     created_at: datetime
+
+    @model_validator(mode="after")
+    def _reasons_that_stand(self) -> "ModuleVersionOut":
+        """A version let through (published, deprecated, or back in processing after an
+        approval) shows no reason: rows from before approvals cleared them may keep one."""
+        if self.status not in (VersionStatus.REJECTED, VersionStatus.MANUAL_REVIEW):
+            self.rejection_reasons = []
+        return self
 
 
 class VersionDetailOut(ModuleVersionOut):

@@ -43,6 +43,13 @@ async def get_category(session: AsyncSession, category_id: int) -> MarketplaceCa
     return await session.get(MarketplaceCategory, category_id)
 
 
+async def by_slug(session: AsyncSession, slug: str) -> MarketplaceCategory | None:
+    rows = await session.execute(
+        select(MarketplaceCategory).where(MarketplaceCategory.slug == slug)
+    )
+    return rows.scalar_one_or_none()
+
+
 async def ancestor_ids(session: AsyncSession, category_id: int) -> list[int]:
     """Ids from the category up to its root, to refuse a parent that would make a cycle."""
     chain: list[int] = []

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.licensing import Activation, LicenseFacts, LicenseStatus
@@ -37,6 +37,18 @@ async def active_activations(session: AsyncSession, license_id: int) -> list[Lic
         .order_by(LicenseActivation.activated_at, LicenseActivation.id)
     )
     return list(rows.scalars())
+
+
+async def active_activation_counts(session: AsyncSession, license_ids: list[int]) -> dict[int, int]:
+    """Active activations per license, for many licenses in one query (absent: none)."""
+    if not license_ids:
+        return {}
+    rows = await session.execute(
+        select(LicenseActivation.license_id, func.count())
+        .where(LicenseActivation.license_id.in_(license_ids), LicenseActivation.status == "active")
+        .group_by(LicenseActivation.license_id)
+    )
+    return {license_id: count for license_id, count in rows.all()}
 
 
 async def activation(

@@ -104,7 +104,8 @@ async def mark_published(
     published_at: datetime,
     published_by: int,
 ) -> bool:
-    """Publish once: False when the version had already left processing/review."""
+    """Publish once: False when the version had already left processing/review. A
+    published version keeps no hold reason."""
     result = await session.execute(
         update(ModuleVersion)
         .where(
@@ -120,6 +121,7 @@ async def mark_published(
             published_at=published_at,
             published_by=published_by,
             pipeline_step="done",
+            rejection_reasons=[],
         )
         .returning(ModuleVersion.id)
     )
