@@ -70,6 +70,21 @@ class ValidationErrorBody(BaseModel):
     detail: list[Problem]
 
 
+RATE_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": ErrorBody,
+        "description": "Too many calls: `error` is `rate_limited`",
+        "headers": {
+            "Retry-After": {
+                "description": "Whole seconds until a call is admitted again",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    }
+}
+"""The answer of a route behind the rate limiter, for its ``responses=``."""
+
+
 def error_response(
     status: int, code: str, detail: object, headers: dict[str, str] | None = None
 ) -> JSONResponse:

@@ -3,6 +3,7 @@
 import pytest
 
 from integrations.rate_limit import RateLimited, RateLimiter
+from tests.openapi_golden import current_document
 
 
 class Clock:
@@ -82,3 +83,22 @@ def test_retry_after_is_when_the_limiter_admits_again(rule, start, pause):
             limiter.check(rule, "scope", "k")
     clock.now = refused_at + wait
     limiter.check(rule, "scope", "k")
+
+
+RATE_LIMITED_CALLS = [
+    "/api/v1/auth/token",
+    "/api/v1/marketplace/licenses/{key}/activate",
+    "/api/v1/marketplace/licenses/{key}/verify",
+    "/api/v1/marketplace/licenses/{key}/deactivate",
+]
+
+
+@pytest.mark.parametrize("path", RATE_LIMITED_CALLS)
+def test_a_rate_limited_call_documents_its_429_and_retry_after(path):
+    """A client reading the OpenAPI document learns which calls can be refused for
+    speed, and to wait ``Retry-After`` seconds."""
+    answer = current_document()["paths"][path]["post"]["responses"]["429"]
+    assert answer["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorBody"
+    }
+    assert answer["headers"]["Retry-After"]["schema"]["type"] == "integer"

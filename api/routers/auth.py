@@ -13,6 +13,7 @@ from api.deps import (
     SessionDep,
     SettingsDep,
 )
+from api.errors import RATE_LIMITED
 from api.params import IdPath
 from api.schemas.auth import (
     ApiTokenCreated,
@@ -36,7 +37,7 @@ async def register(body: RegisterIn, session: SessionDep) -> User:
     )
 
 
-@router.post("/token", response_model=TokenOut)
+@router.post("/token", response_model=TokenOut, responses=RATE_LIMITED)
 async def sign_in(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,

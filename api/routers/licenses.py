@@ -15,6 +15,7 @@ from api.deps import (
     SessionDep,
     SettingsDep,
 )
+from api.errors import RATE_LIMITED
 from api.params import LicenseKeyPath
 from api.schemas.licenses import (
     ActivationOut,
@@ -84,7 +85,7 @@ async def license_details(
     return _license_out(await licensing.details(session, principal.user.id, key))
 
 
-@router.post("/{key}/verify", response_model=VerifyOut)
+@router.post("/{key}/verify", response_model=VerifyOut, responses=RATE_LIMITED)
 async def verify_license(
     key: LicenseKeyPath,
     body: VerifyIn,
@@ -123,7 +124,7 @@ def _signed_out(signed: Signed) -> dict[str, str]:
     return {"payload": signed.payload, "signature": signed.signature, "key_id": signed.key_id}
 
 
-@router.post("/{key}/activate", response_model=ActivationOut)
+@router.post("/{key}/activate", response_model=ActivationOut, responses=RATE_LIMITED)
 async def activate_license(
     key: LicenseKeyPath,
     body: InstanceIn,
@@ -150,7 +151,7 @@ async def activate_license(
     }
 
 
-@router.post("/{key}/deactivate", response_model=LicenseOut)
+@router.post("/{key}/deactivate", response_model=LicenseOut, responses=RATE_LIMITED)
 async def deactivate_license(
     key: LicenseKeyPath,
     body: InstanceIn,
