@@ -20,7 +20,7 @@ from domain.processes import PublisherStatsRollup
 from integrations.temporal import schedules
 from models.publisher import PublisherStats
 from tests import analytics_data as data
-from tests.helpers import eventually
+from tests.helpers import PATIENCE, eventually
 from worker import activity_methods
 from workflows.stats_rollup import WORKFLOWS, StatsRollupWorkflow
 
@@ -170,7 +170,7 @@ async def test_the_schedule_is_created_once_and_a_triggered_run_rolls_up_every_p
             assert workflow_id.startswith("publisher-stats-rollup")
             result = await asyncio.wait_for(
                 client.get_workflow_handle_for(StatsRollupWorkflow.run, workflow_id).result(),
-                timeout=30,
+                timeout=PATIENCE,
             )
         assert result.publishers == 5 and result.batches == 1
         stored = await assert_stats_are_fresh(committed, 5)

@@ -45,7 +45,7 @@ from integrations.mail import FileMailer
 from integrations.wiring import gateways_from
 from models.commerce import EarningEntry, License, Order, PaymentProfile, Subscription
 from settings import Settings
-from tests.helpers import wait_until
+from tests.helpers import PATIENCE, wait_until
 from workflows.subscription import SubscriptionWorkflow
 
 DAY = timedelta(days=1)
@@ -573,7 +573,7 @@ async def test_cancel_sent_before_the_first_load_is_applied(
     # there, not after a guessed pause.
     await wait_until(lambda: admitted(env.client, handle.id, "cancel-before-the-load"), "admission")
     async with harness(env, billing, committed, queue=queue) as h:
-        view = await asyncio.wait_for(update, timeout=10)
+        view = await asyncio.wait_for(update, timeout=PATIENCE)
         assert view.cancel_at_period_end and view.period_number == 1
         sub, _ = await h.subscription(lid)
         assert sub.cancel_at_period_end
