@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self, TypeVar
 
@@ -25,6 +26,16 @@ PATIENCE = 60.0
 """How long a test waits for something another task, thread or process does. Generous:
 a passing test returns as soon as the condition holds, and a loaded machine (CI, xdist
 workers next to Temporal and Postgres servers) must not turn a slow pass into a failure."""
+
+
+async def clear_of_the_hour(margin: float = 20.0) -> None:
+    """Return at least ``margin`` seconds before the next full hour (UTC), waiting into
+    the next hour if need be: for a test that computes the current hour and asks the API,
+    which computes it again, the two must agree."""
+    now = datetime.now(UTC)
+    left = 3600 - (now.minute * 60 + now.second + now.microsecond / 1e6)
+    if left < margin:
+        await asyncio.sleep(left + 0.5)
 
 
 async def eventually(
