@@ -43,8 +43,13 @@ compose-check:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
 	docker-compose --env-file .env.example config -q
 
+# pytest-xdist workers (one Postgres server, a database and a Temporal dev server each):
+# much of the suite waits on Temporal and subprocesses, so three keep two cores busy.
+# TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 3
+
 test: install compose-check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # Record the workflow histories the replay test replays (tests/histories/) from real runs of
 # the current code; ONLY=checkout records only the matching cases (README, "Changing a

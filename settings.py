@@ -150,6 +150,11 @@ class Settings(BaseSettings):
     payout_retry_interval: timedelta = Field(
         default=timedelta(seconds=10), description="first wait between transfer tries (doubles)"
     )
+    payout_transfer_timeout: timedelta = Field(
+        default=timedelta(seconds=90),
+        description="how long one call to the payout provider may take before it is tried "
+        "again (under the same idempotency key), on another worker if this one died",
+    )
     payout_poll_interval: timedelta = Field(
         default=timedelta(hours=1), description="how often a PayPal payout batch is read again"
     )
@@ -171,8 +176,22 @@ class Settings(BaseSettings):
     worker_shutdown_grace: timedelta = timedelta(seconds=30)
     activity_timeout: timedelta = Field(
         default=timedelta(seconds=60),
-        description="how long one gateway or database step of a checkout may take before it "
-        "is tried again, on another worker if this one died",
+        description="how long one gateway or database step of a checkout, or one database "
+        "step of a payout, may take before it is tried again, on another worker if this one "
+        "died",
+    )
+    ingestion_step_timeout: timedelta = Field(
+        default=timedelta(minutes=2),
+        description="how long one quick step of the version pipeline may take before it is "
+        "tried again, on another worker if this one died",
+    )
+    ingestion_scan_timeout: timedelta = Field(
+        default=timedelta(minutes=15), description="how long a version's scan may take in all"
+    )
+    ingestion_scan_heartbeat: timedelta = Field(
+        default=timedelta(seconds=12),
+        description="a scan silent this long is taken for dead and run again (it heartbeats "
+        "every few seconds)",
     )
 
     @property

@@ -153,7 +153,7 @@ class PackageActivities:
     @activity.defn(name="package.scan")
     async def scan(self, request: IngestRequest) -> ScanOutcome:
         await self._step(request, PipelineStep.SCAN)
-        heartbeat = asyncio.create_task(_heartbeat_every(3.0))
+        heartbeat = asyncio.create_task(_heartbeat_every(_heartbeat_interval(3.0)))
         try:
             async with self._scan_slots:
                 path = await asyncio.to_thread(self._local_copy, request)
@@ -383,6 +383,12 @@ class PackageActivities:
 
 def _reason(error: DomainError, step: PipelineStep) -> Reason:
     return Reason(code=error.code, detail=error.detail, step=step)
+
+
+def _heartbeat_interval(longest: float) -> float:
+    """Often enough for the run's heartbeat timeout (a quarter of it), at most ``longest``."""
+    timeout = activity.info().heartbeat_timeout
+    return min(longest, timeout.total_seconds() / 4) if timeout else longest
 
 
 async def _heartbeat_every(seconds: float) -> None:

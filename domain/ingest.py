@@ -8,6 +8,20 @@ from domain.access import Role
 from domain.versions import PipelineStep, Reason, ScanVerdict, VersionStatus
 
 
+class IngestTimeouts(BaseModel):
+    """How long the pipeline's steps may take before they are tried again (on another
+    worker, if this one died). They travel in the request, set from the settings when the
+    upload starts the run, so the workflow stays deterministic; the defaults are what runs
+    started before the timeouts were carried replay with."""
+
+    step_seconds: float = 120.0
+    """Each quick step (checks, signing, storing, publishing, indexing, mails)."""
+    scan_seconds: float = 900.0
+    """The scan, a long subprocess."""
+    scan_heartbeat_seconds: float = 12.0
+    """The scan heartbeats every few seconds; silence this long means its worker died."""
+
+
 class IngestRequest(BaseModel):
     version_id: int
     module_id: int
@@ -17,6 +31,7 @@ class IngestRequest(BaseModel):
     staging_key: str
     upload_sha256: str
     uploaded_by: int
+    timeouts: IngestTimeouts = IngestTimeouts()
 
 
 class StepOutcome(BaseModel):

@@ -412,6 +412,11 @@ class PayoutOptions(BaseModel):
     poll_limit_seconds: float = 31 * 24 * 3600.0
     """After this it is recorded as failed (unconfirmed) for an admin to look at."""
     page_size: int = 100
+    activity_timeout_seconds: float = 60.0
+    """How long one database step may take before it is tried again (on another worker,
+    if this one died)."""
+    transfer_timeout_seconds: float = 90.0
+    """The same for one call to the provider (a transfer, or reading one back)."""
 
 
 class MonthlyPayoutsInput(BaseModel):

@@ -180,6 +180,8 @@ def payout_options_from(settings: Settings) -> PayoutOptions:
         retry_initial_seconds=settings.payout_retry_interval.total_seconds(),
         poll_interval_seconds=settings.payout_poll_interval.total_seconds(),
         poll_limit_seconds=settings.payout_poll_limit.total_seconds(),
+        activity_timeout_seconds=settings.activity_timeout.total_seconds(),
+        transfer_timeout_seconds=settings.payout_transfer_timeout.total_seconds(),
     )
 
 

@@ -4,11 +4,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import processes
 from domain.errors import Conflict, NotFound
-from domain.ingest import IngestProgress, IngestRequest, VersionDecision
+from domain.ingest import IngestProgress, IngestRequest, IngestTimeouts, VersionDecision
 from domain.versions import VersionStatus
 from integrations.temporal.front_door import TemporalFrontDoor
 from models.module import ModuleVersion
 from models.repositories import versions
+from settings import Settings
+
+
+def timeouts_from(settings: Settings) -> IngestTimeouts:
+    """The pipeline's timeouts a new run is started with."""
+    return IngestTimeouts(
+        step_seconds=settings.ingestion_step_timeout.total_seconds(),
+        scan_seconds=settings.ingestion_scan_timeout.total_seconds(),
+        scan_heartbeat_seconds=settings.ingestion_scan_heartbeat.total_seconds(),
+    )
 
 
 def workflow_id_of(request: IngestRequest) -> str:

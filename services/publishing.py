@@ -246,7 +246,7 @@ async def review_status(
 
 
 def _ingest_request(
-    version: ModuleVersion, module: MarketplaceModule, staging_key: str
+    version: ModuleVersion, module: MarketplaceModule, staging_key: str, settings: Settings
 ) -> IngestRequest:
     # Set when the version row is made from an upload.
     assert version.upload_sha256 is not None and version.uploaded_by is not None
@@ -259,6 +259,7 @@ def _ingest_request(
         staging_key=staging_key,
         upload_sha256=version.upload_sha256,
         uploaded_by=version.uploaded_by,
+        timeouts=ingestion.timeouts_from(settings),
     )
 
 
@@ -299,6 +300,7 @@ async def upload_version(
     *,
     storage: ObjectStorage,
     workflows: TemporalFrontDoor,
+    settings: Settings,
 ) -> UploadStarted:
     """Create the version row, stage the archive, commit, then start the ingestion.
 
@@ -307,7 +309,7 @@ async def upload_version(
     caller still owns ``package.path`` (it may discard it once this returns)."""
     existing = await versions.find_version(session, module.id, package.version)
     if existing is not None:
-        return await _repeat_upload(existing, module, package, workflows)
+        return await _repeat_upload(existing, module, package, workflows, settings)
     staging_key = f"staging/{module.id}/{uuid.uuid4().hex}.zip"
     version = await versions.create_version(
         session,
@@ -335,7 +337,7 @@ async def upload_version(
     )
     await session.commit()
     workflow_id = await ingestion.start_ingestion(
-        workflows, _ingest_request(version, module, staging_key)
+        workflows, _ingest_request(version, module, staging_key, settings)
     )
     await session.refresh(version)
     return UploadStarted(version, workflow_id)
@@ -346,6 +348,7 @@ async def _repeat_upload(
     module: MarketplaceModule,
     package: ReceivedPackage,
     workflows: TemporalFrontDoor,
+    settings: Settings,
 ) -> UploadStarted:
     """The same bytes sent again (a client retry) find the first upload's run."""
     if existing.upload_sha256 != package.sha256:
@@ -355,7 +358,7 @@ async def _repeat_upload(
         )
     if existing.status in IN_PIPELINE:
         await ingestion.start_ingestion(
-            workflows, _ingest_request(existing, module, existing.zip_file_url)
+            workflows, _ingest_request(existing, module, existing.zip_file_url, settings)
         )
     assert existing.workflow_id is not None  # set with the version row, at its upload
     return UploadStarted(existing, existing.workflow_id)

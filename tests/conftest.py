@@ -4,6 +4,7 @@ real Temporal servers; helpers to make accounts and call the API as each role.""
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,15 +39,67 @@ def pytest_cmdline_main(config):
     os._exit(int(code) if code is not None else 0)
 
 
+SHARED_POSTGRES = "marketplace_postgres_url"
+"""Where xdist workers find the one Postgres server the controller started for the run."""
+
+
+def _distributed(config) -> bool:
+    """This process is the controller of an xdist run (``-n N`` with N > 0)."""
+    return (
+        not hasattr(config, "workerinput")
+        and config.pluginmanager.hasplugin("xdist")
+        and bool(config.getoption("numprocesses", None))
+        and config.getoption("dist", "no") != "no"
+    )
+
+
+def pytest_configure(config):
+    """Under xdist, one Postgres server for the whole run: the controller starts it and
+    every worker makes its own database on it (see ``database_url``). Starting a server
+    per worker would cost seconds and memory on every run for nothing."""
+    if _distributed(config):
+        config._marketplace_services = ExitStack()
+        config._marketplace_postgres_url = config._marketplace_services.enter_context(
+            postgres_server()
+        )
+
+
+def pytest_unconfigure(config):
+    services = getattr(config, "_marketplace_services", None)
+    if services is not None:
+        services.close()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist: hand the run's Postgres server to each worker."""
+    url = getattr(node.config, "_marketplace_postgres_url", None)
+    if url is not None:
+        node.workerinput[SHARED_POSTGRES] = url
+
+
 @pytest.fixture(scope="session")
-def postgres():
+def postgres(request):
+    """The Postgres server of the run: the controller's under xdist, else this session's."""
+    shared = getattr(request.config, "workerinput", {}).get(SHARED_POSTGRES)
+    if shared is not None:
+        yield shared
+        return
     with postgres_server() as url:
         yield url
 
 
 @pytest.fixture(scope="session")
-def database_url(postgres):
-    with fresh_database(postgres, unique_name("marketplace_test")) as url:
+def worker_id_label(request) -> str:
+    """``gw0``, ``gw1``, ... under xdist; ``main`` otherwise (for names of per-worker
+    resources such as the database)."""
+    return getattr(request.config, "workerinput", {}).get("workerid", "main")
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres, worker_id_label):
+    """One database per xdist worker (per session), migrated once."""
+    with fresh_database(postgres, unique_name(f"marketplace_test_{worker_id_label}")) as url:
         upgrade(url)
         yield url
 
@@ -72,11 +125,13 @@ async def db(engine) -> AsyncIterator[async_sessionmaker]:
 @pytest.fixture
 async def committed(engine) -> AsyncIterator[async_sessionmaker]:
     """Sessions that really commit, for tests where a worker must see the rows.
-    Every table is emptied afterwards."""
+    Every table is emptied afterwards; sequences go on, so ids are never reused across
+    tests (workflow ids made of row ids outlive the tables on the session's Temporal
+    server, and a test must not lean on the values ids happen to take)."""
     yield async_sessionmaker(engine, expire_on_commit=False)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     async with engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
 
 
 @pytest.fixture(scope="session")

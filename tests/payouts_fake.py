@@ -37,9 +37,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from tests.helpers import BackgroundHttpServer
 
 STRIPE_KEY = "sk_test_payouts_fake"
 PAYPAL_CLIENT_ID = "payouts-client"
@@ -363,19 +365,12 @@ class PayoutsServer:
 
     def __init__(self) -> None:
         self.fake = PayoutsFake()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self.fake))
-        self.server.daemon_threads = True
-        host, port = self.server.server_address[:2]
-        self.fake.url = f"http://{host}:{port}"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self.http = BackgroundHttpServer(_handler_for(self.fake))
+        self.fake.url = self.http.url
 
     def __enter__(self) -> PayoutsFake:
-        self.thread.start()
+        self.http.start()
         return self.fake
 
     def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        self.http.stop()

@@ -2,7 +2,6 @@
 checkout books them (``domain.pricing.publisher_earnings`` per line, ``refund_reversal``
 for refunds); plus an in-process payout worker and the independent sums to check against."""
 
-import asyncio
 import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -174,15 +173,6 @@ def settled(rows: list[PublisherPayout]) -> bool:
         or (row.status == "processing" and row.payout_method == "manual")
         for row in rows
     )
-
-
-async def eventually(check, timeout: float = 45.0, interval: float = 0.1):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(interval)
 
 
 @asynccontextmanager

@@ -35,9 +35,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from tests.helpers import BackgroundHttpServer
 
 ZERO_DECIMAL_CURRENCIES = frozenset({"HUF", "JPY", "TWD"})
 APPROVAL_PAGE = "https://www.sandbox.paypal.com/checkoutnow?token="
@@ -576,19 +578,12 @@ class PayPalServer:
 
     def __init__(self, client_id: str, client_secret: str, webhook_id: str) -> None:
         self.fake = PayPalFake(client_id, client_secret, webhook_id)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self.fake))
-        self.server.daemon_threads = True
-        host, port = self.server.server_address[:2]
-        self.fake.url = f"http://{host}:{port}"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self.http = BackgroundHttpServer(_handler_for(self.fake))
+        self.fake.url = self.http.url
 
     def __enter__(self) -> PayPalFake:
-        self.thread.start()
+        self.http.start()
         return self.fake
 
     def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        self.http.stop()

@@ -3,18 +3,18 @@ remembering every message it accepted. It can be stopped and started again on th
 port (a mail server outage), refuse recipients of some domains for good (550), and
 require a login."""
 
-import asyncio
 import email.policy
 import random
 import socket
 import threading
-import time
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.helpers import PATIENCE, eventually
 
 
 @dataclass(frozen=True)
@@ -102,10 +102,13 @@ class SmtpServer:
         with self.handler.lock:
             return list(self.handler.received)
 
-    async def wait_for(self, count: int, timeout: float = 15.0) -> list[EmailMessage]:
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+    async def wait_for(self, count: int, timeout: float = PATIENCE) -> list[EmailMessage]:
+        """The messages once there are ``count`` (or all there are at the deadline)."""
+
+        async def arrived():
+            return len(self.messages) >= count
+
+        await eventually(arrived, timeout, interval=0.05)
         return self.messages
 
 

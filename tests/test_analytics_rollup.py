@@ -20,6 +20,7 @@ from domain.processes import PublisherStatsRollup
 from integrations.temporal import schedules
 from models.publisher import PublisherStats
 from tests import analytics_data as data
+from tests.helpers import PATIENCE, eventually
 from worker import activity_methods
 from workflows.stats_rollup import WORKFLOWS, StatsRollupWorkflow
 
@@ -147,12 +148,11 @@ async def test_the_schedule_is_created_once_and_a_triggered_run_rolls_up_every_p
         assert list(calendar.hour) == [ScheduleRange(3)]
         assert list(calendar.minute) == [ScheduleRange(0)]
         assert described.schedule.spec.time_zone_name == "UTC"
-        for _ in range(100):
-            ids = [s.id async for s in await client.list_schedules() if s.id == SCHEDULE_ID]
-            if ids:
-                break
-            await asyncio.sleep(0.1)
-        assert ids == [SCHEDULE_ID]
+
+        async def listed():
+            return [s.id async for s in await client.list_schedules() if s.id == SCHEDULE_ID]
+
+        assert await eventually(listed) == [SCHEDULE_ID]
 
         async with Worker(
             client,
@@ -161,16 +161,16 @@ async def test_the_schedule_is_created_once_and_a_triggered_run_rolls_up_every_p
             activities=activity_methods(StatsActivities(committed)),
         ):
             await handle.trigger()
-            for _ in range(100):
-                actions = (await handle.describe()).info.recent_actions
-                if actions:
-                    break
-                await asyncio.sleep(0.1)
+
+            async def recent_actions():
+                return (await handle.describe()).info.recent_actions
+
+            actions = await eventually(recent_actions)
             workflow_id = actions[-1].action.workflow_id
             assert workflow_id.startswith("publisher-stats-rollup")
             result = await asyncio.wait_for(
                 client.get_workflow_handle_for(StatsRollupWorkflow.run, workflow_id).result(),
-                timeout=30,
+                timeout=PATIENCE,
             )
         assert result.publishers == 5 and result.batches == 1
         stored = await assert_stats_are_fresh(committed, 5)

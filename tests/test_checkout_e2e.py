@@ -1,7 +1,6 @@
 """Checkout end to end through the local gateway: HTTP API → checkout workflow on the dev
 server → worker activities → Postgres, the gateway's own records, and the mail folder."""
 
-import asyncio
 import json
 from datetime import timedelta
 from decimal import Decimal
@@ -12,6 +11,7 @@ from sqlalchemy import func, select
 from domain.modules import ModuleStatus
 from models.commerce import Coupon, EarningEntry, License, Order, Subscription
 from models.platform import PlatformSetting
+from tests.helpers import eventually
 from worker import build_worker
 
 pytestmark = pytest.mark.workflow
@@ -44,15 +44,6 @@ async def shop(make_committed):
         )
 
     return publisher, module
-
-
-async def eventually(check, timeout: float = 20.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(0.1)
 
 
 async def fill_cart(api, buyer, *modules):

@@ -6,7 +6,6 @@ with webhooks signed the way each gateway signs them.
 localstripe ignores ``Idempotency-Key`` and PayPal's fake records ``PayPal-Request-Id``, so
 the tests check the keys the system sends rather than the gateways' replays."""
 
-import asyncio
 import json
 import time
 import uuid
@@ -23,6 +22,7 @@ from temporalio.api.enums.v1 import EventType
 from domain import processes
 from domain.modules import ModuleStatus
 from models.commerce import License, ProcessedWebhookEvent
+from tests.helpers import eventually, terminate_if_running
 from tests.paypal_fake import APPROVAL_PAGE, PayPalFake, PayPalServer
 from tests.stripe_fake import DECLINED_ON_CHARGE, NEEDS_3DS, SUCCEEDS, localstripe_server
 from worker import build_worker
@@ -41,15 +41,6 @@ PAYPAL_CLIENT_SECRET = "secret-" + uuid.uuid4().hex
 PAYPAL_WEBHOOK_ID = "WH-" + uuid.uuid4().hex[:17].upper()
 PAYPAL_ORDERS = "/v2/checkout/orders"
 LOCAL_NEEDS_3DS = "4000000000003220"
-
-
-async def eventually(check, timeout: float = 20.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(0.1)
 
 
 async def fill_cart(api, buyer, *modules):
@@ -138,9 +129,7 @@ async def buy(committed_api, make_committed, worker):
 
     yield checkout
     for workflow_id in started:
-        handle = worker.client.get_workflow_handle(workflow_id)
-        if (await handle.describe()).status.name == "RUNNING":
-            await handle.terminate()
+        await terminate_if_running(worker.client.get_workflow_handle(workflow_id))
 
 
 async def awaiting_buyer(api, buyer, order_id: int) -> dict:

@@ -18,6 +18,9 @@ from tests.osv_fake import osv_fake
 from tests.services import fresh_database, unique_name
 
 ROOT = Path(__file__).resolve().parents[1]
+HTTP_TIMEOUT = 60.0
+"""For one request to a system started here: on a loaded machine its first answers (the
+OpenAPI document is built on first request) can take many seconds."""
 
 
 def marketplace(*args: str, env: dict, **kwargs) -> subprocess.CompletedProcess:
@@ -80,7 +83,8 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_ready(base: str, process: subprocess.Popen, timeout: float = 120) -> httpx.Response:
+def _wait_ready(base: str, process: subprocess.Popen, timeout: float = 240) -> httpx.Response:
+    """Poll readiness until the deadline: `dev` starts Postgres and Temporal first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, f"marketplace dev exited with {process.returncode}"
@@ -107,7 +111,7 @@ def _run_dev_once(env: dict, api_port: int, use) -> str:
     try:
         ready = _wait_ready(base, process)
         assert ready.json()["checks"] == {"database": "ok", "temporal": "ok"}
-        docs = httpx.get(f"{base}/openapi.json", timeout=5)
+        docs = httpx.get(f"{base}/openapi.json", timeout=HTTP_TIMEOUT)
         assert docs.status_code == 200
         use(base)
     finally:
@@ -124,13 +128,13 @@ ACCOUNT = {"email": "first@example.com", "password": "a long enough password"}
 
 
 def _register(base: str) -> None:
-    response = httpx.post(f"{base}/api/v1/auth/register", json=ACCOUNT, timeout=10)
+    response = httpx.post(f"{base}/api/v1/auth/register", json=ACCOUNT, timeout=HTTP_TIMEOUT)
     assert response.status_code == 201, response.text
 
 
 def _sign_in(base: str) -> None:
     form = {"username": ACCOUNT["email"], "password": ACCOUNT["password"]}
-    response = httpx.post(f"{base}/api/v1/auth/token", data=form, timeout=10)
+    response = httpx.post(f"{base}/api/v1/auth/token", data=form, timeout=HTTP_TIMEOUT)
     assert response.status_code == 200, "the account made in the first run is gone"
 
 
@@ -184,7 +188,7 @@ def test_worker_drains_and_exits_cleanly_on_sigterm(database_url, temporal_dev, 
 
 def _bearer(base: str, email: str, password: str) -> dict[str, str]:
     form = {"username": email, "password": password}
-    response = httpx.post(f"{base}/api/v1/auth/token", data=form, timeout=10)
+    response = httpx.post(f"{base}/api/v1/auth/token", data=form, timeout=HTTP_TIMEOUT)
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
@@ -214,14 +218,14 @@ def test_publish_and_verify_from_the_terminal_against_the_running_system(
             httpx.post(
                 f"{base}/api/v1/auth/register",
                 json={"email": "pub@example.com", "password": password},
-                timeout=10,
+                timeout=HTTP_TIMEOUT,
             ).raise_for_status()
             owner = _bearer(base, "pub@example.com", password)
             httpx.post(
                 f"{base}/api/v1/publisher/register",
                 headers=owner,
                 json={"display_name": "Acme"},
-                timeout=10,
+                timeout=HTTP_TIMEOUT,
             ).raise_for_status()
             module = httpx.post(
                 f"{base}/api/v1/publisher/modules",
@@ -231,13 +235,13 @@ def test_publish_and_verify_from_the_terminal_against_the_running_system(
                     "display_name": "Hello FastVue",
                     "short_description": "A greeting widget.",
                 },
-                timeout=10,
+                timeout=HTTP_TIMEOUT,
             ).json()
             token = httpx.post(
                 f"{base}/api/v1/auth/tokens",
                 headers=owner,
                 json={"name": "ci", "scopes": ["publish"]},
-                timeout=10,
+                timeout=HTTP_TIMEOUT,
             ).json()["token"]
 
             published = marketplace(
@@ -268,7 +272,7 @@ def test_publish_and_verify_from_the_terminal_against_the_running_system(
             httpx.post(
                 f"{base}/api/v1/admin/marketplace/modules/{module['id']}/approve",
                 headers=admin,
-                timeout=30,
+                timeout=HTTP_TIMEOUT,
             ).raise_for_status()
 
             verified = marketplace(

@@ -2,7 +2,6 @@
 (archive checks, manifest, hash, bandit, pip-audit against a local OSV, ECDSA signing,
 storage, index) → Postgres; then download and check the signature with openssl."""
 
-import asyncio
 import base64
 import hashlib
 import subprocess
@@ -15,6 +14,7 @@ from models.module import ModuleVersion
 from models.platform import AuditLogEntry
 from tests import archives
 from tests.factories import unique
+from tests.helpers import eventually
 from tests.osv_fake import osv_fake
 from worker import build_worker
 
@@ -223,9 +223,7 @@ async def test_an_unreachable_audit_holds_the_version_until_an_admin_lets_it_thr
         )
         return queue.json()["items"]
 
-    deadline = asyncio.get_running_loop().time() + 30
-    while not (items := await held()) and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.1)
+    items = await eventually(held)
     assert [i["id"] for i in items] == [accepted["version"]["id"]]
     assert [r["code"] for r in items[0]["rejection_reasons"]] == ["audit_unavailable"]
     mine = (await api.request("GET", accepted["status_url"], as_user=owner)).json()

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from models.module import ModuleVersion
 from models.platform import AuditLogEntry
 from tests import archives
 from tests.factories import unique
+from tests.helpers import wait_until
 from tests.osv_fake import osv_fake
 from worker import build_worker
 
@@ -40,15 +42,25 @@ def start_worker_process(settings, database_url: str, temporal_target: str, osv_
     )
 
 
-async def wait_for_step(sessions, version_id: int, step: str, timeout: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
+@pytest.fixture
+def settings(settings):
+    """The scan is taken for dead after seconds of silence, not the production 12 s, and
+    steps time out sooner: the killed worker's scan runs again on the survivor sooner."""
+    return settings.model_copy(
+        update={
+            "ingestion_scan_heartbeat": timedelta(seconds=4),
+            "ingestion_step_timeout": timedelta(seconds=30),
+        }
+    )
+
+
+async def wait_for_step(sessions, version_id: int, step: str) -> None:
+    async def reached() -> bool:
         async with sessions() as session:
             row = await session.get(ModuleVersion, version_id)
-            if row is not None and row.pipeline_step == step:
-                return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"the pipeline never reached {step}")
+            return row is not None and row.pipeline_step == step
+
+    await wait_until(reached, f"the pipeline reaching {step}")
 
 
 async def test_a_worker_killed_mid_scan_is_replaced_and_the_version_published_once(

@@ -3,7 +3,6 @@ HTTP → the review workflow queues the publisher's mail in the outbox while the
 is down → the server comes back → the ``notification-delivery`` schedule's workflow
 delivers it to a real SMTP server (aiosmtpd)."""
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,6 +19,7 @@ from integrations.mail import message_id_for
 from integrations.temporal import schedules
 from integrations.wiring import mailer_from, search_from
 from models.platform import NotificationOutbox
+from tests.helpers import eventually, terminate_if_running
 from tests.smtp_server import SmtpServer
 from workflows.module_review import ModuleReviewWorkflow
 from workflows.notifications import WORKFLOWS, NotificationDeliveryWorkflow
@@ -52,15 +52,6 @@ def mail_settings(settings, smtp):
     )
 
 
-async def eventually(check, timeout: float = 15.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(0.1)
-
-
 async def forget_schedule(client) -> None:
     """Worker processes other tests start on this Temporal server create the schedule for
     their own task queue; a run of theirs left on a queue nobody polls would make every
@@ -71,7 +62,7 @@ async def forget_schedule(client) -> None:
     except RPCError:
         return
     for running in described.info.running_actions:
-        await client.get_workflow_handle(running.workflow_id).terminate()
+        await terminate_if_running(client.get_workflow_handle(running.workflow_id))
     await handle.delete()
 
 

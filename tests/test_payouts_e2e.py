@@ -23,12 +23,11 @@ from models.commerce import EarningEntry
 from models.platform import NotificationOutbox
 from models.publisher import Publisher
 from services.payouts import start_month
-from tests.helpers import front_door
+from tests.helpers import eventually, front_door
 from tests.payouts_fake import PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, STRIPE_KEY, PayoutsServer
 from tests.payouts_ledger import (
     Ledger,
     day_of,
-    eventually,
     paid_sums,
     payout_worker,
     payouts_of,

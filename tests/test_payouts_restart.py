@@ -10,11 +10,11 @@ from pydantic import SecretStr
 
 from domain.payouts import Period
 from domain.pricing import to_minor_units
+from tests.helpers import eventually
 from tests.payouts_fake import STRIPE_KEY, PayoutsServer
 from tests.payouts_ledger import (
     Ledger,
     day_of,
-    eventually,
     paid_sums,
     payout_worker,
     payouts_of,
@@ -46,6 +46,9 @@ def settings(settings, fake):
             "stripe_secret_key": SecretStr(STRIPE_KEY),
             "stripe_api_base": fake.url,
             "payout_retry_interval": timedelta(milliseconds=100),
+            # A transfer or step lost with its worker is tried again in seconds.
+            "activity_timeout": timedelta(seconds=10),
+            "payout_transfer_timeout": timedelta(seconds=10),
         }
     )
 

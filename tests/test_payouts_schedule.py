@@ -10,7 +10,8 @@ import pytest
 from domain.payouts import period_before
 from domain.processes import MonthlyPayouts
 from integrations.temporal import schedules
-from tests.payouts_ledger import Ledger, day_of, eventually, payout_worker, payouts_of
+from tests.helpers import eventually
+from tests.payouts_ledger import Ledger, day_of, payout_worker, payouts_of
 from workflows.payouts import SCHEDULED_START
 
 SCHEDULE_ID = MonthlyPayouts.SCHEDULE_ID

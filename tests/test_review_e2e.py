@@ -1,6 +1,5 @@
 """Module review end to end: HTTP API → Temporal dev server → worker activities → Postgres."""
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -8,6 +7,7 @@ from sqlalchemy import select
 
 from models.module import MarketplaceModule
 from models.platform import AuditLogEntry
+from tests.helpers import eventually
 from worker import build_worker
 
 pytestmark = pytest.mark.workflow
@@ -21,15 +21,6 @@ async def worker(temporal_dev, settings, committed):
 
 async def submit(api, user, module):
     return await api.request("POST", f"/api/v1/publisher/modules/{module.id}/submit", as_user=user)
-
-
-async def eventually(check, timeout: float = 15.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(0.1)
 
 
 async def test_submit_wait_in_queue_and_approve(

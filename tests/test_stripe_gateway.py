@@ -6,7 +6,6 @@ localstripe ignores ``Idempotency-Key`` (the same key twice creates two intents)
 tests check that every money-moving call sends the key we chose, not that Stripe replays.
 """
 
-import asyncio
 import json
 import socket
 import threading
@@ -23,6 +22,7 @@ from domain.checkout import PaymentStatus, RefundStatus
 from domain.errors import ErrorKind
 from integrations.payments import GatewayError, PaymentRequest, WebhookRejected
 from integrations.payments.stripe_gateway import StripeGateway, StripeRefused, payment_from_intent
+from tests.helpers import eventually
 from tests.stripe_fake import (
     DECLINED_ON_CHARGE,
     NEEDS_3DS,
@@ -538,12 +538,11 @@ async def test_a_delivery_from_localstripe_is_verified(gateway, emulator):
         request = payment_request(payment_method=await emulator.card(SUCCEEDS))
         payment = await gateway.create_payment(request)
 
-        events = []
-        for _ in range(100):
+        async def delivered():
             events = [await gateway.parse_webhook(h, b) for h, b in receiver.deliveries]
-            if any(e.payment_id == payment.payment_id for e in events):
-                break
-            await asyncio.sleep(0.1)
+            return events if any(e.payment_id == payment.payment_id for e in events) else None
+
+        events = await eventually(delivered) or []
     finally:
         receiver.close()
 

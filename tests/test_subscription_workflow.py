@@ -16,9 +16,14 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import UpdateWorkflowExecutionLifecycleStage
+from temporalio.api.update.v1 import UpdateRef, WaitPolicy
+from temporalio.api.workflowservice.v1 import PollWorkflowExecutionUpdateRequest
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
@@ -40,6 +45,7 @@ from integrations.mail import FileMailer
 from integrations.wiring import gateways_from
 from models.commerce import EarningEntry, License, Order, PaymentProfile, Subscription
 from settings import Settings
+from tests.helpers import PATIENCE, wait_until
 from workflows.subscription import SubscriptionWorkflow
 
 DAY = timedelta(days=1)
@@ -114,12 +120,8 @@ class Harness:
             await self.env.sleep(moment - now)
 
     async def settle(self, license_id: int, check, what: str) -> None:
-        """Wait (real time, briefly) for the worker to finish what the skipped time set off."""
-        for _ in range(200):
-            if await check():
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"license {license_id}: {what} never happened")
+        """Wait (real time) for the worker to finish what the skipped time set off."""
+        await wait_until(check, f"license {license_id}: {what}")
 
     def failed(self, license_id: int, attempts: int):
         """A check: that many declined charges, all seen by the workflow."""
@@ -526,6 +528,28 @@ async def test_resume_before_period_end_renews(env, billing, committed, make_com
     )
 
 
+async def admitted(client: Client, workflow_id: str, update_id: str) -> bool:
+    """Whether the server holds the update (admitted, not yet taken by a worker)."""
+    request = PollWorkflowExecutionUpdateRequest(
+        namespace=client.namespace,
+        update_ref=UpdateRef(
+            workflow_execution=WorkflowExecution(workflow_id=workflow_id), update_id=update_id
+        ),
+        wait_policy=WaitPolicy(
+            lifecycle_stage=UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED
+        ),
+    )
+    try:
+        await client.workflow_service.poll_workflow_execution_update(
+            request, timeout=timedelta(seconds=1)
+        )
+    except RPCError as error:
+        if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.DEADLINE_EXCEEDED):
+            return False
+        raise
+    return True
+
+
 async def test_cancel_sent_before_the_first_load_is_applied(
     env, billing, committed, make_committed
 ):
@@ -541,10 +565,15 @@ async def test_cancel_sent_before_the_first_load_is_applied(
         id=subscription_workflow_id(lid),
         task_queue=queue,
     )
-    update = asyncio.create_task(handle.execute_update(SubscriptionWorkflow.cancel))
-    await asyncio.sleep(0.3)  # the update waits at the server: no worker polls yet
+    assert not await admitted(env.client, handle.id, "cancel-before-the-load")
+    update = asyncio.create_task(
+        handle.execute_update(SubscriptionWorkflow.cancel, id="cancel-before-the-load")
+    )
+    # The update waits at the server (no worker polls yet); the worker starts once it is
+    # there, not after a guessed pause.
+    await wait_until(lambda: admitted(env.client, handle.id, "cancel-before-the-load"), "admission")
     async with harness(env, billing, committed, queue=queue) as h:
-        view = await asyncio.wait_for(update, timeout=10)
+        view = await asyncio.wait_for(update, timeout=PATIENCE)
         assert view.cancel_at_period_end and view.period_number == 1
         sub, _ = await h.subscription(lid)
         assert sub.cancel_at_period_end

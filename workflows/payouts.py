@@ -55,12 +55,17 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activity_options import ActivityOptions
 
 SCHEDULED_START = SearchAttributeKey.for_datetime(processes.SCHEDULED_START_ATTRIBUTE)
-DATABASE: ActivityOptions = {
-    "start_to_close_timeout": timedelta(seconds=60),
-    "retry_policy": RetryPolicy(
-        maximum_interval=timedelta(seconds=30), non_retryable_error_types=["not_found"]
-    ),
-}
+DATABASE_RETRIES = RetryPolicy(
+    maximum_interval=timedelta(seconds=30), non_retryable_error_types=["not_found"]
+)
+
+
+def database(options: PayoutOptions) -> ActivityOptions:
+    """Options of a database step, with the timeout the run was started with."""
+    return {
+        "start_to_close_timeout": timedelta(seconds=options.activity_timeout_seconds),
+        "retry_policy": DATABASE_RETRIES,
+    }
 
 
 @workflow.defn(name=processes.MonthlyPayouts.TYPE)
@@ -77,7 +82,7 @@ class MonthlyPayoutsWorkflow:
                 after_publisher_id=request.after_publisher_id,
                 limit=request.options.page_size,
             ),
-            **DATABASE,
+            **database(request.options),
         )
         started = await asyncio.gather(
             *(self._start_payout(payee, period, request.options) for payee in payees)
@@ -135,7 +140,7 @@ class PayoutWorkflow:
                 period=request.period,
                 workflow_id=workflow.info().workflow_id,
             ),
-            **DATABASE,
+            **database(request.options),
         )
         self.status = state.status
         if state.payout_id is None or state.status not in (
@@ -144,7 +149,7 @@ class PayoutWorkflow:
         ):
             return self.status
         order = await workflow.execute_activity_method(
-            PayoutActivities.begin_transfer, state.payout_id, **DATABASE
+            PayoutActivities.begin_transfer, state.payout_id, **database(request.options)
         )
         if order is None:
             self.status = PayoutStatus.FAILED.value
@@ -157,7 +162,7 @@ class PayoutWorkflow:
             await workflow.execute_activity_method(
                 PayoutActivities.complete,
                 Completion(payout_id=order.payout_id, external_id=outcome.external_id),
-                **DATABASE,
+                **database(request.options),
             )
             self.status = PayoutStatus.COMPLETED.value
         return self.status
@@ -175,7 +180,7 @@ class PayoutWorkflow:
             non_retryable_error_types=[REFUSED],
         )
         call: ActivityOptions = {
-            "start_to_close_timeout": timedelta(seconds=90),
+            "start_to_close_timeout": timedelta(seconds=options.transfer_timeout_seconds),
             "retry_policy": retry,
         }
         deadline = workflow.now() + timedelta(seconds=options.poll_limit_seconds)
@@ -185,7 +190,9 @@ class PayoutWorkflow:
             )
             while outcome.status is TransferStatus.PENDING:
                 if workflow.now() >= deadline:
-                    await self._fail(order, "the provider never confirmed the transfer", False)
+                    await self._fail(
+                        order, "the provider never confirmed the transfer", False, options
+                    )
                     return None
                 await workflow.sleep(timedelta(seconds=options.poll_interval_seconds))
                 outcome = await workflow.execute_activity_method(
@@ -199,15 +206,17 @@ class PayoutWorkflow:
             reason = cause.message if isinstance(cause, ApplicationError) else str(cause)
             if not refused:
                 reason = f"unconfirmed after {options.transfer_attempts} tries: {reason}"
-            await self._fail(order, reason, refused)
+            await self._fail(order, reason, refused, options)
             return None
         return outcome
 
-    async def _fail(self, order: TransferOrder, reason: str, refused: bool) -> None:
+    async def _fail(
+        self, order: TransferOrder, reason: str, refused: bool, options: PayoutOptions
+    ) -> None:
         await workflow.execute_activity_method(
             PayoutActivities.fail,
             FailureReport(payout_id=order.payout_id, reason=reason, refused=refused),
-            **DATABASE,
+            **database(options),
         )
 
     @workflow.query(name=processes.Payout.PROGRESS)

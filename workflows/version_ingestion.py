@@ -24,12 +24,23 @@ RETRIES = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=8,
 )
-QUICK: ActivityOptions = {"start_to_close_timeout": timedelta(minutes=2), "retry_policy": RETRIES}
-LONG: ActivityOptions = {
-    "start_to_close_timeout": timedelta(minutes=15),
-    "heartbeat_timeout": timedelta(seconds=12),
-    "retry_policy": RETRIES,
-}
+
+
+def quick_step(request: IngestRequest) -> ActivityOptions:
+    """Options of a quick step, with the timeouts the run was started with."""
+    return {
+        "start_to_close_timeout": timedelta(seconds=request.timeouts.step_seconds),
+        "retry_policy": RETRIES,
+    }
+
+
+def long_step(request: IngestRequest) -> ActivityOptions:
+    """Options of the scan: a long, heartbeating step."""
+    return {
+        "start_to_close_timeout": timedelta(seconds=request.timeouts.scan_seconds),
+        "heartbeat_timeout": timedelta(seconds=request.timeouts.scan_heartbeat_seconds),
+        "retry_policy": RETRIES,
+    }
 
 
 @workflow.defn(name=processes.VersionIngestion.TYPE)
@@ -52,13 +63,15 @@ class VersionIngestionWorkflow:
         ]
         for step, check in checks:
             self.step = step
-            outcome = await workflow.execute_activity_method(check, request, **QUICK)
+            outcome = await workflow.execute_activity_method(check, request, **quick_step(request))
             if not outcome.passed:
                 await self._reject(outcome.reasons)
                 return None
 
         self.step = PipelineStep.SCAN
-        scan = await workflow.execute_activity_method(PackageActivities.scan, request, **LONG)
+        scan = await workflow.execute_activity_method(
+            PackageActivities.scan, request, **long_step(request)
+        )
         if scan.verdict is ScanVerdict.REJECT:
             await self._reject(scan.reasons)
             return None
@@ -71,20 +84,20 @@ class VersionIngestionWorkflow:
             (PipelineStep.STORE, PackageActivities.store),
         ]:
             self.step = step
-            await workflow.execute_activity_method(activity_method, request, **QUICK)
+            await workflow.execute_activity_method(activity_method, request, **quick_step(request))
         self.step = PipelineStep.PUBLISH
         published = await workflow.execute_activity_method(
-            PackageActivities.publish, request, **QUICK
+            PackageActivities.publish, request, **quick_step(request)
         )
         self.step = PipelineStep.INDEX
         await workflow.execute_activity_method(
-            SearchIndexActivities.index_module, request.module_id, **QUICK
+            SearchIndexActivities.index_module, request.module_id, **quick_step(request)
         )
         self.status = published.status
         if published.module_needs_review:
             await self._start_module_review()
         await workflow.execute_activity_method(
-            PackageActivities.notify, args=[request, []], **QUICK
+            PackageActivities.notify, args=[request, []], **quick_step(request)
         )
         self.step = PipelineStep.DONE
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -96,7 +109,9 @@ class VersionIngestionWorkflow:
         self.status = VersionStatus.MANUAL_REVIEW
         self.reasons = reasons
         await workflow.execute_activity_method(
-            PackageActivities.hold_for_review, args=[self.request, reasons], **QUICK
+            PackageActivities.hold_for_review,
+            args=[self.request, reasons],
+            **quick_step(self.request),
         )
         await workflow.wait_condition(lambda: self.decision is not None)
         assert self.decision is not None
@@ -104,7 +119,7 @@ class VersionIngestionWorkflow:
             await workflow.execute_activity_method(
                 PackageActivities.record_review_decision,
                 args=[self.request, self.decision],
-                **QUICK,
+                **quick_step(self.request),
             )
         if self.decision.approve:
             self.status = VersionStatus.PROCESSING
@@ -122,10 +137,10 @@ class VersionIngestionWorkflow:
     async def _reject(self, reasons: list[Reason]) -> None:
         self.reasons = reasons
         await workflow.execute_activity_method(
-            PackageActivities.reject, args=[self.request, reasons], **QUICK
+            PackageActivities.reject, args=[self.request, reasons], **quick_step(self.request)
         )
         await workflow.execute_activity_method(
-            PackageActivities.notify, args=[self.request, reasons], **QUICK
+            PackageActivities.notify, args=[self.request, reasons], **quick_step(self.request)
         )
         self.status = VersionStatus.REJECTED
         self.step = PipelineStep.DONE
@@ -134,7 +149,7 @@ class VersionIngestionWorkflow:
 
     async def _start_module_review(self) -> None:
         review = await workflow.execute_activity_method(
-            PackageActivities.start_module_review, self.request, **QUICK
+            PackageActivities.start_module_review, self.request, **quick_step(self.request)
         )
         if review is None:
             return

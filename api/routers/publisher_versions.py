@@ -74,6 +74,7 @@ async def upload_version(
             ),
             storage=storage,
             workflows=temporal,
+            settings=settings,
         )
     finally:
         upload.discard()
