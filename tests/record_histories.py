@@ -11,7 +11,6 @@ records only the tests whose names match.
 The assertions here only make sure each run went the way its name says; the end-to-end
 tests check what the runs do."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
@@ -30,6 +29,7 @@ from domain.payouts import MonthlyPayoutsInput, Period
 from integrations.wiring import payout_options_from
 from tests import archives
 from tests.factories import unique
+from tests.helpers import wait_until
 from tests.history_recording import RECORDING, keep_history
 from tests.osv_fake import osv_fake
 from tests.payouts_fake import PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, STRIPE_KEY, PayoutsServer
@@ -50,14 +50,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Use 'content=:DeprecationWarning"),
 ]
 SEPTEMBER = Period(2025, 9)
-
-
-async def eventually(check, timeout: float = 30.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (result := await check()) and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.1)
-    assert result, f"{check.__name__} never happened"
-    return result
 
 
 @pytest.fixture
@@ -164,7 +156,7 @@ async def test_version_ingestion(committed_api, make_committed, worker, client, 
         )
         return response.status_code == 200
 
-    await eventually(approved)
+    await wait_until(approved, "approved")
     outcome = await client.get_workflow_handle(held["workflow_id"]).result()
     assert outcome["status"] == "published"
     await keep_history(client, held["workflow_id"], "VersionIngestion-manual-review-approved")
@@ -188,7 +180,7 @@ async def test_module_review(committed_api, make_committed, worker, client):
     async def reminded():
         return (await handle.query(ModuleReviewWorkflow.progress)).reminders_sent > 0
 
-    await eventually(reminded)
+    await wait_until(reminded, "reminded")
     approved = await committed_api.request(
         "POST", f"/api/v1/admin/marketplace/modules/{module.id}/approve", as_user=admin
     )
@@ -254,7 +246,7 @@ async def test_checkout_and_refund(committed_api, make_committed, worker, client
         )
         return response.status_code == 200 and response.json()["status"] == "completed"
 
-    await eventually(confirmed)
+    await wait_until(confirmed, "confirmed")
     await client.get_workflow_handle(needs_3ds["workflow_id"]).result()
     await keep_history(client, needs_3ds["workflow_id"], "Checkout-confirmed-by-buyer")
 
@@ -319,7 +311,7 @@ async def test_subscription(time_skipping, settings, committed, make_committed):
             latest = env.client.get_workflow_handle(first.id)
             return (await latest.query(SubscriptionWorkflow.view)).period_number == 2
 
-        await eventually(renewed)
+        await wait_until(renewed, "renewed")
         assert await cancelling.result() == SubscriptionStatus.CANCELLED
         assert await dunning.result() == SubscriptionStatus.EXPIRED
     await keep_history(
@@ -356,7 +348,7 @@ async def test_payouts(committed, make_committed, worker, client, settings, rail
         rows = await payouts_of(committed, SEPTEMBER.first_day)
         return len(rows) == 2 and settled(rows) and all(r.status == "completed" for r in rows)
 
-    await eventually(paid, timeout=60)
+    await wait_until(paid, "paid", timeout=60)
     await keep_history(
         client, month_id, "MonthlyPayouts-page-continued", run_id=first.first_execution_run_id
     )
