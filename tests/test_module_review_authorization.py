@@ -25,6 +25,7 @@ from tests.authorization_world import (
     cells,
 )
 from tests.factories import unique
+from tests.helpers import eventually
 from tests.osv_fake import osv_fake
 from tests.test_authorization_matrix import MATRIX
 from worker import build_worker
@@ -75,14 +76,15 @@ async def test_access_decided_by_the_review_workflow(
 
 async def held_for_review(api, admin, version_id: int) -> dict:
     """Wait until the admin's queue shows the version (the pipeline has held it)."""
-    async with asyncio.timeout(30):
-        while True:
-            queue = await api.request("GET", A + "/pending-versions", as_user=admin)
-            assert queue.status_code == 200, queue.text
-            held = [v for v in queue.json()["items"] if v["id"] == version_id]
-            if held:
-                return held[0]
-            await asyncio.sleep(0.1)
+
+    async def in_queue() -> dict | None:
+        queue = await api.request("GET", A + "/pending-versions", as_user=admin)
+        assert queue.status_code == 200, queue.text
+        return next((v for v in queue.json()["items"] if v["id"] == version_id), None)
+
+    held = await eventually(in_queue)
+    assert held, "the pipeline never held the version for review"
+    return held
 
 
 @pytest.mark.workflow

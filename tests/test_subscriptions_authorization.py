@@ -5,7 +5,6 @@ once for this module with each cell in a savepoint of it, in
 ``tests.authorization_world``. Beside test_subscription_workflow.py.
 """
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -37,7 +36,7 @@ from tests.authorization_world import (
     subscription_license,
     subscription_of,
 )
-from tests.helpers import front_door
+from tests.helpers import front_door, wait_until
 from tests.test_authorization_matrix import MATRIX
 from worker import build_worker
 from workflows.subscription import SubscriptionWorkflow
@@ -50,9 +49,11 @@ world (opened by the first cell after them) would keep them from truncating."""
 async def loaded(handle) -> None:
     """Wait until the subscription workflow has read its billing row: before that it
     refuses updates."""
-    async with asyncio.timeout(20):
-        while (await handle.query(SubscriptionWorkflow.view)).period_number != 1:
-            await asyncio.sleep(0.05)
+
+    async def started() -> bool:
+        return (await handle.query(SubscriptionWorkflow.view)).period_number == 1
+
+    await wait_until(started, "the subscription workflow reading its billing row")
 
 
 @pytest.mark.workflow
