@@ -141,7 +141,12 @@ async def test_a_paid_checkout_issues_licenses_books_earnings_and_sends_a_receip
 
     number = order["order_number"]
     receipt = settings.mail_dir / f"receipt-{number}.eml"
-    assert receipt.exists() and number in receipt.read_text()
+
+    async def receipt_sent() -> bool:
+        return receipt.exists()
+
+    # The receipt goes out after the order is marked completed, not with it.
+    assert await eventually(receipt_sent) and number in receipt.read_text()
 
     invoice = await api.request(
         "GET", f"/api/v1/marketplace/orders/{order_id}/invoice", as_user=buyer
