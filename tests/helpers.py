@@ -6,7 +6,7 @@ import json
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self, TypeVar
 
@@ -28,12 +28,12 @@ a passing test returns as soon as the condition holds, and a loaded machine (CI,
 workers next to Temporal and Postgres servers) must not turn a slow pass into a failure."""
 
 
-async def clear_of_the_hour(margin: float = 20.0) -> None:
-    """Return at least ``margin`` seconds before the next full hour (UTC), waiting into
-    the next hour if need be: for a test that computes the current hour and asks the API,
-    which computes it again, the two must agree."""
-    now = datetime.now(UTC)
-    left = 3600 - (now.minute * 60 + now.second + now.microsecond / 1e6)
+async def clear_of_the_turn(period: timedelta = timedelta(hours=1), margin: float = 20.0) -> None:
+    """Return at least ``margin`` seconds before the next turn of ``period`` (UTC: the full
+    hour, midnight), waiting into the new one if need be: for a test that computes the
+    current hour or day and asks the API, which computes it again, the two must agree."""
+    length = period.total_seconds()
+    left = length - datetime.now(UTC).timestamp() % length
     if left < margin:
         await asyncio.sleep(left + 0.5)
 

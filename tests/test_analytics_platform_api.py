@@ -11,6 +11,7 @@ from domain.analytics import BucketSize, floor_to
 from domain.modules import ModuleStatus
 from tests import analytics_data as data
 from tests.conftest import Api
+from tests.helpers import clear_of_the_turn
 
 URL = "/api/v1/admin/marketplace/analytics"
 DAY, MINUTE = timedelta(days=1), timedelta(minutes=1)
@@ -28,6 +29,7 @@ async def market(make, db):
     a = await make.module(first, status=ModuleStatus.PUBLISHED)
     b = await make.module(second, status=ModuleStatus.PUBLISHED)
     va, vb = await data.version(db, a), await data.version(db, b)
+    await clear_of_the_turn(timedelta(days=1))
     today = floor_to(datetime.now(UTC), BucketSize.DAY)
 
     def ago(days: int):

@@ -13,7 +13,7 @@ from domain.analytics import BucketSize, floor_to
 from domain.modules import ModuleStatus
 from tests import analytics_data as data
 from tests.conftest import Api
-from tests.helpers import clear_of_the_hour
+from tests.helpers import clear_of_the_turn
 
 BASE = "/api/v1/publisher/analytics"
 ENDPOINTS = ("overview", "downloads", "revenue", "reviews")
@@ -45,6 +45,7 @@ async def shop(make, db):
     b = await make.module(publisher, status=ModuleStatus.PUBLISHED)
     c = await make.module(other, status=ModuleStatus.PUBLISHED)
     va, vb, vc = [await data.version(db, m) for m in (a, b, c)]
+    await clear_of_the_turn(timedelta(days=1))
     today = floor_to(datetime.now(UTC), BucketSize.DAY)
 
     def ago(days: int):
@@ -201,7 +202,7 @@ async def test_the_last_24_hours_by_hour(api, make, db, shop):
     owner, publisher, _, _ = shop
     d = await make.module(publisher, status=ModuleStatus.PUBLISHED)
     vd = await data.version(db, d)
-    await clear_of_the_hour()
+    await clear_of_the_turn(timedelta(hours=1))
     hour = floor_to(datetime.now(UTC), BucketSize.HOUR)
     first = hour - timedelta(hours=23)
     before, two_ago = first - timedelta(seconds=1), hour - timedelta(hours=2)
