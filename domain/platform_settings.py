@@ -95,20 +95,20 @@ SPECS = {
         "decimal",
         "Platform commission, in percent, given to publishers who register from now on; "
         "existing publishers keep their own rate.",
-        Decimal(0),
-        Decimal(100),
+        Decimal("0.00"),
+        Decimal("100.00"),
     ),
     "payout_minimum": SettingSpec(
         "decimal",
         "A month's net earnings below this amount carry over to the next month's payout.",
-        Decimal(0),
-        Decimal(100000),
+        Decimal("0.00"),
+        Decimal("100000.00"),
     ),
     "tax_rate_percent": SettingSpec(
         "decimal",
         "Tax added to carts, checkouts and subscription renewals, in percent.",
-        Decimal(0),
-        Decimal(100),
+        Decimal("0.00"),
+        Decimal("100.00"),
     ),
     "refund_window_days": SettingSpec(
         "days", "How many days after payment buyers may refund an order themselves.", 0, 365

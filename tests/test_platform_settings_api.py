@@ -3,6 +3,7 @@ effect where buyers, publishers and the pipeline notice it."""
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -119,9 +120,13 @@ async def test_every_setting_is_listed_with_its_default_description_and_bounds(a
     assert settings["tax_rate_percent"] == settings["tax_rate_percent"] | {
         "value": "0.00",
         "kind": "decimal",
-        "minimum": "0",
-        "maximum": "100",
+        "minimum": "0.00",
+        "maximum": "100.00",
     }
+    for key, item in settings.items():
+        if item["kind"] == "decimal":
+            shown = [item[field] for field in ("value", "default", "minimum", "maximum")]
+            assert all(re.fullmatch(r"\d+\.\d\d", text) for text in shown), (key, shown)
     assert settings["refund_window_days"]["minimum"] == 0
     assert settings["refund_window_days"]["maximum"] == 365
     assert settings["scan_reject_severity"]["choices"] == ["LOW", "MEDIUM", "HIGH"]
