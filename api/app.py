@@ -38,6 +38,7 @@ from api.routers import (
     version_moderation,
     webhooks,
 )
+from api.security_headers import SecurityHeadersMiddleware
 from integrations.rate_limit import RateLimiter
 from integrations.temporal.front_door import TemporalConnector, TemporalFrontDoor
 from integrations.wiring import Adapters, build_adapters
@@ -89,6 +90,7 @@ def create_app(
         limit=settings.max_request_body_bytes,
         exempt_path=publisher_versions.UPLOAD_PATH,
     )
+    app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)
     for router in (
         health.router,
