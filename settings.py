@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     access_token_ttl: timedelta = timedelta(hours=1)
     sign_in_rate_per_client: str = "30/minute"
     sign_in_rate_per_account: str = "10/minute"
+    register_rate_per_client: str = "20/hour"
+    password_hash_concurrency: int = Field(
+        default=2, ge=1, description="password hashes and checks run at once, off the event loop"
+    )
     api_token_max_ttl: timedelta = timedelta(days=365)
 
     review_reminder_after: timedelta = timedelta(days=3)

@@ -43,6 +43,7 @@ from integrations.rate_limit import RateLimiter
 from integrations.temporal.front_door import TemporalConnector, TemporalFrontDoor
 from integrations.wiring import Adapters, build_adapters
 from models.db import make_sessionmaker
+from services.credentials import PasswordHashing
 from settings import Settings
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -78,6 +79,7 @@ def create_app(
     app.state.adapters = adapters or build_adapters(settings, app.state.sessions)
     app.state.workflows = TemporalFrontDoor(temporal, settings.temporal_task_queue)
     app.state.rate_limiter = RateLimiter()
+    app.state.passwords = PasswordHashing(settings.password_hash_concurrency)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -22,6 +22,7 @@ from integrations.wiring import Adapters
 from models.publisher import Publisher
 from services import accounts
 from services.accounts import Principal
+from services.credentials import PasswordHashing
 from settings import Settings
 
 oauth2_scheme = OAuth2PasswordBearer(
@@ -76,6 +77,11 @@ async def get_rate_limiter(request: Request) -> RateLimiter:
     return rate_limiter
 
 
+async def get_passwords(request: Request) -> PasswordHashing:
+    passwords: PasswordHashing = request.app.state.passwords
+    return passwords
+
+
 async def get_storage(request: Request) -> ObjectStorage:
     return _adapters(request).storage
 
@@ -111,6 +117,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 AdaptersDep = Annotated[Adapters, Depends(get_adapters)]
 WorkflowsDep = Annotated[TemporalFrontDoor, Depends(get_workflows)]
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
+PasswordsDep = Annotated[PasswordHashing, Depends(get_passwords)]
 StorageDep = Annotated[ObjectStorage, Depends(get_storage)]
 SigningKeysDep = Annotated[KeyRing, Depends(get_signing_keys)]
 LicenseKeysDep = Annotated[LicenseKeyRing, Depends(get_license_keys)]

@@ -3,15 +3,25 @@
 from domain.errors import DomainError
 from models.db import make_engine, make_sessionmaker
 from services import accounts
+from services.credentials import PasswordHashing
 
 
-async def create_admin(database_url: str, email: str, password: str, full_name: str | None) -> str:
-    """What was done, as a line for the terminal; ValueError for a bad email or password."""
+async def create_admin(
+    database_url: str, email: str, password: str, full_name: str | None, *, promote: bool = False
+) -> tuple[str, bool]:
+    """What was done, as a line for the terminal, and whether an existing account was
+    promoted; ValueError for a bad email or password,
+    or an existing account without ``promote`` (nothing is changed then)."""
     engine = make_engine(database_url, pool_size=1)
     try:
         async with make_sessionmaker(engine)() as session:
             made = await accounts.make_admin(
-                session, email=email, password=password, full_name=full_name
+                session,
+                email=email,
+                password=password,
+                full_name=full_name,
+                passwords=PasswordHashing(1),
+                promote=promote,
             )
     except DomainError as error:
         if error.code not in accounts.ADMIN_INPUT_ERRORS:
@@ -19,4 +29,11 @@ async def create_admin(database_url: str, email: str, password: str, full_name: 
         raise ValueError(error.detail) from None
     finally:
         await engine.dispose()
-    return f"admin {made.email} created" if made.created else f"{made.email} is now an admin"
+    if made.created:
+        return f"admin {made.email} created", False
+    return (
+        f"existing account {made.email} is now an admin: its password was replaced by the "
+        f"one given here, and its {made.api_tokens_revoked} API token(s) and signed-in "
+        "sessions were revoked",
+        True,
+    )

@@ -249,8 +249,18 @@ def admin_create(
         ),
     ] = None,
     full_name: Annotated[str | None, typer.Option(help="display name")] = None,
+    promote: Annotated[
+        bool,
+        typer.Option(
+            "--promote",
+            help="make an existing account with this email an admin: its password is "
+            "replaced by this one and its API tokens and sessions are revoked",
+        ),
+    ] = False,
 ) -> None:
-    """Create an admin account, or make an existing account an admin."""
+    """Create an admin account. An account that already has this email is refused unless
+    --promote is given: whoever registered it must not become an admin on their own
+    password."""
     from cli.admin import create_admin
 
     if password is None:
@@ -258,9 +268,14 @@ def admin_create(
     settings = get_settings()
     url, _server = database_url(settings)
     try:
-        message = asyncio.run(create_admin(url, email, password, full_name))
+        message, promoted = asyncio.run(
+            create_admin(url, email, password, full_name, promote=promote)
+        )
     except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(2) from None
+    if promoted:
+        typer.secho(f"WARNING: {message}", fg=typer.colors.YELLOW, bold=True, err=True)
     typer.echo(message)
 
 

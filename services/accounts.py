@@ -16,7 +16,7 @@ from domain.access import (
     Scope,
     granted_scopes,
 )
-from domain.errors import DomainError, Forbidden, NotFound, Unauthenticated
+from domain.errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated
 from integrations.rate_limit import RateLimiter
 from models.publisher import Publisher
 from models.repositories import audit, publishers, users
@@ -24,8 +24,8 @@ from models.user import ApiToken, User
 from services import credentials
 from settings import Settings
 
-ADMIN_INPUT_ERRORS = ("invalid_email", "invalid_password")
-"""Codes ``make_admin`` refuses its input with, before anything is looked up."""
+ADMIN_INPUT_ERRORS = ("invalid_email", "invalid_password", "account_exists")
+"""Codes ``make_admin`` refuses with; nothing is changed then."""
 
 
 @dataclass(frozen=True)
@@ -65,20 +65,32 @@ class AdminMade:
     """As given, validated."""
     user: User
     created: bool
-    """False: an existing account was made an admin."""
+    """False: an existing account was promoted (``promote``)."""
+    api_tokens_revoked: int = 0
+    """The promoted account's API tokens that were revoked."""
 
 
 # --- registering and signing in -------------------------------------------------------------
 
 
 async def register(
-    session: AsyncSession, *, email: str, password: str, full_name: str | None
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    full_name: str | None,
+    passwords: credentials.PasswordHashing,
+    client: str,
+    limiter: RateLimiter,
+    settings: Settings,
 ) -> User:
-    """A consumer account; ``email_taken`` when one with this email (any case) exists."""
+    """A consumer account; ``email_taken`` when one with this email (any case) exists.
+    Slowed per client (``register_rate_per_client``): each costs a password hash."""
+    limiter.check(settings.register_rate_per_client, "register-client", client)
     user = await users.create_user(
         session,
         email=email,
-        password_hash=credentials.hash_password(password),
+        password_hash=await passwords.hash(password),
         full_name=full_name,
         role=Role.CONSUMER,
     )
@@ -98,6 +110,7 @@ async def sign_in(
     limiter: RateLimiter,
     settings: Settings,
     jwt_secret: str,
+    passwords: credentials.PasswordHashing,
 ) -> AccessToken:
     """An access token for the account's email and password. Password guessing is slowed
     per client and per account (``sign_in_rate_*``); a wrong email and a wrong password
@@ -108,7 +121,7 @@ async def sign_in(
     if "\x00" in email or len(email) > EMAIL_MAX or len(password) > PASSWORD_MAX:
         raise Unauthenticated("invalid_credentials", "wrong email or password")
     user = await users.get_user_by_email(session, email)
-    valid = credentials.verify_password(password, user.password_hash if user else None)
+    valid = await passwords.verify(password, user.password_hash if user else None)
     if user is None or not valid:
         raise Unauthenticated("invalid_credentials", "wrong email or password")
     if not user.is_active:
@@ -118,6 +131,7 @@ async def sign_in(
         secret=jwt_secret,
         issuer=settings.jwt_issuer,
         ttl=settings.access_token_ttl,
+        password_hash=user.password_hash,
     )
     await users.mark_login(session, user, datetime.now(UTC))
     await session.commit()
@@ -148,10 +162,15 @@ async def resolve_principal(
         await users.touch_token(session, token.id, now)
         requested = frozenset(Scope(s) for s in token.scopes if s in Scope._value2member_map_)
         return Principal(user, granted_scopes(Role(user.role), requested), token.id)
-    user_id = credentials.read_access_token(credential, secret=jwt_secret, issuer=issuer)
-    user = await users.get_user(session, user_id) if user_id is not None else None
+    claims = credentials.read_access_token(credential, secret=jwt_secret, issuer=issuer)
+    if claims is None:
+        return None
+    user_id, stamp = claims
+    user = await users.get_user(session, user_id)
     if user is None or not user.is_active:
         return None
+    if stamp is not None and stamp != credentials.password_stamp(user.password_hash):
+        return None  # issued on a password the account no longer has
     return Principal(user, granted_scopes(Role(user.role)))
 
 
@@ -249,11 +268,20 @@ async def revoke_api_token(session: AsyncSession, user_id: int, token_id: int) -
 
 
 async def make_admin(
-    session: AsyncSession, *, email: str, password: str, full_name: str | None
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    full_name: str | None,
+    passwords: credentials.PasswordHashing,
+    promote: bool = False,
 ) -> AdminMade:
-    """Create an admin account, or make the account with this email (any case) an admin
-    (its password is then left as it is). Audited with no actor: done from the command
-    line. Bad input is refused first (``ADMIN_INPUT_ERRORS``)."""
+    """Create an admin account. An account with this email (any case) is refused
+    (``account_exists``) unless ``promote``: whoever registered it first must not become an
+    admin with a password the operator never set. Promoted, it takes the operator's
+    password and loses its API tokens and sessions (a new password hash ends every access
+    token issued before). Audited with no actor: done from the command line. Bad input is
+    refused first (``ADMIN_INPUT_ERRORS``)."""
     try:
         email = str(TypeAdapter(EmailStr).validate_python(email))
     except ValidationError:
@@ -264,13 +292,23 @@ async def make_admin(
         )
     user = await users.get_user_by_email(session, email)
     created = user is None
+    password_hash = await passwords.hash(password)
+    revoked = 0
     if user is not None:
+        if not promote:
+            raise Conflict(
+                "account_exists",
+                f"an account with the email {email} already exists; pass --promote to make "
+                "it an admin (its password and API tokens are then replaced)",
+            )
         user.role = Role.ADMIN
+        user.password_hash = password_hash
+        revoked = await users.revoke_tokens(session, user.id, datetime.now(UTC))
     else:
         user = await users.create_user(
             session,
             email=email,
-            password_hash=credentials.hash_password(password),
+            password_hash=password_hash,
             full_name=full_name,
             role=Role.ADMIN,
         )
@@ -281,7 +319,7 @@ async def make_admin(
         action="user.make_admin",
         entity_type="user",
         entity_id=user.id,
-        changes={"via": "cli"},
+        changes={"via": "cli", "promoted": not created, "api_tokens_revoked": revoked},
     )
     await session.commit()
-    return AdminMade(email=email, user=user, created=created)
+    return AdminMade(email=email, user=user, created=created, api_tokens_revoked=revoked)

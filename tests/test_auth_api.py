@@ -1,7 +1,13 @@
 """Registering, signing in, and personal API tokens, through the HTTP API."""
 
+import asyncio
+import threading
+import time
+
 from domain.access import Role
 from integrations.rate_limit import RateLimiter
+from models.repositories import users
+from services import credentials
 from tests.factories import PASSWORD
 
 
@@ -153,3 +159,57 @@ async def test_password_guessing_is_slowed_per_account(api):
     assert 1 <= int(blocked.headers["Retry-After"]) <= 60, "seconds until a try is admitted"
     other = await sign_in(api, "someone-else@example.com", "whatever password")
     assert other.status_code == 401, "another account has its own budget"
+
+
+async def test_registration_is_slowed_per_client_and_a_refused_one_creates_nothing(api, db):
+    app = api.http._transport.app
+    app.state.settings = api.settings.model_copy(update={"register_rate_per_client": "2/minute"})
+    app.state.rate_limiter = RateLimiter(clock=lambda: 30.0)  # mid-window, standing still
+    assert (await register(api, "one@example.com")).status_code == 201
+    assert (await register(api, "two@example.com")).status_code == 201
+    blocked = await register(api, "three@example.com")
+    assert blocked.status_code == 429, blocked.text
+    assert blocked.json()["error"] == "rate_limited"
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 60
+    async with db() as session:
+        assert await users.get_user_by_email(session, "three@example.com") is None
+
+
+async def test_a_password_hash_does_not_hold_up_other_requests(api, monkeypatch):
+    """A registration's hash is held in its worker thread until /health has answered: on
+    the event loop, it would hold /health up with it (and time out unreleased)."""
+    started, release = threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+    real_hash = credentials.hash_password
+
+    def held_hash(password: str) -> str:
+        started.set()
+        seen["released"] = release.wait(timeout=5)
+        return real_hash(password)
+
+    monkeypatch.setattr(credentials, "hash_password", held_hash)
+    registering = asyncio.create_task(register(api))
+    assert await asyncio.to_thread(started.wait, 5), "the hash never started"
+    health = await api.request("GET", "/health")
+    release.set()
+    assert health.status_code == 200
+    assert (await registering).status_code == 201
+    assert seen["released"], "/health answered only after the hash gave up waiting"
+
+
+async def test_password_work_runs_at_most_its_slots_at_once(monkeypatch):
+    lock, active, most = threading.Lock(), [0], [0]
+
+    def counted_hash(password: str) -> str:
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        time.sleep(0.05)
+        with lock:
+            active[0] -= 1
+        return "hashed"
+
+    monkeypatch.setattr(credentials, "hash_password", counted_hash)
+    passwords = credentials.PasswordHashing(2)
+    assert await asyncio.gather(*(passwords.hash("p") for _ in range(6))) == ["hashed"] * 6
+    assert most[0] == 2

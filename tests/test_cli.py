@@ -1,23 +1,34 @@
 """The `marketplace` command as an operator uses it, in real subprocesses."""
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
-from models.db import async_url
+from cli.main import app
+from domain.access import Role
+from models.db import async_url, make_engine, make_sessionmaker
+from models.migrate import upgrade
+from models.repositories import users
+from models.user import ApiToken
+from services import accounts, credentials
+from settings import get_settings
 from tests import archives
 from tests.osv_fake import osv_fake
 from tests.services import fresh_database, unique_name
 
 ROOT = Path(__file__).resolve().parents[1]
+JWT = "j" * 32
 HTTP_TIMEOUT = 60.0
 """For one request to a system started here: on a loaded machine its first answers (the
 OpenAPI document is built on first request) can take many seconds."""
@@ -53,10 +64,10 @@ def test_migrate_then_admin_create_makes_a_usable_admin(fresh_db):
     assert "admin root@example.com created" in created.stdout
     assert "x" * 12 not in created.stdout + created.stderr
 
-    promoted = marketplace(
+    again = marketplace(
         "admin", "create", "ROOT@example.com", env={**env, "MARKETPLACE_ADMIN_PASSWORD": "y" * 12}
     )
-    assert promoted.returncode == 0
+    assert again.returncode != 0 and "--promote" in again.stderr
     engine = create_engine(async_url(fresh_db))
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT email, role FROM users")).all()
@@ -75,6 +86,114 @@ def test_admin_create_refuses_a_bad_email_or_short_password(fresh_db):
         "admin", "create", "a@example.com", env={**env, "MARKETPLACE_ADMIN_PASSWORD": "short"}
     )
     assert short.returncode != 0 and "password" in short.stderr
+
+
+ATTACKER_PASSWORD = "the attacker's own password"
+OPERATOR_PASSWORD = "the operator's new password"
+
+
+@pytest.fixture
+def migrated_db(fresh_db, monkeypatch):
+    """A migrated database the in-process `marketplace` (CliRunner) is pointed at."""
+    upgrade(fresh_db)
+    monkeypatch.setenv("MARKETPLACE_DATABASE_URL", fresh_db)
+    get_settings.cache_clear()
+    yield fresh_db
+    get_settings.cache_clear()
+
+
+def _registered_by_someone_else(url: str) -> tuple[int, str]:
+    """An account registered (with an API token and a session) before the operator made
+    the admin: (its id, its session's access token)."""
+
+    async def go() -> tuple[int, str]:
+        engine = make_engine(url, pool_size=1)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                user = await users.create_user(
+                    session,
+                    email="boss@example.com",
+                    password_hash=credentials.hash_password(ATTACKER_PASSWORD),
+                    full_name=None,
+                    role=Role.CONSUMER,
+                )
+                _secret, prefix, digest = credentials.new_api_token()
+                await users.add_token(
+                    session,
+                    ApiToken(
+                        user_id=user.id, name="t", token_prefix=prefix, token_hash=digest, scopes=[]
+                    ),
+                )
+                await session.commit()
+                session_token, _ = credentials.issue_access_token(
+                    user.id,
+                    secret=JWT,
+                    issuer="i",
+                    ttl=timedelta(minutes=5),
+                    password_hash=user.password_hash,
+                )
+                return user.id, session_token
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def _account(url: str, session_token: str) -> tuple[str, str, int, bool]:
+    """(role, password hash, API tokens not revoked, whether the session still works)."""
+
+    async def go() -> tuple[str, str, int, bool]:
+        engine = make_engine(url, pool_size=1)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                user = await users.get_user_by_email(session, "boss@example.com")
+                assert user is not None
+                live = [t for t in await users.list_tokens(session, user.id) if not t.revoked_at]
+                principal = await accounts.resolve_principal(
+                    session, session_token, jwt_secret=JWT, issuer="i"
+                )
+                return user.role, user.password_hash, len(live), principal is not None
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def test_admin_create_refuses_an_existing_account_and_changes_nothing(migrated_db):
+    """The attack: register the email the operator is about to make an admin, so that
+    `admin create` promotes the attacker's account on the attacker's password."""
+    _registered_by_someone_else(migrated_db)
+    result = CliRunner().invoke(
+        app,
+        ["admin", "create", "Boss@example.com"],
+        env={"MARKETPLACE_ADMIN_PASSWORD": OPERATOR_PASSWORD},
+    )
+    assert result.exit_code != 0
+    assert "already exists" in result.stderr and "--promote" in result.stderr
+    role, password_hash, _live, _session = _account(migrated_db, "")
+    assert role == "consumer"
+    assert credentials.verify_password(ATTACKER_PASSWORD, password_hash)
+
+
+def test_admin_create_promote_takes_the_operators_password_and_ends_the_old_access(
+    migrated_db,
+):
+    _user_id, session_token = _registered_by_someone_else(migrated_db)
+    assert _account(migrated_db, session_token)[2:] == (1, True)
+    result = CliRunner().invoke(
+        app,
+        ["admin", "create", "boss@example.com", "--promote"],
+        env={"MARKETPLACE_ADMIN_PASSWORD": OPERATOR_PASSWORD},
+    )
+    assert result.exit_code == 0, result.output
+    assert "WARNING" in result.stderr and "password was replaced" in result.stderr
+    assert "1 API token(s)" in result.stderr
+    role, password_hash, live, session_works = _account(migrated_db, session_token)
+    assert role == "admin"
+    assert credentials.verify_password(OPERATOR_PASSWORD, password_hash)
+    assert not credentials.verify_password(ATTACKER_PASSWORD, password_hash)
+    assert live == 0, "the account's API tokens are revoked"
+    assert not session_works, "a session signed in before the promotion is over"
 
 
 def _free_port() -> int:

@@ -86,6 +86,7 @@ def test_retry_after_is_when_the_limiter_admits_again(rule, start, pause):
 
 
 RATE_LIMITED_CALLS = [
+    "/api/v1/auth/register",
     "/api/v1/auth/token",
     "/api/v1/marketplace/licenses/{key}/activate",
     "/api/v1/marketplace/licenses/{key}/verify",

@@ -9,6 +9,7 @@ from api.deps import (
     AccountPrincipal,
     AdaptersDep,
     ClientAddressDep,
+    PasswordsDep,
     RateLimiterDep,
     SessionDep,
     SettingsDep,
@@ -30,10 +31,30 @@ from services import accounts
 router = APIRouter(prefix="/api/v1/auth", tags=["accounts"])
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
-async def register(body: RegisterIn, session: SessionDep) -> User:
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    responses=RATE_LIMITED,
+)
+async def register(
+    body: RegisterIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: RateLimiterDep,
+    client: ClientAddressDep,
+    passwords: PasswordsDep,
+) -> User:
+    """Registrations are slowed per client (``register_rate_per_client``)."""
     return await accounts.register(
-        session, email=str(body.email), password=body.password, full_name=body.full_name
+        session,
+        email=str(body.email),
+        password=body.password,
+        full_name=body.full_name,
+        passwords=passwords,
+        client=client,
+        limiter=limiter,
+        settings=settings,
     )
 
 
@@ -45,6 +66,7 @@ async def sign_in(
     adapters: AdaptersDep,
     limiter: RateLimiterDep,
     client: ClientAddressDep,
+    passwords: PasswordsDep,
 ) -> TokenOut:
     """Password guessing is slowed per client and per account (``sign_in_rate_*``)."""
     issued = await accounts.sign_in(
@@ -55,6 +77,7 @@ async def sign_in(
         limiter=limiter,
         settings=settings,
         jwt_secret=adapters.jwt_secret,
+        passwords=passwords,
     )
     return TokenOut(access_token=issued.token, expires_at=issued.expires_at)
 

@@ -61,3 +61,13 @@ async def get_token_by_hash(session: AsyncSession, token_hash: str) -> ApiToken 
 
 async def touch_token(session: AsyncSession, token_id: int, at: datetime) -> None:
     await session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=at))
+
+
+async def revoke_tokens(session: AsyncSession, user_id: int, at: datetime) -> int:
+    """Revoke every API token of the account not revoked yet; how many were."""
+    result = await session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
