@@ -4,7 +4,9 @@ Every notification is a ``notification_outbox`` row, queued in a database transa
 ``models.repositories.outbox.enqueue`` (one row per dedupe key). Delivery claims due rows
 (``SKIP LOCKED``, then leased), sends each through the configured mailer and marks it
 sent; a failed send is counted and retried with exponential backoff, and after
-``Backoff.max_attempts`` the row is given up as ``failed``. Nothing queued is lost.
+``Backoff.max_attempts`` the row is given up as ``failed``. Nothing queued is lost. A row
+that cannot be made into a message (``MailNotComposable``) or that the server refuses for
+good is ``failed`` at once with the reason in ``last_error``; the rest of its batch goes on.
 
 Delivery is at least once: a crash between the send and marking the row sends the mail
 again once its lease runs out. Every delivery of a row carries the same Message-ID
@@ -24,6 +26,7 @@ from temporalio import activity
 
 from integrations.mail import (
     Mailer,
+    MailNotComposable,
     MailRejected,
     MailServerUnavailable,
     compose,
@@ -103,17 +106,19 @@ class NotificationActivities:
         self, batch: list[NotificationOutbox], report: DeliveryReport, now: datetime | None
     ) -> None:
         for position, row in enumerate(batch):
-            message = compose(
-                sender=self.mail_from,
-                to=row.to_email,
-                subject=row.subject,
-                body=row.body,
-                message_id=message_id_for(row.dedupe_key, self.mail_from),
-                date=row.created_at,
-            )
             try:
+                # A mail that cannot be built fails alone: raising here would abort the
+                # batch, and every later run would claim the same row and abort again.
+                message = compose(
+                    sender=self.mail_from,
+                    to=row.to_email,
+                    subject=row.subject,
+                    body=row.body,
+                    message_id=message_id_for(row.dedupe_key, self.mail_from),
+                    date=row.created_at,
+                )
                 await asyncio.to_thread(self.mailer.send, message, dedupe_key=row.dedupe_key)
-            except MailRejected as error:
+            except (MailNotComposable, MailRejected) as error:
                 await self._failed(row, error, report, now, give_up=True)
             except MailServerUnavailable as error:
                 # No point trying the rest of the batch now: all of it waits its backoff.

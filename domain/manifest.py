@@ -8,7 +8,6 @@ keys (a misspelt ``fastvue_version`` would otherwise vanish silently), no duplic
 """
 
 import json
-import unicodedata
 from typing import Annotated, Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -27,6 +26,7 @@ from pydantic_core import PydanticCustomError
 from domain.errors import Conflict, DomainError
 from domain.semver import MAX_VERSION_LENGTH, SemVer, fastvue_range_bounds, parse_semver
 from domain.slugs import SLUG_MAX, SLUG_PATTERN, TECHNICAL_NAME_MAX, TECHNICAL_NAME_PATTERN
+from domain.text import text_problem
 
 MAX_MANIFEST_BYTES = 64 * 1024
 MAX_DESCRIPTION = 20_000
@@ -39,23 +39,15 @@ PEP508_NAME_PATTERN = r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$"
 PEP508_NAME_MAX = 100
 RANGE_ERROR = "invalid_version_range"
 
-_multi_line_allowed = frozenset("\n\r\t")
-_bidi_overrides = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
-"""Embeddings, overrides and isolates, which make text display in another order than it
-reads; joiners and marks stay allowed, as Persian, Indic scripts and emoji need them."""
 
+def _plain_text(*, multi_line: bool) -> AfterValidator:
+    """One line (or several) of text for people, without control characters; see
+    ``domain.text``."""
 
-def _plain_text(allowed: frozenset[str]) -> AfterValidator:
     def check(value: str) -> str:
-        for char in value:
-            if char in allowed:
-                continue
-            if char in _bidi_overrides or unicodedata.category(char) in ("Cc", "Cs"):
-                raise PydanticCustomError(
-                    "control_character",
-                    "contains the control character U+{code}",
-                    {"code": f"{ord(char):04X}"},
-                )
+        problem = text_problem(value, multi_line=multi_line)
+        if problem is not None:
+            raise PydanticCustomError(problem.code, "{message}", {"message": problem.message})
         return value
 
     return AfterValidator(check)
@@ -104,22 +96,22 @@ RequiredRange = Annotated[
 Tag = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
-    _plain_text(frozenset()),
+    _plain_text(multi_line=False),
 ]
 DisplayName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    _plain_text(frozenset()),
+    _plain_text(multi_line=False),
 ]
 Summary = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
-    _plain_text(frozenset()),
+    _plain_text(multi_line=False),
 ]
 LicenseName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    _plain_text(frozenset()),
+    _plain_text(multi_line=False),
 ]
 
 
@@ -136,7 +128,7 @@ class Manifest(BaseModel):
         Annotated[
             str,
             StringConstraints(strip_whitespace=True, max_length=MAX_DESCRIPTION),
-            _plain_text(_multi_line_allowed),
+            _plain_text(multi_line=True),
         ]
         | None
     ) = None

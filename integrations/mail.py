@@ -4,6 +4,8 @@ production sends through an SMTP server (stdlib ``smtplib``, run in a thread by 
 Mailers are called by the outbox delivery (activities/notifications.py), which decides what
 a failure means from the exception: ``MailRejected`` gives the message up at once,
 ``MailServerUnavailable`` postpones the whole batch, anything else retries that message.
+``compose`` raises ``MailNotComposable`` for a message that can never be built (a header
+with a line break, text that cannot be encoded): the delivery gives that one up at once.
 """
 
 import hashlib
@@ -28,6 +30,10 @@ class MailRejected(Exception):
 
 class MailServerUnavailable(Exception):
     """The server could not be reached or would not take mail from us at all."""
+
+
+class MailNotComposable(Exception):
+    """The stored mail cannot be made into a message, now or ever: retrying is pointless."""
 
 
 class FileMailer:
@@ -115,13 +121,20 @@ def compose(
     message_id: str | None = None,
     date: datetime | None = None,
 ) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = subject
-    if message_id is not None:
-        message["Message-ID"] = message_id
-    if date is not None:
-        message["Date"] = format_datetime(date)
-    message.set_content(body)
+    """The message, rendered once here so that whatever cannot be built fails now, as
+    ``MailNotComposable``, and not halfway through a send."""
+    try:
+        message = EmailMessage()
+        message["From"] = sender
+        message["To"] = to
+        message["Subject"] = subject
+        if message_id is not None:
+            message["Message-ID"] = message_id
+        if date is not None:
+            message["Date"] = format_datetime(date)
+        message.set_content(body)
+        message.as_bytes()
+    except (ValueError, TypeError, LookupError) as error:
+        # email's header and encoding errors (HeaderParseError, UnicodeError) are ValueErrors
+        raise MailNotComposable(f"{type(error).__name__}: {error}") from error
     return message

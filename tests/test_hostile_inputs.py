@@ -891,7 +891,7 @@ LITERALS = [
     "Robert'); DROP TABLE marketplace_modules;--",
     "1 OR 1=1; SELECT pg_sleep(10); --",
     "Módulo Ñandú 🚀 — 日本語のモジュール",
-    "\u202eevil.exe\u202c and e\u0301 and \u200b zero width",
+    "e\u0301 and \u200b zero width and \u200c joiners",  # bidi controls: tests/test_text_fields.py
     "<script>alert(1)</script>",
     "%s %d {0} ${jndi:ldap://x}",
 ]

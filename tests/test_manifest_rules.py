@@ -190,6 +190,16 @@ INVALID = [
         "manifest_invalid",
         "display_name",
     ),
+    ("rlm-in-name", encoded(display_name="Hello \u200fexe"), "manifest_invalid", "display_name"),
+    ("lrm-in-summary", encoded(summary="one \u200e two"), "manifest_invalid", "summary"),
+    ("alm-in-summary", encoded(summary="one \u061c two"), "manifest_invalid", "summary"),
+    ("isolate-in-tag", encoded(tags=["a\u2067b"]), "manifest_invalid", "tags.0"),
+    (
+        "override-in-description",
+        encoded(description="line one\nline \u202etwo"),
+        "manifest_invalid",
+        "description",
+    ),
     (
         "escape-in-description",
         encoded(description="\x1b[31mred"),

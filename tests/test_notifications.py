@@ -168,6 +168,38 @@ async def test_a_refused_recipient_fails_at_once_and_the_others_still_go(committ
     assert "MailRejected" in refused.last_error and "550" in refused.last_error
 
 
+@pytest.mark.parametrize(
+    ("to", "subject", "body"),
+    [
+        ("real@example.com", "Receipt\r\nBcc: victim@example.com", "Hello."),
+        ("real@example.com\nBcc: victim@example.com", "Receipt", "Hello."),
+    ],
+    ids=["crlf-in-subject", "lf-in-recipient"],
+)
+async def test_a_mail_that_cannot_be_composed_fails_alone_and_the_batch_goes_out(
+    committed, smtp, to, subject, body
+):
+    await queue(committed, "receipt-FV-10", to="first@example.com")
+    async with committed.begin() as session:
+        await outbox.enqueue(
+            session, key="receipt-FV-11", kind="test", to=to, subject=subject, body=body
+        )
+    await queue(committed, "receipt-FV-12", to="last@example.com")
+    steps = deliverer(committed, smtp_mailer(smtp))
+
+    assert await steps.deliver_due() == DeliveryReport(sent=2, failed=1)
+    assert sorted(m["To"] for m in smtp.messages) == ["first@example.com", "last@example.com"]
+    stored = await rows(committed)
+    broken = stored["receipt-FV-11"]
+    assert (broken.status, broken.attempts) == ("failed", 1)
+    assert broken.last_error.startswith("MailNotComposable: ")
+    assert [stored[k].status for k in ("receipt-FV-10", "receipt-FV-12")] == ["sent", "sent"]
+
+    later = datetime.now(UTC) + timedelta(days=2)
+    assert await steps.deliver_due(now=later) == DeliveryReport(), "never tried again"
+    assert len(smtp.messages) == 2
+
+
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 async def test_login_failure_is_retried_and_the_right_password_delivers(committed):
     server = SmtpServer(login=("mailer", "s3cret"))

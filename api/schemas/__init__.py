@@ -10,6 +10,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -19,9 +20,11 @@ from pydantic import (
     model_validator,
 )
 from pydantic import Strict as StrictType
+from pydantic_core import PydanticCustomError
 
 from domain.modules import CURRENCIES
 from domain.pricing import round_money
+from domain.text import text_problem
 
 T = TypeVar("T")
 INT32_MAX = 2**31 - 1
@@ -48,6 +51,34 @@ def _storable_instant(value: datetime) -> datetime:
 MIN_YEAR, MAX_YEAR = 1970, 9000
 Instant = Annotated[AwareDatetime, AfterValidator(_storable_instant)]
 """A date and time with its offset, stored in UTC."""
+
+
+def _one_line(value: Any) -> Any:
+    return _checked_text(value, multi_line=False)
+
+
+def _multi_line(value: Any) -> Any:
+    return _checked_text(value, multi_line=True)
+
+
+def _checked_text(value: Any, *, multi_line: bool) -> Any:
+    """Judged as sent, before trimming and before any pattern of the field, so the problem
+    is named the same way everywhere; what is not text is left to the type check."""
+    if isinstance(value, str):
+        problem = text_problem(value, multi_line=multi_line)
+        if problem is not None:
+            raise PydanticCustomError(problem.code, "{message}", {"message": problem.message})
+    return value
+
+
+SingleLine = Annotated[str, BeforeValidator(_one_line)]
+"""One line of text for people (a name, a title, a code): no control characters (CR, LF,
+TAB, NUL, ...) and no bidirectional controls; a 422 of type ``control_character`` or
+``bidi_control`` otherwise (rules in ``domain.text``). Lengths go beside it in ``Field``."""
+MultiLine = Annotated[str, BeforeValidator(_multi_line)]
+"""Text that may run over lines (a description, a review, release notes): CR, LF and TAB
+are kept; other control characters and bidirectional controls are refused as in
+``SingleLine``."""
 
 
 def _has_nul(value: Any) -> bool:

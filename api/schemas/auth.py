@@ -4,14 +4,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from api.schemas import Int, Strict
+from api.schemas import Int, SingleLine, Strict
 from domain.access import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, Role, Scope
 
 
 class RegisterIn(Strict):
     email: EmailStr = Field(max_length=EMAIL_MAX)
     password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
-    full_name: str | None = Field(default=None, max_length=200)
+    full_name: SingleLine | None = Field(default=None, max_length=200)
 
 
 class UserOut(BaseModel):
@@ -35,7 +35,7 @@ class TokenOut(BaseModel):
 
 
 class ApiTokenIn(Strict):
-    name: str = Field(min_length=1, max_length=100)
+    name: SingleLine = Field(min_length=1, max_length=100)
     scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
     expires_in_days: Int = Field(
         default=90, ge=1, le=36_500, description="at most the api_token_max_ttl setting"

@@ -4,25 +4,25 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import Flag, Int, RowId, Strict
+from api.schemas import Flag, Int, MultiLine, RowId, SingleLine, Strict
 from domain.slugs import SLUG_MAX, SLUG_PATTERN
 
 
 class CategoryIn(Strict):
-    name: str = Field(min_length=1, max_length=100)
+    name: SingleLine = Field(min_length=1, max_length=100)
     slug: str | None = Field(default=None, max_length=SLUG_MAX, pattern=SLUG_PATTERN)
-    description: str | None = Field(default=None, max_length=2000)
-    icon: str | None = Field(default=None, max_length=50)
+    description: MultiLine | None = Field(default=None, max_length=2000)
+    icon: SingleLine | None = Field(default=None, max_length=50)
     parent_id: RowId | None = None
     order: Int = Field(default=0, ge=0, le=10_000)
     is_active: Flag = True
 
 
 class CategoryUpdateIn(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    name: SingleLine | None = Field(default=None, min_length=1, max_length=100)
     slug: str | None = Field(default=None, max_length=SLUG_MAX, pattern=SLUG_PATTERN)
-    description: str | None = Field(default=None, max_length=2000)
-    icon: str | None = Field(default=None, max_length=50)
+    description: MultiLine | None = Field(default=None, max_length=2000)
+    icon: SingleLine | None = Field(default=None, max_length=50)
     parent_id: RowId | None = None
     order: Int | None = Field(default=None, ge=0, le=10_000)
     is_active: Flag | None = None

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from api.schemas import Flag, InCurrency, Instant, Int, Money, RowId, Strict
+from api.schemas import Flag, InCurrency, Instant, Int, Money, RowId, SingleLine, Strict
 from domain.pricing import CouponKind
 
 AmountIn = Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), decimal_places=2)]
@@ -23,7 +23,7 @@ class CouponFields(Strict):
 
 
 class CouponIn(CouponFields):
-    code: str = Field(pattern=r"^[A-Za-z0-9_-]{3,50}$")
+    code: SingleLine = Field(pattern=r"^[A-Za-z0-9_-]{3,50}$")
     kind: CouponKind
     value: AmountIn
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")

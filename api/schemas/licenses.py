@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from api.schemas import Strict
+from api.schemas import SingleLine, Strict
 from domain.licensing import ActivationOutcome, InstanceId, Nonce, VerificationAnswer
 
 
@@ -24,7 +24,7 @@ class LicenseOut(BaseModel):
 
 class InstanceIn(Strict):
     instance_id: InstanceId
-    domain: str | None = Field(default=None, max_length=300)
+    domain: SingleLine | None = Field(default=None, max_length=300)
 
 
 class VerifyIn(InstanceIn):

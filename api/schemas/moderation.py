@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from api.schemas import INT32_MAX, Int, Strict
+from api.schemas import INT32_MAX, Int, MultiLine, Strict
 from api.schemas.modules import ModuleOut
 from api.schemas.versions import VersionDetailOut
 from domain.review import REASON_MAX
@@ -18,11 +18,11 @@ class PendingModuleOut(ModuleOut):
 
 
 class ApproveIn(Strict):
-    note: str | None = Field(default=None, max_length=REASON_MAX)
+    note: MultiLine | None = Field(default=None, max_length=REASON_MAX)
 
 
 class RejectIn(Strict):
-    reason: str = Field(min_length=1, max_length=REASON_MAX)
+    reason: MultiLine = Field(min_length=1, max_length=REASON_MAX)
 
 
 class DecisionOut(BaseModel):

@@ -6,30 +6,31 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from api.schemas import InCurrency, Int, Money, RowId, Strict
+from api.schemas import InCurrency, Int, Money, MultiLine, RowId, SingleLine, Strict
 from api.schemas.publishers import Url
 from domain.modules import LicenseType, ModuleStatus, SubscriptionPeriod, Visibility
 from domain.review import ReviewProgress
 from domain.slugs import SLUG_MAX, SLUG_PATTERN, TECHNICAL_NAME_MAX, TECHNICAL_NAME_PATTERN
 
 Tag = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=40)
+    SingleLine,
+    StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=40),
 ]
 Price = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)]
 
 
 class Screenshot(Strict):
     url: Url
-    caption: str | None = Field(default=None, max_length=200)
+    caption: SingleLine | None = Field(default=None, max_length=200)
     order: Int = Field(default=0, ge=0, le=100)
 
 
 class ModuleFields(Strict):
     """Listing fields a publisher may set; pricing is checked as a whole in domain rules."""
 
-    display_name: str = Field(min_length=1, max_length=200)
-    short_description: str = Field(min_length=1, max_length=500)
-    description: str | None = Field(default=None, max_length=50_000)
+    display_name: SingleLine = Field(min_length=1, max_length=200)
+    short_description: SingleLine = Field(min_length=1, max_length=500)
+    description: MultiLine | None = Field(default=None, max_length=50_000)
     category_id: RowId | None = None
     license_type: LicenseType = LicenseType.FREE
     price: Price | None = None
@@ -54,9 +55,9 @@ class ModuleUpdateIn(Strict):
     """Every field optional: only those sent change."""
 
     slug: str | None = Field(default=None, max_length=SLUG_MAX, pattern=SLUG_PATTERN)
-    display_name: str | None = Field(default=None, min_length=1, max_length=200)
-    short_description: str | None = Field(default=None, min_length=1, max_length=500)
-    description: str | None = Field(default=None, max_length=50_000)
+    display_name: SingleLine | None = Field(default=None, min_length=1, max_length=200)
+    short_description: SingleLine | None = Field(default=None, min_length=1, max_length=500)
+    description: MultiLine | None = Field(default=None, max_length=50_000)
     category_id: RowId | None = None
     license_type: LicenseType | None = None
     price: Price | None = None

@@ -6,22 +6,22 @@ from typing import Annotated
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
-from api.schemas import Flag, InCurrency, Money, Strict
+from api.schemas import Flag, InCurrency, Money, MultiLine, SingleLine, Strict
 from domain.checkout import Gateway
 from services.orders import OrderView
 
 PaymentMethod = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_ -]+$")
 ]
-OrderNumber = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+OrderNumber = Annotated[SingleLine, StringConstraints(min_length=1, max_length=50)]
 
 
 class BillingAddress(Strict):
-    line1: str = Field(min_length=1, max_length=200)
-    line2: str | None = Field(default=None, max_length=200)
-    city: str = Field(min_length=1, max_length=100)
-    postal_code: str | None = Field(default=None, max_length=20)
-    region: str | None = Field(default=None, max_length=100)
+    line1: SingleLine = Field(min_length=1, max_length=200)
+    line2: SingleLine | None = Field(default=None, max_length=200)
+    city: SingleLine = Field(min_length=1, max_length=100)
+    postal_code: SingleLine | None = Field(default=None, max_length=20)
+    region: SingleLine | None = Field(default=None, max_length=100)
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
 
 
@@ -31,16 +31,16 @@ class CheckoutIn(Strict):
         default=None,
         description="local: a test card number; Stripe: a PaymentMethod id; PayPal: none",
     )
-    coupon_code: str | None = Field(
+    coupon_code: SingleLine | None = Field(
         default=None, min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_-]+$"
     )
     save_payment_method: Flag = Field(
         default=False, description="always on when the cart holds a subscription"
     )
-    billing_name: str | None = Field(default=None, max_length=200)
+    billing_name: SingleLine | None = Field(default=None, max_length=200)
     billing_email: EmailStr | None = None
     billing_address: BillingAddress | None = None
-    return_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
+    return_url: SingleLine | None = Field(default=None, max_length=500, pattern=r"^https?://")
 
 
 class ConfirmIn(Strict):
@@ -48,7 +48,7 @@ class ConfirmIn(Strict):
 
 
 class RefundIn(Strict):
-    reason: str | None = Field(default=None, max_length=500)
+    reason: MultiLine | None = Field(default=None, max_length=500)
 
 
 class OrderLineOut(BaseModel):

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, EmailStr, Field
 
-from api.schemas import InCurrency, Money, Strict
+from api.schemas import InCurrency, Money, SingleLine, Strict
 from domain.payouts import STRIPE_ACCOUNT_PATTERN, PayoutMethod
 from models.analytics import PublisherPayout
 from models.publisher import Publisher
@@ -131,7 +131,7 @@ class RunOut(BaseModel):
 
 
 class MarkPaidIn(Strict):
-    reference: str = Field(min_length=1, max_length=100, description="how it was paid")
+    reference: SingleLine = Field(min_length=1, max_length=100, description="how it was paid")
 
 
 class RetryOut(BaseModel):

@@ -16,18 +16,18 @@ from pydantic import (
     UrlConstraints,
 )
 
-from api.schemas import InCurrency, Money, Strict
+from api.schemas import InCurrency, Money, MultiLine, SingleLine, Strict
 from domain.review import REASON_MAX
 from domain.slugs import SLUG_MAX, SLUG_PATTERN
 
 Url = Annotated[HttpUrl, UrlConstraints(max_length=500), PlainSerializer(str, return_type=str)]
-LinkName = Annotated[str, StringConstraints(min_length=1, max_length=30)]
+LinkName = Annotated[SingleLine, StringConstraints(min_length=1, max_length=30)]
 
 
 class PublisherFields(Strict):
-    display_name: str = Field(min_length=1, max_length=100)
-    company_name: str | None = Field(default=None, max_length=200)
-    bio: str | None = Field(default=None, max_length=5000)
+    display_name: SingleLine = Field(min_length=1, max_length=100)
+    company_name: SingleLine | None = Field(default=None, max_length=200)
+    bio: MultiLine | None = Field(default=None, max_length=5000)
     website: Url | None = None
     support_email: EmailStr | None = Field(default=None, max_length=200)
     logo_url: Url | None = None
@@ -40,9 +40,9 @@ class PublisherRegisterIn(PublisherFields):
 
 
 class PublisherUpdateIn(Strict):
-    display_name: str | None = Field(default=None, min_length=1, max_length=100)
-    company_name: str | None = Field(default=None, max_length=200)
-    bio: str | None = Field(default=None, max_length=5000)
+    display_name: SingleLine | None = Field(default=None, min_length=1, max_length=100)
+    company_name: SingleLine | None = Field(default=None, max_length=200)
+    bio: MultiLine | None = Field(default=None, max_length=5000)
     website: Url | None = None
     support_email: EmailStr | None = Field(default=None, max_length=200)
     logo_url: Url | None = None
@@ -112,8 +112,8 @@ class AdminPublisherDetail(AdminPublisherOut):
 
 
 class SuspendIn(Strict):
-    reason: str = Field(min_length=1, max_length=REASON_MAX)
+    reason: MultiLine = Field(min_length=1, max_length=REASON_MAX)
 
 
 class ReinstateIn(Strict):
-    note: str | None = Field(default=None, max_length=REASON_MAX)
+    note: MultiLine | None = Field(default=None, max_length=REASON_MAX)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, Field
 
-from api.schemas import Flag, Int, Page, Strict
+from api.schemas import Flag, Int, MultiLine, Page, SingleLine, Strict
 from domain.reviews import (
     CONTENT_MAX,
     DETAILS_MAX,
@@ -25,9 +25,6 @@ from domain.reviews import (
 from services.review_moderation import ReportRow
 from services.reviews import ReviewRow
 
-ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
-"""A title is one line: no control characters (newlines included)."""
-
 Rating = Annotated[Int, Field(ge=MIN_RATING, le=MAX_RATING)]
 
 
@@ -36,8 +33,8 @@ class ReviewIn(Strict):
     3 or less (``content_required``)."""
 
     rating: Rating
-    title: str | None = Field(default=None, max_length=TITLE_MAX, pattern=ONE_LINE)
-    content: str | None = Field(default=None, max_length=CONTENT_MAX)
+    title: SingleLine | None = Field(default=None, max_length=TITLE_MAX)
+    content: MultiLine | None = Field(default=None, max_length=CONTENT_MAX)
 
     def cleaned(self) -> tuple[int, str | None, str | None]:
         """Blank text is no text."""
@@ -50,21 +47,21 @@ class VoteIn(Strict):
 
 class ReportIn(Strict):
     reason: ReportReason
-    details: str | None = Field(
+    details: MultiLine | None = Field(
         default=None, max_length=DETAILS_MAX, description="required for 'other'"
     )
 
 
 class ResponseIn(Strict):
-    response: str = Field(min_length=1, max_length=RESPONSE_MAX)
+    response: MultiLine = Field(min_length=1, max_length=RESPONSE_MAX)
 
 
 class HideIn(Strict):
-    note: str = Field(min_length=1, max_length=NOTE_MAX)
+    note: MultiLine = Field(min_length=1, max_length=NOTE_MAX)
 
 
 class NoteIn(Strict):
-    note: str | None = Field(default=None, max_length=NOTE_MAX)
+    note: MultiLine | None = Field(default=None, max_length=NOTE_MAX)
 
 
 class ResolveIn(NoteIn):

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from api.schemas import Strict
+from api.schemas import MultiLine, Strict
 from domain.ingest import IngestProgress
 from domain.versions import PipelineStep, VersionStatus
 
@@ -65,5 +65,5 @@ class UploadAccepted(BaseModel):
 
 
 class VersionNotesIn(Strict):
-    release_notes: str | None = Field(default=None, max_length=NOTES_MAX)
-    changelog: str | None = Field(default=None, max_length=NOTES_MAX)
+    release_notes: MultiLine | None = Field(default=None, max_length=NOTES_MAX)
+    changelog: MultiLine | None = Field(default=None, max_length=NOTES_MAX)
