@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     offline_license_lifetime: timedelta = timedelta(days=30)
     verify_rate_per_key: str = "60/minute"
     verify_rate_per_client: str = "300/minute"
+    coupon_rate_per_client: str = Field(
+        default="30/minute", description="coupon lookups (cart preview, checkout) per address"
+    )
+    coupon_rate_per_account: str = Field(
+        default="10/minute", description="coupon lookups (cart preview, checkout) per account"
+    )
 
     search_backend: Literal["postgres", "typesense"] = "postgres"
     typesense_url: str = "http://127.0.0.1:8108"
