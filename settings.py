@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000", description="how buyers reach the API (download links)"
     )
     max_upload_bytes: int = 50 * 1024 * 1024
+    upload_max_parts: int = Field(
+        default=8, ge=1, description="parts of a version upload, the file and text fields"
+    )
+    upload_max_text_bytes: int = Field(
+        default=64 * 1024, ge=1, description="total of a version upload's text fields"
+    )
     archive_max_entries: int = 2000
     archive_max_total_uncompressed: int = 200 * 1024 * 1024
     archive_max_ratio: float = 100.0
