@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     coupon_rate_per_client: str = Field(
         default="30/minute", description="coupon lookups (cart preview, checkout) per address"
     )
+    paypal_webhook_rate_per_client: str = Field(
+        default="120/minute",
+        description="PayPal webhook deliveries per address (each costs a verification call)",
+    )
     coupon_rate_per_account: str = Field(
         default="10/minute", description="coupon lookups (cart preview, checkout) per account"
     )

@@ -92,6 +92,7 @@ RATE_LIMITED_CALLS = [
     ("post", "/api/v1/marketplace/licenses/{key}/deactivate"),
     ("get", "/api/v1/marketplace/cart"),
     ("post", "/api/v1/marketplace/checkout"),
+    ("post", "/api/v1/marketplace/webhooks/paypal"),
 ]
 
 
