@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000", description="how buyers reach the API (download links)"
     )
     max_upload_bytes: int = 50 * 1024 * 1024
+    upload_max_parts: int = Field(
+        default=8, ge=1, description="parts of a version upload, the file and text fields"
+    )
+    upload_max_text_bytes: int = Field(
+        default=64 * 1024, ge=1, description="total of a version upload's text fields"
+    )
     archive_max_entries: int = 2000
     archive_max_total_uncompressed: int = 200 * 1024 * 1024
     archive_max_ratio: float = 100.0
@@ -112,6 +118,16 @@ class Settings(BaseSettings):
     offline_license_lifetime: timedelta = timedelta(days=30)
     verify_rate_per_key: str = "60/minute"
     verify_rate_per_client: str = "300/minute"
+    coupon_rate_per_client: str = Field(
+        default="30/minute", description="coupon lookups (cart preview, checkout) per address"
+    )
+    paypal_webhook_rate_per_client: str = Field(
+        default="120/minute",
+        description="PayPal webhook deliveries per address (each costs a verification call)",
+    )
+    coupon_rate_per_account: str = Field(
+        default="10/minute", description="coupon lookups (cart preview, checkout) per account"
+    )
 
     search_backend: Literal["postgres", "typesense"] = "postgres"
     typesense_url: str = "http://127.0.0.1:8108"

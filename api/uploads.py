@@ -29,6 +29,15 @@ class UploadTooLarge(DomainError):
         super().__init__("upload_too_large", f"the package exceeds {limit} bytes")
 
 
+@dataclass(frozen=True)
+class FormLimits:
+    """What a multipart upload may hold besides its file: ``parts`` in all (the file
+    included), ``text_bytes`` over all its text parts together."""
+
+    parts: int
+    text_bytes: int
+
+
 @dataclass
 class ReceivedUpload:
     path: Path
@@ -52,9 +61,12 @@ class _Part:
 class _Receiver:
     """Callbacks for python-multipart: the ``file`` part goes to disk, others to memory."""
 
-    def __init__(self, handle: BinaryIO, max_bytes: int) -> None:
+    def __init__(self, handle: BinaryIO, max_bytes: int, limits: FormLimits) -> None:
         self.handle = handle
         self.max_bytes = max_bytes
+        self.limits = limits
+        self.parts_seen = 0
+        self.text_bytes = 0
         self.digest = hashlib.sha256()
         self.size = 0
         self.filename: str | None = None
@@ -65,6 +77,11 @@ class _Receiver:
         self._header_value = bytearray()
 
     def on_part_begin(self) -> None:
+        self.parts_seen += 1
+        if self.parts_seen > self.limits.parts:
+            raise DomainError(
+                "too_many_parts", f"send at most {self.limits.parts} parts", ErrorKind.TOO_LARGE
+            )
         self.part = _Part()
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
@@ -103,6 +120,13 @@ class _Receiver:
         self.part.text += chunk
         if len(self.part.text) > TEXT_FIELD_MAX:
             raise DomainError("field_too_long", f"form fields hold at most {TEXT_FIELD_MAX} bytes")
+        self.text_bytes += len(chunk)
+        if self.text_bytes > self.limits.text_bytes:
+            raise DomainError(
+                "fields_too_large",
+                f"the text fields hold at most {self.limits.text_bytes} bytes together",
+                ErrorKind.TOO_LARGE,
+            )
 
     def on_part_end(self) -> None:
         if self.part.name and self.part.name != FILE_FIELD:
@@ -126,8 +150,11 @@ class _Receiver:
         }
 
 
-async def receive_package(request: Request, *, max_bytes: int, into: Path) -> ReceivedUpload:
-    """Stream the ``file`` part of a multipart body into a new file under ``into``."""
+async def receive_package(
+    request: Request, *, max_bytes: int, limits: FormLimits, into: Path
+) -> ReceivedUpload:
+    """Stream the ``file`` part of a multipart body into a new file under ``into``; the
+    other parts, within ``limits``, to memory."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
@@ -142,7 +169,7 @@ async def receive_package(request: Request, *, max_bytes: int, into: Path) -> Re
     path = Path(name)
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            receiver = _Receiver(handle, max_bytes)
+            receiver = _Receiver(handle, max_bytes, limits)
             parser = MultipartParser(boundary, receiver.callbacks())
             try:
                 async for chunk in request.stream():

@@ -1,6 +1,7 @@
 """Checkout: the cart becomes an order, and the order's workflow takes the payment and
 issues the licenses; the buyer's confirmation and the gateways' webhooks reach it here."""
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,10 +17,10 @@ from domain.checkout import (
     OrderStatus,
     new_order_number,
 )
-from domain.errors import DomainError, NotFound, Unauthenticated
+from domain.errors import DomainError, ErrorKind, NotFound, Unauthenticated
 from domain.modules import LicenseType
 from domain.pricing import price_order
-from integrations.payments import WebhookRejected
+from integrations.payments import GatewayError, WebhookRejected
 from integrations.payments.registry import Gateways
 from integrations.temporal.front_door import TemporalFrontDoor, TemporalUnavailable
 from models.commerce import Order
@@ -30,6 +31,8 @@ from services.cart import cart_lines, ensure_purchasable
 from services.coupons import find_coupon
 from services.orders import OrderView, view
 from settings import Settings
+
+log = logging.getLogger("marketplace.checkout")
 
 MAX_WEBHOOK_BYTES = 256 * 1024
 MAX_EVENT_ID, MAX_EVENT_TYPE = 255, 100
@@ -246,6 +249,14 @@ async def receive_webhook(
         if rejected.code == "invalid_signature":
             raise Unauthenticated(rejected.code, rejected.detail) from None
         raise DomainError(rejected.code, rejected.detail) from None
+    except GatewayError as error:
+        # the gateway could not say whether it signed the delivery: it delivers again
+        log.warning("webhook from %s not verified: %s", gateway.value, error)
+        raise DomainError(
+            "gateway_unavailable",
+            f"{gateway.value} cannot verify the delivery now; try again later",
+            ErrorKind.UNAVAILABLE,
+        ) from None
     if not 0 < len(event.event_id) <= MAX_EVENT_ID or len(event.event_type) > MAX_EVENT_TYPE:
         raise DomainError("malformed_event", "the event's id or type is not one a gateway sends")
     if await webhooks.seen(session, gateway.value, event.event_id):

@@ -7,8 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import DomainError, NotFound
 from domain.pricing import Coupon, CouponKind, check_coupon_definition
+from integrations.rate_limit import RateLimiter
 from models.commerce import Coupon as CouponRow
 from models.repositories import audit, coupons
+from settings import Settings
 
 
 def domain_coupon(row: CouponRow) -> Coupon:
@@ -24,6 +26,15 @@ def domain_coupon(row: CouponRow) -> Coupon:
         module_ids=frozenset(row.module_ids) if row.module_ids is not None else None,
         min_subtotal=row.min_subtotal,
     )
+
+
+def throttle_lookup(
+    limiter: RateLimiter, settings: Settings, *, client: str, account_id: int
+) -> None:
+    """Count one coupon lookup by this caller and this account; RateLimited past either
+    ``coupon_rate_*``. Every lookup counts, found or not: codes are secrets to guess."""
+    limiter.check(settings.coupon_rate_per_client, "coupon-client", client)
+    limiter.check(settings.coupon_rate_per_account, "coupon-account", str(account_id))
 
 
 async def find_coupon(

@@ -46,7 +46,8 @@ APPROVAL_PAGE = "https://www.sandbox.paypal.com/checkoutnow?token="
 CERT_PATH = "/v1/notifications/certs/CERT-360caa42-fca2a594-fake"
 _VALUE = re.compile(r"^\d{1,10}(\.\d+)?$")
 
-Mode = Literal["ok", "down"]
+Mode = Literal["ok", "down", "verify_fails"]
+"""``down``: every call answers 503; ``verify_fails``: webhook verification answers 500."""
 Answer = tuple[int, Any]
 
 
@@ -243,6 +244,8 @@ class PayPalFake:
                 case ["v2", "payments", "captures", capture_id, "refund"] if method == "POST":
                     return self._idempotent(path, key, full, lambda: self._refund(capture_id, body))
                 case ["v1", "notifications", "verify-webhook-signature"] if method == "POST":
+                    if self.mode == "verify_fails":
+                        return 500, {"name": "INTERNAL_SERVICE_ERROR", "message": "Error."}
                     return 200, self._verify(body)
         except Refusal as refusal:
             return refusal.status, refusal.body

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from domain.modules import ModuleStatus
+from integrations.rate_limit import RateLimiter
 from models.platform import PlatformSetting
 from tests.factories import issue_license
 
@@ -95,3 +96,50 @@ async def test_removing_only_ones_own_lines(api, make, shop):
     empty = await api.request("GET", CART, as_user=buyer)
     assert empty.json() == {"items": [], "totals": None}
     assert (await api.request("GET", CART)).status_code == 401
+
+
+def throttled(api, **rates):
+    """Coupon lookups at ``rates``, on a clock standing still mid-window (on the real one a
+    minute's boundary lets part of the earlier minute go)."""
+    app = api.http._transport.app
+    app.state.settings = api.settings.model_copy(update=rates)
+    app.state.rate_limiter = RateLimiter(clock=lambda: 30.0)
+
+
+async def test_coupon_probing_is_slowed_per_account(api, make, shop):
+    _, paid = shop
+    buyer, other = await make.user(), await make.user()
+    module = await paid("10.00")
+    await add(api, buyer, module.id)
+    await add(api, other, module.id)
+    throttled(api, coupon_rate_per_account="3/minute")
+    codes = [
+        (await api.request("GET", CART, as_user=buyer, params={"coupon": f"GUESS{n}"})).status_code
+        for n in range(3)
+    ]
+    assert codes == [404, 404, 404]
+    blocked = await api.request("GET", CART, as_user=buyer, params={"coupon": "GUESS4"})
+    assert blocked.status_code == 429, blocked.text
+    assert blocked.json()["error"] == "rate_limited"
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 60
+    checkout = await api.request(
+        "POST",
+        "/api/v1/marketplace/checkout",
+        as_user=buyer,
+        json={"payment_method": "4242424242424242", "coupon_code": "GUESS5"},
+    )
+    assert checkout.status_code == 429, "checkout's coupon_code is the same lookup"
+    plain = await api.request("GET", CART, as_user=buyer)
+    assert plain.status_code == 200, "a cart without a coupon is not a lookup"
+    elsewhere = await api.request("GET", CART, as_user=other, params={"coupon": "GUESS6"})
+    assert elsewhere.status_code == 404, "another account has its own budget"
+
+
+async def test_coupon_probing_is_slowed_per_client(api, make):
+    throttled(api, coupon_rate_per_client="2/minute")
+    buyers = [await make.user() for _ in range(3)]
+    codes = [
+        (await api.request("GET", CART, as_user=b, params={"coupon": "GUESS"})).status_code
+        for b in buyers
+    ]
+    assert codes[2] == 429, "fresh accounts from one address share its budget"

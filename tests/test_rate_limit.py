@@ -86,19 +86,22 @@ def test_retry_after_is_when_the_limiter_admits_again(rule, start, pause):
 
 
 RATE_LIMITED_CALLS = [
-    "/api/v1/auth/register",
-    "/api/v1/auth/token",
-    "/api/v1/marketplace/licenses/{key}/activate",
-    "/api/v1/marketplace/licenses/{key}/verify",
-    "/api/v1/marketplace/licenses/{key}/deactivate",
+    ("post", "/api/v1/auth/register"),
+    ("post", "/api/v1/auth/token"),
+    ("post", "/api/v1/marketplace/licenses/{key}/activate"),
+    ("post", "/api/v1/marketplace/licenses/{key}/verify"),
+    ("post", "/api/v1/marketplace/licenses/{key}/deactivate"),
+    ("get", "/api/v1/marketplace/cart"),
+    ("post", "/api/v1/marketplace/checkout"),
+    ("post", "/api/v1/marketplace/webhooks/paypal"),
 ]
 
 
-@pytest.mark.parametrize("path", RATE_LIMITED_CALLS)
-def test_a_rate_limited_call_documents_its_429_and_retry_after(path):
+@pytest.mark.parametrize(("method", "path"), RATE_LIMITED_CALLS)
+def test_a_rate_limited_call_documents_its_429_and_retry_after(method, path):
     """A client reading the OpenAPI document learns which calls can be refused for
     speed, and to wait ``Retry-After`` seconds."""
-    answer = current_document()["paths"][path]["post"]["responses"]["429"]
+    answer = current_document()["paths"][path][method]["responses"]["429"]
     assert answer["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorBody"
     }

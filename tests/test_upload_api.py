@@ -146,3 +146,67 @@ async def test_only_a_rejected_or_held_version_shows_rejection_reasons(api, db, 
     assert [r["code"] for r in held["rejection_reasons"]] == ["audit_unavailable"]
     listed = (await api.request("GET", base, as_user=owner)).json()
     assert {v["version"]: len(v["rejection_reasons"]) for v in listed} == {"1.0.0": 0, "1.1.0": 1}
+
+
+def multipart(*parts: tuple[bytes, bytes]) -> tuple[bytes, dict[str, str]]:
+    """A raw multipart body of (headers, content) parts, the file first: refused parts
+    arrive after it is already on disk."""
+    boundary = b"limits-boundary"
+    body = b"".join(
+        b"--" + boundary + b"\r\n" + head + b"\r\n\r\n" + data + b"\r\n" for head, data in parts
+    )
+    return body + b"--" + boundary + b"--\r\n", {
+        "content-type": f"multipart/form-data; boundary={boundary.decode()}"
+    }
+
+
+def file_part() -> tuple[bytes, bytes]:
+    return (
+        b'Content-Disposition: form-data; name="file"; filename="p.zip"',
+        archives.sample_zip(),
+    )
+
+
+def text_part(name: str, text: bytes) -> tuple[bytes, bytes]:
+    return (f'Content-Disposition: form-data; name="{name}"'.encode(), text)
+
+
+FORM_LIMIT_CASES = [
+    ("many small fields", [text_part(f"f{n}", b"x") for n in range(40)], "too_many_parts"),
+    (
+        "text fields too large together",
+        [text_part(f"f{n}", b"x" * 19_000) for n in range(4)],
+        "fields_too_large",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("parts", "code"), [c[1:] for c in FORM_LIMIT_CASES], ids=[c[0] for c in FORM_LIMIT_CASES]
+)
+async def test_form_parts_are_capped_in_number_and_total_and_leave_nothing(
+    api, sample_listing, db, parts, code
+):
+    """Each text part is capped; so are how many parts come and their text together, which
+    are otherwise held in memory however many arrive."""
+    owner, module = sample_listing
+    body, headers = multipart(file_part(), *parts)
+    response = await post(api, owner, module.id, content=body, headers=headers)
+    assert response.status_code == 413, response.text
+    assert response.json()["error"] == code
+    assert await versions_count(db) == 0
+    assert not list((api.settings.upload_dir).glob("*")), "the temporary file was left behind"
+
+
+async def test_the_form_limits_are_settings(api, sample_listing, db):
+    owner, module = sample_listing
+    api.http._transport.app.state.settings = api.settings.model_copy(
+        update={"upload_max_parts": 2, "upload_max_text_bytes": 10}
+    )
+    body, headers = multipart(file_part(), text_part("release_notes", b"x" * 11))
+    response = await post(api, owner, module.id, content=body, headers=headers)
+    assert response.json()["error"] == "fields_too_large"
+    body, headers = multipart(file_part(), text_part("a", b"x"), text_part("b", b"x"))
+    response = await post(api, owner, module.id, content=body, headers=headers)
+    assert response.json()["error"] == "too_many_parts"
+    assert await versions_count(db) == 0

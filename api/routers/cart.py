@@ -5,10 +5,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import AccountPrincipal, SessionDep
+from api.deps import (
+    AccountPrincipal,
+    ClientAddressDep,
+    RateLimiterDep,
+    SessionDep,
+    SettingsDep,
+)
+from api.errors import RATE_LIMITED
 from api.params import IdPath
 from api.schemas.cart import CartAddIn, CartItemOut, CartOut, CartTotalsOut
-from services import cart
+from services import cart, coupons
 from services.cart import PricedCart
 
 router = APIRouter(prefix="/api/v1/marketplace/cart", tags=["cart"])
@@ -43,15 +50,21 @@ def _cart_out(priced: PricedCart) -> CartOut:
     )
 
 
-@router.get("", response_model=CartOut)
+@router.get("", response_model=CartOut, responses=RATE_LIMITED)
 async def get_cart(
     principal: AccountPrincipal,
     session: SessionDep,
+    settings: SettingsDep,
+    limiter: RateLimiterDep,
+    client: ClientAddressDep,
     coupon: Annotated[
         str | None, Query(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_-]+$")
     ] = None,
 ) -> CartOut:
-    """The cart priced as checkout would price it; ``coupon`` previews a coupon code."""
+    """The cart priced as checkout would price it; ``coupon`` previews a coupon code.
+    Coupon lookups are limited per client and per account (``coupon_rate_*``)."""
+    if coupon is not None:
+        coupons.throttle_lookup(limiter, settings, client=client, account_id=principal.user.id)
     return _cart_out(await cart.priced_cart(session, principal.user.id, coupon))
 
 

@@ -4,9 +4,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, status
 
-from api.deps import AccountPrincipal, GatewaysDep, SessionDep, SettingsDep, WorkflowsDep
+from api.deps import (
+    AccountPrincipal,
+    ClientAddressDep,
+    GatewaysDep,
+    RateLimiterDep,
+    SessionDep,
+    SettingsDep,
+    WorkflowsDep,
+)
+from api.errors import RATE_LIMITED
 from api.schemas.orders import CheckoutIn, CheckoutOut, ConfirmIn, OrderOut, order_out
 from services import checkout as checkout_service
+from services import coupons
 from services.checkout import CheckoutRequest
 
 router = APIRouter(prefix="/api/v1/marketplace/checkout", tags=["checkout"])
@@ -21,7 +31,9 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=CheckoutOut)
+@router.post(
+    "", status_code=status.HTTP_202_ACCEPTED, response_model=CheckoutOut, responses=RATE_LIMITED
+)
 async def checkout(
     body: CheckoutIn,
     principal: AccountPrincipal,
@@ -29,12 +41,17 @@ async def checkout(
     settings: SettingsDep,
     temporal: WorkflowsDep,
     gateways: GatewaysDep,
+    limiter: RateLimiterDep,
+    client: ClientAddressDep,
     idempotency_key: IdempotencyKey = None,
 ) -> CheckoutOut:
     """Turn the cart into an order and start taking the payment. Poll ``status_url``: the
     order's ``payment.next_action`` says when the buyer must approve (then
     ``POST /checkout/confirm``); it ends ``completed`` with its licenses, or ``failed`` /
-    ``expired`` with a ``failure_code``."""
+    ``expired`` with a ``failure_code``. A ``coupon_code`` counts against the same
+    per-client and per-account limits as a cart preview's ``coupon``."""
+    if body.coupon_code is not None:
+        coupons.throttle_lookup(limiter, settings, client=client, account_id=principal.user.id)
     started = await checkout_service.place_order(
         session,
         principal.user,

@@ -25,7 +25,7 @@ from api.schemas.versions import (
     VersionDetailOut,
     VersionNotesIn,
 )
-from api.uploads import receive_package
+from api.uploads import FormLimits, receive_package
 from domain.errors import DomainError
 from models.module import ModuleVersion
 from services import publishing
@@ -51,7 +51,12 @@ async def upload_version(
     ``changelog``). The pipeline runs in the background: poll ``status_url``."""
     module = await publishing.module_for_upload(session, publisher, module_id)
     upload = await receive_package(
-        request, max_bytes=settings.max_upload_bytes, into=settings.upload_dir
+        request,
+        max_bytes=settings.max_upload_bytes,
+        limits=FormLimits(
+            parts=settings.upload_max_parts, text_bytes=settings.upload_max_text_bytes
+        ),
+        into=settings.upload_dir,
     )
     try:
         for name in ("release_notes", "changelog"):

@@ -2,13 +2,30 @@
 PayPal's verification call), applied once per event id, and only ever wakes the order's
 checkout to read the payment back from the gateway: the body itself is never trusted."""
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 
-from api.deps import GatewaysDep, SessionDep, WorkflowsDep
+from api.deps import (
+    ClientAddressDep,
+    GatewaysDep,
+    RateLimiterDep,
+    SessionDep,
+    SettingsDep,
+    WorkflowsDep,
+)
+from api.errors import RATE_LIMITED, ErrorBody
 from domain.checkout import Gateway
 from services import checkout as checkout_service
 
 router = APIRouter(prefix="/api/v1/marketplace/webhooks", tags=["webhooks"])
+
+UNVERIFIABLE: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": ErrorBody,
+        "description": "The gateway cannot verify the delivery now (`gateway_unavailable`)",
+    }
+}
 
 
 async def _receive(
@@ -36,8 +53,17 @@ async def stripe_webhook(
     return await _receive(Gateway.STRIPE, request, session, gateways, temporal)
 
 
-@router.post("/paypal", response_model=None)
+@router.post("/paypal", response_model=None, responses=RATE_LIMITED | UNVERIFIABLE)
 async def paypal_webhook(
-    request: Request, session: SessionDep, gateways: GatewaysDep, temporal: WorkflowsDep
+    request: Request,
+    session: SessionDep,
+    gateways: GatewaysDep,
+    temporal: WorkflowsDep,
+    settings: SettingsDep,
+    limiter: RateLimiterDep,
+    client: ClientAddressDep,
 ) -> dict[str, bool]:
+    """Each delivery costs a call to PayPal to verify it, so deliveries are limited per
+    client (``paypal_webhook_rate_per_client``); PayPal delivers again after a 429 or 503."""
+    limiter.check(settings.paypal_webhook_rate_per_client, "paypal-webhook-client", client)
     return await _receive(Gateway.PAYPAL, request, session, gateways, temporal)
