@@ -206,7 +206,7 @@ EarningsReaderDep = Annotated[
     Publisher, publisher_of_caller(Scope.MODULES_WRITE, Scope.ACCOUNT, active=False)
 ]
 """Money matters need the account scope too: a token made to automate listings cannot read
-earnings or redirect payouts."""
+earnings, payouts or the analytics (sales and revenue), nor redirect payouts."""
 PayoutSettingsDep = Annotated[
     Publisher, publisher_of_caller(Scope.MODULES_WRITE, Scope.ACCOUNT, active=True)
 ]

@@ -90,5 +90,20 @@ def check_decision_allowed(decision: ReviewDecision, state: ReviewState) -> None
         raise Conflict("review_withdrawn", "the module was archived while waiting for review")
 
 
+def check_reviewer(
+    decision: ReviewDecision, *, owner_user_id: int, has_downloadable_version: bool
+) -> None:
+    """Refuse, before it reaches the workflow, a decision by the module's own publisher (an
+    admin who also publishes reviews others' modules only), and an approval of a module
+    with no version that passed the pipeline (published, buyers would find nothing)."""
+    if decision.admin_id == owner_user_id:
+        raise Forbidden("own_module", "an admin cannot decide the review of their own module")
+    if decision.action is DecisionAction.APPROVE and not has_downloadable_version:
+        raise Conflict(
+            "no_published_version",
+            "the module has no version that passed the pipeline; it cannot be approved yet",
+        )
+
+
 def reminder_is_escalation(reminder_number: int, escalate_after: int) -> bool:
     return reminder_number >= escalate_after

@@ -8,10 +8,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import processes
 from domain.errors import Conflict, NotFound
 from domain.modules import ModuleStatus
-from domain.review import ReviewDecision, ReviewOutcome, ReviewProgress, ReviewRequest
+from domain.review import (
+    ReviewDecision,
+    ReviewOutcome,
+    ReviewProgress,
+    ReviewRequest,
+    check_reviewer,
+)
+from domain.versions import DOWNLOADABLE
 from integrations.temporal.front_door import StartPolicy, TemporalFrontDoor
 from models.module import MarketplaceModule
-from models.repositories import modules, platform_settings
+from models.repositories import modules, platform_settings, versions
 from settings import Settings
 
 FINISHING_RUN_WAIT = timedelta(seconds=30)
@@ -123,7 +130,9 @@ async def decide_module(
     workflows: TemporalFrontDoor,
 ) -> ModuleDecided:
     """An admin's approval or rejection of a pending module, sent to its review workflow,
-    which records it (the workflow's validator refuses a decision it cannot take)."""
+    which records it (the workflow's validator refuses a decision it cannot take). Refused
+    here, before anything is sent, when the admin owns the module or when an approval
+    finds no version that passed the pipeline."""
     module = await modules.get_module(session, module_id)
     if module is None:
         raise NotFound("module_not_found", "no such module")
@@ -131,6 +140,13 @@ async def decide_module(
         raise Conflict(
             "module_not_pending", f"the module is {module.status}, not waiting for review"
         )
+    owner = await modules.owner_user_id(session, module.id)
+    assert owner is not None
+    check_reviewer(
+        decision,
+        owner_user_id=owner,
+        has_downloadable_version=await versions.has_version_in(session, module.id, DOWNLOADABLE),
+    )
     found = await modules.module_with_owner_email(session, module.id)
     assert found is not None
     request = await current_review_request(session, module, found[1], settings)

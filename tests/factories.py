@@ -10,7 +10,7 @@ from domain.access import Role
 from domain.licensing import license_key_hash, new_license_key
 from domain.modules import ModuleStatus
 from models.commerce import License
-from models.module import MarketplaceCategory, MarketplaceModule
+from models.module import MarketplaceCategory, MarketplaceModule, ModuleVersion
 from models.publisher import Publisher
 from models.repositories import categories, modules, publishers, users
 from models.user import User
@@ -83,6 +83,38 @@ class Factory:
             await modules.save_module(session, module)
             await session.commit()
             return module
+
+    async def version(
+        self, module: MarketplaceModule, status: str = "published", number: str = "1.0.0"
+    ) -> ModuleVersion:
+        """A version of ``module`` as the pipeline leaves it (``published`` by default)."""
+        major, minor, patch = (int(part) for part in number.split("."))
+        async with self.sessions() as session:
+            version = ModuleVersion(
+                module_id=module.id,
+                version=number,
+                semver_major=major,
+                semver_minor=minor,
+                semver_patch=patch,
+                zip_file_url=f"modules/{module.slug}/{number}.zip",
+                status=status,
+                is_latest=status == "published",
+                published_at=datetime.now(UTC) if status == "published" else None,
+            )
+            session.add(version)
+            await session.commit()
+            return version
+
+    async def admin_publisher(self) -> tuple[User, Publisher]:
+        """An admin who also registered as a publisher."""
+        user = await self.admin()
+        async with self.sessions() as session:
+            slug = unique("pub")
+            publisher = await publishers.create_publisher(
+                session, Publisher(user_id=user.id, display_name=slug, slug=slug, status="active")
+            )
+            await session.commit()
+            return user, publisher
 
     async def reload(self, model, key):
         async with self.sessions() as session:

@@ -171,6 +171,7 @@ async def test_module_review(committed_api, make_committed, worker, client):
     owner, publisher = await make_committed.publisher()
     admin = await make_committed.admin()
     module = await make_committed.module(publisher)
+    await make_committed.version(module)  # approval needs a version that passed the pipeline
     submitted = await committed_api.request(
         "POST", f"/api/v1/publisher/modules/{module.id}/submit", as_user=owner
     )

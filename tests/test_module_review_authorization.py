@@ -54,6 +54,7 @@ async def test_access_decided_by_the_review_workflow(
     admin = await make_committed.admin()
     _, publisher = await make_committed.publisher()
     pending = await make_committed.module(publisher, ModuleStatus.PENDING)
+    await make_committed.version(pending)  # approval needs a version that passed the pipeline
     payload = {"note": "looks good"} if path.endswith("/approve") else {"reason": "no docs"}
 
     async with build_worker(temporal_dev.client, settings, committed):

@@ -49,3 +49,17 @@ async def test_a_listings_token_cannot_read_earnings_or_redirect_payouts(api, ma
     assert kept.json()["paypal_email"] is None
     listings = await api.http.get("/api/v1/publisher/modules", headers=narrow)
     assert listings.status_code == 200, "the token still does what it was made for"
+
+
+async def test_a_listings_token_cannot_read_the_publishers_analytics(api, make):
+    """Analytics show sales and revenue: money, so the account scope as for earnings."""
+    owner, _ = await make.publisher()
+    narrow = await token(api, owner, Scope.MODULES_WRITE)
+    params = {"period": "custom", "from": "2024-01-01", "to": "2024-01-31"}
+    for report in ("overview", "downloads", "revenue", "reviews"):
+        path = f"/api/v1/publisher/analytics/{report}"
+        read = await api.http.get(path, headers=narrow, params=params)
+        assert read.status_code == 403, (report, read.text)
+        assert read.json()["error"] == "insufficient_scope", report
+        full = await api.request("GET", path, as_user=owner, params=params)
+        assert full.status_code == 200, (report, full.text)

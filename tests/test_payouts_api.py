@@ -282,6 +282,24 @@ async def test_a_bad_report_range_is_refused(api, world, query, status, code):
     assert (response.status_code, response.json()["error"]) == (status, code)
 
 
+@pytest.mark.parametrize(
+    ("query", "where"),
+    [
+        ("from=9999-12-31&to=9999-12-31", ["from", "to"]),
+        ("from=2024-09-01&to=9999-12-31", ["to"]),
+        ("from=0001-01-01&to=0001-01-02", ["from", "to"]),
+    ],
+)
+async def test_a_report_date_out_of_range_is_refused_not_a_500(api, world, query, where):
+    """9999-12-31 plus the day after the last overflowed into a 500."""
+    response = await api.request("GET", f"{BASE}/earnings.csv?{query}", as_user=world["owner"])
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "validation_error"
+    problems = response.json()["detail"]
+    assert [p["loc"] for p in problems] == [["query", name] for name in where]
+    assert {p["type"] for p in problems} == {"date_out_of_range"}
+
+
 # --- the admins --------------------------------------------------------------------------------
 
 

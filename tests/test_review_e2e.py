@@ -4,7 +4,9 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from temporalio.service import RPCError, RPCStatusCode
 
+from domain.modules import ModuleStatus
 from models.module import MarketplaceModule
 from models.platform import AuditLogEntry
 from tests.helpers import eventually
@@ -30,6 +32,7 @@ async def test_submit_wait_in_queue_and_approve(
     owner, publisher = await make_committed.publisher()
     admin = await make_committed.admin()
     module = await make_committed.module(publisher)
+    await make_committed.version(module)
 
     submitted = await submit(api, owner, module)
     assert submitted.status_code == 202, submitted.text
@@ -91,6 +94,7 @@ async def test_rejection_reason_reaches_the_publisher_who_can_resubmit(
     owner, publisher = await make_committed.publisher()
     admin = await make_committed.admin()
     module = await make_committed.module(publisher)
+    await make_committed.version(module)
     await submit(api, owner, module)
 
     rejected = await api.request(
@@ -141,6 +145,69 @@ async def test_decision_on_an_archived_module_is_refused(committed_api, make_com
     assert decided.json()["error"] == "module_not_pending"
     stored = await make_committed.reload(MarketplaceModule, module.id)
     assert stored.status == "archived"
+
+
+async def review_started(temporal_dev, module) -> bool:
+    try:
+        await temporal_dev.client.get_workflow_handle(f"review-{module.slug}").describe()
+    except RPCError as error:
+        assert error.status is RPCStatusCode.NOT_FOUND, error
+        return False
+    return True
+
+
+async def test_an_admin_cannot_decide_their_own_module(
+    committed_api, make_committed, worker, temporal_dev
+):
+    """An admin who also publishes is no reviewer of their own listing: refused before the
+    decision reaches the workflow, the module left waiting for another admin."""
+    api = committed_api
+    admin, publisher = await make_committed.admin_publisher()
+    module = await make_committed.module(publisher, ModuleStatus.PENDING)
+    await make_committed.version(module)
+    base = f"/api/v1/admin/marketplace/modules/{module.id}"
+
+    approved = await api.request("POST", f"{base}/approve", as_user=admin)
+    assert approved.status_code == 403, approved.text
+    assert approved.json()["error"] == "own_module"
+    rejected = await api.request("POST", f"{base}/reject", as_user=admin, json={"reason": "x"})
+    assert rejected.status_code == 403, rejected.text
+    assert rejected.json()["error"] == "own_module"
+
+    stored = await make_committed.reload(MarketplaceModule, module.id)
+    assert stored.status == "pending" and stored.reviewed_by is None
+    assert not await review_started(temporal_dev, module), "nothing sent to the workflow"
+
+    other = await make_committed.admin()
+    decided = await api.request("POST", f"{base}/approve", as_user=other)
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["module"]["status"] == "published"
+
+
+@pytest.mark.parametrize("versions", [[], ["processing"], ["rejected", "manual_review"]])
+async def test_a_module_without_a_published_version_cannot_be_approved(
+    committed_api, make_committed, worker, temporal_dev, versions
+):
+    """Approving publishes the listing: it needs a version that passed the pipeline, or
+    buyers would find nothing to download. It may still be rejected."""
+    api = committed_api
+    _, publisher = await make_committed.publisher()
+    admin = await make_committed.admin()
+    module = await make_committed.module(publisher, ModuleStatus.PENDING)
+    for patch, status in enumerate(versions):
+        await make_committed.version(module, status, f"1.0.{patch}")
+    base = f"/api/v1/admin/marketplace/modules/{module.id}"
+
+    approved = await api.request("POST", f"{base}/approve", as_user=admin)
+    assert approved.status_code == 409, approved.text
+    assert approved.json()["error"] == "no_published_version"
+    stored = await make_committed.reload(MarketplaceModule, module.id)
+    assert stored.status == "pending" and stored.reviewed_by is None
+    assert not await review_started(temporal_dev, module), "nothing sent to the workflow"
+
+    rejected = await api.request("POST", f"{base}/reject", as_user=admin, json={"reason": "x"})
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["module"]["status"] == "rejected"
 
 
 async def test_reminder_is_mailed_and_audited_while_the_review_waits(

@@ -3,12 +3,14 @@
 Each takes ``period`` (day | week | month | custom with ``from``/``to``; see
 ``domain.analytics``) and an optional ``module_id`` of the caller's own, and answers totals
 and a zero-filled series (``services.analytics``). Revenue comes from the ledger (sales
-minus refunds), per currency. A suspended publisher may still look.
+minus refunds), per currency. A suspended publisher may still look. The figures include
+sales and revenue, so like the earnings they need the ``account`` scope besides
+``modules:write``: a listings-automation token cannot read them.
 """
 
 from fastapi import APIRouter
 
-from api.deps import PublisherDep, SessionDep
+from api.deps import EarningsReaderDep, SessionDep
 from api.schemas.analytics import (
     DownloadsOut,
     ModuleFilter,
@@ -25,7 +27,7 @@ router = APIRouter(prefix="/api/v1/publisher/analytics", tags=["publisher"])
 
 @router.get("/overview", response_model=OverviewOut)
 async def overview(
-    publisher: PublisherDep,
+    publisher: EarningsReaderDep,
     session: SessionDep,
     period: ReportPeriod,
     module_id: ModuleFilter = None,
@@ -38,7 +40,7 @@ async def overview(
 
 @router.get("/downloads", response_model=DownloadsOut)
 async def downloads(
-    publisher: PublisherDep,
+    publisher: EarningsReaderDep,
     session: SessionDep,
     period: ReportPeriod,
     module_id: ModuleFilter = None,
@@ -50,7 +52,7 @@ async def downloads(
 
 @router.get("/revenue", response_model=RevenueOut)
 async def revenue(
-    publisher: PublisherDep,
+    publisher: EarningsReaderDep,
     session: SessionDep,
     period: ReportPeriod,
     module_id: ModuleFilter = None,
@@ -63,7 +65,7 @@ async def revenue(
 
 @router.get("/reviews", response_model=ReviewsOut)
 async def reviews(
-    publisher: PublisherDep,
+    publisher: EarningsReaderDep,
     session: SessionDep,
     period: ReportPeriod,
     module_id: ModuleFilter = None,

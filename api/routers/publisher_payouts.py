@@ -1,12 +1,11 @@
 """The publisher's payouts, payout settings and earnings report."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from api.deps import EarningsReaderDep, PayoutSettingsDep, SessionDep
-from api.params import IdPath, Limit, Offset
+from api.params import DayQuery, IdPath, Limit, Offset
 from api.schemas import Page
 from api.schemas.payouts import (
     CoveredOrder,
@@ -44,8 +43,8 @@ async def update_payout_settings(
 async def earnings_report(
     publisher: EarningsReaderDep,
     session: SessionDep,
-    from_: Annotated[date, Query(alias="from", description="first day, UTC")],
-    to: Annotated[date, Query(description="last day, UTC, inclusive")],
+    from_: Annotated[DayQuery, Query(alias="from", description="first day, UTC")],
+    to: Annotated[DayQuery, Query(description="last day, UTC, inclusive")],
 ) -> Response:
     """Every ledger entry from ``from`` to ``to`` (both included, UTC days): date, order,
     module, sale or refund, gross, commission, net, currency and the payout that paid it."""

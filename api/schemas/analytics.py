@@ -6,13 +6,14 @@ lists, in every bucket, each currency seen in the period, zero where nothing hap
 """
 
 from dataclasses import fields
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
+from api.params import DayQuery
 from api.schemas import INT32_MAX, InCurrency, Money
 from domain.analytics import BucketSize, Period, PeriodName, resolve_period
 
@@ -27,10 +28,12 @@ def report_period(
         Query(description="day: 24 hourly buckets; week, month (30 days), custom: daily"),
     ] = PeriodName.MONTH,
     start: Annotated[
-        date | None, Query(alias="from", description="custom only: first day (UTC), included")
+        DayQuery | None,
+        Query(alias="from", description="custom only: first day (UTC), included"),
     ] = None,
     end: Annotated[
-        date | None, Query(alias="to", description="custom only: last day (UTC), included")
+        DayQuery | None,
+        Query(alias="to", description="custom only: last day (UTC), included"),
     ] = None,
 ) -> Period:
     return resolve_period(period, datetime.now(UTC), start, end)

@@ -130,6 +130,15 @@ async def module_with_owner_email(
     return None if row is None else (row[0], row[1])
 
 
+async def owner_user_id(session: AsyncSession, module_id: int) -> int | None:
+    """The id of the user whose publisher profile owns the module."""
+    return await session.scalar(
+        select(Publisher.user_id)
+        .join(MarketplaceModule, MarketplaceModule.publisher_id == Publisher.id)
+        .where(MarketplaceModule.id == module_id)
+    )
+
+
 async def module_for_index(
     session: AsyncSession, module_id: int
 ) -> tuple[MarketplaceModule, str, str | None] | None:

@@ -1,5 +1,6 @@
 """Queries on module versions, for the upload edge and the ingestion activities."""
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -51,6 +52,17 @@ async def version_numbers(session: AsyncSession, module_id: int, *, except_id: i
         )
     )
     return set(result.scalars())
+
+
+async def has_version_in(
+    session: AsyncSession, module_id: int, statuses: Iterable[VersionStatus]
+) -> bool:
+    found = await session.scalar(
+        select(ModuleVersion.id)
+        .where(ModuleVersion.module_id == module_id, ModuleVersion.status.in_(list(statuses)))
+        .limit(1)
+    )
+    return found is not None
 
 
 async def published_module_names(session: AsyncSession) -> set[str]:
