@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     archive_max_ratio: float = 100.0
 
     storage_backend: Literal["local", "s3"] = "local"
+    download_secret: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="signs local download links, 32+ characters; empty: a key in data_dir",
+    )
     download_url_ttl: timedelta = timedelta(minutes=5)
     s3_endpoint_url: str | None = None
     s3_bucket: str = "module-packages"

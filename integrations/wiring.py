@@ -58,6 +58,8 @@ def jwt_secret(settings: Settings) -> str:
 
 
 def download_secret(settings: Settings) -> bytes:
+    if settings.download_secret is not None:
+        return settings.download_secret.get_secret_value().encode()
     return _generated_secret(settings.data_dir / "secrets" / "download.key").encode()
 
 
