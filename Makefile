@@ -58,13 +58,18 @@ record-histories: install
 	MARKETPLACE_RECORD_HISTORIES=1 $(BIN)/python -m pytest tests/record_histories.py \
 		$(if $(ONLY),-k "$(ONLY)")
 
-# Ruff (lint and formatting), mypy (strict, pydantic plugin; [tool.mypy] in pyproject.toml)
-# and the import contracts ([tool.importlinter]), all on this checkout.
+# Ruff (lint and formatting), mypy (strict, pydantic plugin; [tool.mypy] in pyproject.toml),
+# the import contracts ([tool.importlinter]) and bandit ([tool.bandit]; fails on a medium or
+# high finding), all on this checkout. tests/test_bandit_clean.py holds the same paths.
+BANDIT_PATHS := api services models domain integrations activities workflows cli migrations \
+	settings.py worker.py
+
 lint: install
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
 	$(BIN)/python -m mypy
 	PYTHONPATH=$(CURDIR) $(BIN)/lint-imports
+	$(BIN)/bandit -c pyproject.toml -q -ll -r $(BANDIT_PATHS)
 
 clean:
 	rm -rf $(VENV) .lock-venv .pytest_cache

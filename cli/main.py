@@ -4,7 +4,7 @@ import asyncio
 import logging
 import os
 import signal
-import subprocess
+import subprocess  # nosec B404  # re-runs this CLI (sys.executable), argument lists, no shell
 import sys
 import time
 from pathlib import Path
@@ -133,9 +133,12 @@ def dev() -> None:
                 )
             )
             env["MARKETPLACE_TEMPORAL_ADDRESS"] = settings.temporal_target
+        # Not a finding (B603): this interpreter re-running this CLI, constant arguments
         me = [sys.executable, "-m", "cli.main"]
-        children.append(("worker", subprocess.Popen([*me, "worker"], env=env)))
-        children.append(("api", subprocess.Popen([*me, "api"], env=env)))
+        worker_process = subprocess.Popen([*me, "worker"], env=env)  # nosec B603
+        children.append(("worker", worker_process))
+        api_process = subprocess.Popen([*me, "api"], env=env)  # nosec B603
+        children.append(("api", api_process))
         embedded.wait_for_port(settings.api_host, settings.api_port, children[-1][1], timeout=60)
         base = f"http://{settings.api_host}:{settings.api_port}"
         typer.echo(

@@ -30,7 +30,7 @@ log = logging.getLogger("marketplace.paypal")
 
 PAYPAL_LIVE = "https://api-m.paypal.com"
 PAYPAL_SANDBOX = "https://api-m.sandbox.paypal.com"
-TOKEN_PATH = "/v1/oauth2/token"
+TOKEN_PATH = "/v1/oauth2/token"  # nosec B105  # the OAuth endpoint's path, not a secret
 TIMEOUT_SECONDS = 30.0
 TOKEN_MARGIN_SECONDS = 60
 """A cached token is replaced this long before PayPal says it expires."""

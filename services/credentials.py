@@ -10,7 +10,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-API_TOKEN_PREFIX = "fvm_"
+API_TOKEN_PREFIX = "fvm_"  # nosec B105  # the public marker of our tokens, not a secret
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 

@@ -250,3 +250,11 @@ def test_no_requirements_is_clean_without_running_anything(refused_url, no_subpr
     assert result.status == "clean"
     assert result.passed
     assert result.vulnerabilities == []
+
+
+def test_a_name_with_a_trailing_newline_is_not_a_package_name(refused_url, no_subprocess):
+    # "$" matches before a final newline; the name would split its requirements line.
+    result = run_pip_audit({"requests\n": ">=2"}, osv_url=refused_url)
+
+    assert (result.status, result.unpinned) == ("clean", ["requests\n"])
+    assert "not a valid package name" in result.detail
