@@ -8,10 +8,11 @@ nothing of the project's own.
 
 from datetime import timedelta
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +37,13 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     cors_origins: list[str] = []
+    trusted_proxies: list[str] = Field(
+        default=[],
+        description="addresses or CIDR networks of the reverse proxies in front of the API; "
+        "only a request from one of them has its X-Forwarded-For (and X-Forwarded-Proto) "
+        "believed, and then only up to the right-most address that is not a trusted proxy. "
+        "Empty: no forwarded header is believed, the peer address is the client",
+    )
     max_request_body_bytes: int = Field(
         default=1024 * 1024, description="cap on JSON and form bodies (uploads have their own)"
     )
@@ -47,8 +55,15 @@ class Settings(BaseSettings):
     )
     jwt_issuer: str = "fastvue-marketplace"
     access_token_ttl: timedelta = timedelta(hours=1)
-    sign_in_rate_per_client: str = "30/minute"
-    sign_in_rate_per_account: str = "10/minute"
+    sign_in_failures_per_account_client: str = Field(
+        default="5/minute",
+        description="failed sign-ins of one account from one client address before that "
+        "pair backs off (429 with Retry-After); other addresses are not affected",
+    )
+    sign_in_failures_per_client: str = Field(
+        default="30/minute",
+        description="failed sign-ins from one client address, whatever the account",
+    )
     register_rate_per_client: str = "20/hour"
     password_hash_concurrency: int = Field(
         default=2, ge=1, description="password hashes and checks run at once, off the event loop"
@@ -218,6 +233,12 @@ class Settings(BaseSettings):
         description="a scan silent this long is taken for dead and run again (it heartbeats "
         "every few seconds)",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        # a ValueError names the bad entry; "10.0.0.1/8" becomes 10.0.0.0/8, as uvicorn takes it
+        return [str(ip_network(entry.strip(), strict=False)) for entry in value]
 
     @property
     def temporal_target(self) -> str:

@@ -1,7 +1,9 @@
 """Request dependencies: the DB session, settings, the adapters, the Temporal front door,
 and who is calling. Routers take what they need from here, never from ``app.state``."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
+from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
@@ -106,9 +108,45 @@ async def get_search(request: Request) -> SearchBackend:
     return _adapters(request).search
 
 
-async def client_address(request: Request) -> str:
-    """The caller's address as the server saw it."""
-    return request.client.host if request.client else "unknown"
+@lru_cache(maxsize=8)
+def _networks(trusted: tuple[str, ...]) -> tuple[IPv4Network | IPv6Network, ...]:
+    return tuple(ip_network(entry, strict=False) for entry in trusted)
+
+
+def _is_trusted(host: str, networks: Iterable[IPv4Network | IPv6Network]) -> bool:
+    try:
+        address = ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+def forwarded_client(peer: str, forwarded_for: list[str], trusted: tuple[str, ...]) -> str:
+    """Who sent the request: ``peer`` unless it is a trusted proxy; then the right-most
+    X-Forwarded-For hop that is not a trusted proxy (everything left of it could be
+    made up by the client), or the left-most hop when all are trusted."""
+    networks = _networks(trusted)
+    if not networks or not _is_trusted(peer, networks):
+        return peer
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, networks):
+            return hop
+    return hops[0] if hops else peer
+
+
+async def client_address(
+    request: Request, settings: Annotated[Settings, Depends(get_settings)]
+) -> str:
+    """The caller's address: the peer, or what a trusted proxy (``trusted_proxies``) says
+    in X-Forwarded-For. Rate limits are keyed on it, so a client must not pick it."""
+    if request.client is None:
+        return "unknown"
+    return forwarded_client(
+        request.client.host,
+        request.headers.getlist("x-forwarded-for"),
+        tuple(settings.trusted_proxies),
+    )
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]

@@ -81,7 +81,10 @@ def api(
         host=host or settings.api_host,
         port=port or settings.api_port,
         log_level="info",
-        proxy_headers=True,
+        # X-Forwarded-* only from the configured proxies (uvicorn would otherwise trust
+        # FORWARDED_ALLOW_IPS or 127.0.0.1), the same ones ``client_address`` believes
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
     )
     if server is not None:
         server.cleanup()

@@ -83,6 +83,28 @@ class RateLimiter:
         if self._hits % PRUNE_EVERY == 0:
             self._prune(now)
 
+    def refund(self, rule: str, scope: str, key: str) -> None:
+        """Take back one hit ``check`` counted for ``key`` (say, a sign-in that turned out
+        right): from the current window, else from the previous one."""
+        limit = _rule(rule)
+        slot = (rule, scope, key)
+        if slot not in self._windows:
+            return
+        window = int(self._clock() // limit.get_expiry())
+        start, current, previous = self._windows[slot]
+        if window != start:
+            previous = current if window == start + 1 else 0
+            current, start = 0, window
+        if current > 0:
+            current -= 1
+        elif previous > 0:
+            previous -= 1
+        self._windows[slot] = (start, current, previous)
+
+    def clear(self, rule: str, scope: str, key: str) -> None:
+        """Forget every hit of ``key`` in ``scope``."""
+        self._windows.pop((rule, scope, key), None)
+
     def _prune(self, now: float) -> None:
         stale = [
             slot

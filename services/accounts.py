@@ -17,7 +17,7 @@ from domain.access import (
     granted_scopes,
 )
 from domain.errors import Conflict, DomainError, Forbidden, NotFound, Unauthenticated
-from integrations.rate_limit import RateLimiter
+from integrations.rate_limit import RateLimited, RateLimiter
 from models.publisher import Publisher
 from models.repositories import audit, publishers, users
 from models.user import ApiToken, User
@@ -112,18 +112,30 @@ async def sign_in(
     jwt_secret: str,
     passwords: credentials.PasswordHashing,
 ) -> AccessToken:
-    """An access token for the account's email and password. Password guessing is slowed
-    per client and per account (``sign_in_rate_*``); a wrong email and a wrong password
-    are refused alike, so emails cannot be probed."""
+    """An access token for the account's email and password; a wrong email and a wrong
+    password are refused alike, so emails cannot be probed.
+
+    Only failures count, per (account, client address) (``sign_in_failures_per_account_client``)
+    and per client address (``sign_in_failures_per_client``): whoever guesses from other
+    addresses makes their own pairs back off, never the owner's, and signing in right takes
+    its hit back and clears that pair. Every attempt is counted when it starts and refunded
+    when the password is right, so attempts sent at once cannot all slip past the limit."""
     email = email.strip()
-    limiter.check(settings.sign_in_rate_per_client, "sign-in-client", client)
-    limiter.check(settings.sign_in_rate_per_account, "sign-in-account", email.lower()[:EMAIL_MAX])
+    pair = f"{client} {email.lower()[:EMAIL_MAX]}"
+    limiter.check(settings.sign_in_failures_per_client, "sign-in-client", client)
+    try:
+        limiter.check(settings.sign_in_failures_per_account_client, "sign-in-account-client", pair)
+    except RateLimited:
+        limiter.refund(settings.sign_in_failures_per_client, "sign-in-client", client)
+        raise
     if "\x00" in email or len(email) > EMAIL_MAX or len(password) > PASSWORD_MAX:
         raise Unauthenticated("invalid_credentials", "wrong email or password")
     user = await users.get_user_by_email(session, email)
     valid = await passwords.verify(password, user.password_hash if user else None)
     if user is None or not valid:
         raise Unauthenticated("invalid_credentials", "wrong email or password")
+    limiter.refund(settings.sign_in_failures_per_client, "sign-in-client", client)
+    limiter.clear(settings.sign_in_failures_per_account_client, "sign-in-account-client", pair)
     if not user.is_active:
         raise Forbidden("account_disabled", "this account is disabled")
     token, expires = credentials.issue_access_token(

@@ -142,23 +142,96 @@ async def test_another_users_token_cannot_be_revoked(api, make):
     assert response.status_code == 404
 
 
-async def test_password_guessing_is_slowed_per_account(api):
-    await register(api)
+def from_address(api, address: str) -> None:
+    """Later requests arrive from ``address`` (the peer the server sees)."""
+    api.http._transport.client = (address, 40000)
+
+
+def stopped_limiter(api, **rates: str):
+    """Sign-in limits ``rates`` on a clock that stands still mid-window: on the real one,
+    attempts either side of a minute's boundary count the earlier minute in part only."""
     app = api.http._transport.app
-    app.state.settings = api.settings.model_copy(update={"sign_in_rate_per_account": "3/minute"})
-    # A clock that stands still mid-window: on the real one, attempts either side of a
-    # minute's boundary count the earlier minute in part only, and the fourth got through.
+    app.state.settings = api.settings.model_copy(update=rates)
     app.state.rate_limiter = RateLimiter(clock=lambda: 30.0)
+
+
+async def test_password_guessing_backs_off_per_account_and_client(api):
+    await register(api)
+    stopped_limiter(api, sign_in_failures_per_account_client="3/minute")
+    from_address(api, "203.0.113.7")
     codes = [
         (await sign_in(api, "ada@example.com", f"wrong password {n}")).status_code for n in range(3)
     ]
     assert codes == [401, 401, 401]
     blocked = await sign_in(api, "ADA@example.com")
-    assert blocked.status_code == 429
+    assert blocked.status_code == 429, "even the right password waits on this pair"
     assert blocked.json()["error"] == "rate_limited"
     assert 1 <= int(blocked.headers["Retry-After"]) <= 60, "seconds until a try is admitted"
     other = await sign_in(api, "someone-else@example.com", "whatever password")
     assert other.status_code == 401, "another account has its own budget"
+
+
+async def test_guesses_from_other_addresses_do_not_lock_the_owner_out(api):
+    """The attack: wrong passwords for the victim from rotating addresses. Each of those
+    pairs backs off; the owner, from their own address, still signs in."""
+    await register(api)
+    stopped_limiter(api, sign_in_failures_per_account_client="3/minute")
+    for host in range(1, 11):
+        from_address(api, f"198.51.100.{host}")
+        for attempt in range(4):
+            await sign_in(api, "ada@example.com", f"guess {host}-{attempt}")
+    assert (await sign_in(api, "ada@example.com", "one more guess")).status_code == 429
+    from_address(api, "192.0.2.44")
+    owner = await sign_in(api, "ada@example.com")
+    assert owner.status_code == 200, owner.text
+
+
+async def test_signing_in_right_does_not_count_and_clears_the_pairs_failures(api):
+    await register(api)
+    stopped_limiter(
+        api, sign_in_failures_per_account_client="3/minute", sign_in_failures_per_client="5/minute"
+    )
+    for _ in range(12):
+        ok = await sign_in(api, "ada@example.com")
+        assert ok.status_code == 200, "successful sign-ins are not throttled"
+    assert (await sign_in(api, "ada@example.com", "typo one")).status_code == 401
+    assert (await sign_in(api, "ada@example.com", "typo two")).status_code == 401
+    assert (await sign_in(api, "ada@example.com")).status_code == 200
+    codes = [(await sign_in(api, "ada@example.com", f"typo {n}")).status_code for n in range(3)]
+    assert codes == [401, 401, 401], "the success before started the pair afresh"
+
+
+async def test_one_address_guessing_across_accounts_hits_its_own_cap(api):
+    await register(api)
+    stopped_limiter(api, sign_in_failures_per_client="4/minute")
+    from_address(api, "203.0.113.9")
+    codes = [
+        (await sign_in(api, f"user{n}@example.com", "sprayed password")).status_code
+        for n in range(6)
+    ]
+    assert codes == [401, 401, 401, 401, 429, 429]
+    from_address(api, "192.0.2.44")
+    assert (await sign_in(api, "ada@example.com")).status_code == 200
+
+
+async def test_a_forwarded_for_header_from_a_client_does_not_pick_its_bucket(api):
+    """Without trusted proxies, X-Forwarded-For is the client's own word: rotating it
+    must not buy fresh failures."""
+    await register(api)
+    stopped_limiter(api, sign_in_failures_per_account_client="3/minute")
+    from_address(api, "203.0.113.7")
+    codes = [
+        (
+            await api.request(
+                "POST",
+                "/api/v1/auth/token",
+                data={"username": "ada@example.com", "password": "wrong password"},
+                headers={"X-Forwarded-For": f"10.1.1.{n}"},
+            )
+        ).status_code
+        for n in range(5)
+    ]
+    assert codes == [401, 401, 401, 429, 429]
 
 
 async def test_registration_is_slowed_per_client_and_a_refused_one_creates_nothing(api, db):

@@ -106,3 +106,17 @@ def test_a_rate_limited_call_documents_its_429_and_retry_after(method, path):
         "$ref": "#/components/schemas/ErrorBody"
     }
     assert answer["headers"]["Retry-After"]["schema"]["type"] == "integer"
+
+
+def test_a_refunded_hit_is_given_back_and_a_cleared_key_starts_afresh():
+    clock = Clock(60 * 1000 + 30)
+    limiter = RateLimiter(clock)
+    assert hits_allowed(limiter, "3/minute", "k", 3) == 3
+    limiter.refund("3/minute", "scope", "k")
+    assert hits_allowed(limiter, "3/minute", "k", 3) == 1
+    clock.now += 30  # the hits now sit in the previous window; a refund comes from there
+    limiter.refund("3/minute", "scope", "k")
+    limiter.refund("3/minute", "scope", "never-seen")
+    assert hits_allowed(limiter, "3/minute", "k", 3) == 1
+    limiter.clear("3/minute", "scope", "k")
+    assert hits_allowed(limiter, "3/minute", "k", 5) == 3

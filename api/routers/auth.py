@@ -68,7 +68,8 @@ async def sign_in(
     client: ClientAddressDep,
     passwords: PasswordsDep,
 ) -> TokenOut:
-    """Password guessing is slowed per client and per account (``sign_in_rate_*``)."""
+    """Failed attempts back off per account and client address, and per client address
+    (``sign_in_failures_*``); signing in right does not count."""
     issued = await accounts.sign_in(
         session,
         email=form.username,
