@@ -1,5 +1,6 @@
 """The embedded services `marketplace dev` runs when no external one is configured."""
 
+import os
 import re
 import shutil
 import socket
@@ -9,6 +10,8 @@ import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from integrations.private_files import open_private, private_directory
 
 if TYPE_CHECKING:
     from pgserver.postgres_server import PostgresServer
@@ -51,14 +54,19 @@ def start_postgres(data_dir: Path, database: str = DATABASE_NAME) -> tuple["Post
 
 
 def start_temporal(data_dir: Path, port: int, ui_port: int) -> subprocess.Popen[bytes]:
-    """Run the Temporal dev server with SQLite under the data dir and the web UI."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    """Run the Temporal dev server with SQLite under the data dir and the web UI.
+
+    The database and log live in ``data_dir/temporal`` (0700): workflow histories hold
+    order and account data, and the server creates its files with the default umask.
+    """
+    folder = private_directory(data_dir / "temporal")
+    _adopt_legacy_database(data_dir, folder)
     command = [
         venv_executable("temporal"),
         "server",
         "start-dev",
         "--db-filename",
-        str((data_dir / "temporal.db").resolve()),
+        str((folder / "temporal.db").resolve()),
         "--ip",
         "127.0.0.1",
         "--port",
@@ -70,11 +78,24 @@ def start_temporal(data_dir: Path, port: int, ui_port: int) -> subprocess.Popen[
     ]
     for attribute in SEARCH_ATTRIBUTES:
         command += ["--search-attribute", attribute]
-    with open(data_dir / "temporal.log", "ab") as log:
+    log_file = open_private(folder / "temporal.log", os.O_WRONLY | os.O_APPEND)
+    with os.fdopen(log_file, "ab") as log:
         # Not a finding (B603): the temporal script of this environment, every argument ours
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # nosec B603
     wait_for_port("127.0.0.1", port, process, timeout=60)
+    for database in folder.glob("temporal.db*"):  # the server made them with its umask
+        database.chmod(0o600)
     return process
+
+
+def _adopt_legacy_database(data_dir: Path, folder: Path) -> None:
+    """Move a database an older version kept at the data dir root into ``folder``."""
+    if (folder / "temporal.db").exists():
+        return
+    for name in ("temporal.db", "temporal.db-wal", "temporal.db-shm", "temporal.db-journal"):
+        if (data_dir / name).exists():
+            os.replace(data_dir / name, folder / name)
+            (folder / name).chmod(0o600)
 
 
 def wait_for_port(host: str, port: int, process: subprocess.Popen[bytes], timeout: float) -> None:

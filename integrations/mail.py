@@ -17,6 +17,8 @@ from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Literal, Protocol
 
+from integrations.private_files import private_directory, write_private
+
 
 class Mailer(Protocol):
     def send(self, message: EmailMessage, *, dedupe_key: str) -> None:
@@ -43,12 +45,9 @@ class FileMailer:
         self.directory = directory
 
     def send(self, message: EmailMessage, *, dedupe_key: str) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_directory(self.directory)  # messages hold reset links and personal data
         safe_key = "".join(c if c.isalnum() or c in "-_." else "_" for c in dedupe_key)
-        target = self.directory / f"{safe_key}.eml"
-        temporary = target.with_suffix(".tmp")
-        temporary.write_bytes(bytes(message))
-        temporary.replace(target)
+        write_private(self.directory / f"{safe_key}.eml", bytes(message))
 
 
 class SmtpMailer:

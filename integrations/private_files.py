@@ -28,3 +28,40 @@ def create_once(path: Path, make_content: Callable[[], bytes]) -> bytes:
         finally:
             os.unlink(temporary)
     return path.read_bytes()
+
+
+def private_directory(path: Path) -> Path:
+    """``path`` as a folder only its owner can enter (0700), created if missing.
+
+    Only this folder is tightened, not its parents: the data dir root stays traversable,
+    since the embedded Postgres runs as another user when we run as root. A folder made
+    0644 by an older version is tightened too, which also hides the files already in it.
+    """
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o777 != 0o700:
+        path.chmod(0o700)
+    return path
+
+
+def write_private(path: Path, content: bytes) -> None:
+    """Replace ``path`` atomically with ``content``, the file 0600 from its first byte.
+
+    A private temporary file (mkstemp makes it 0600) is renamed over the target, so
+    readers see the old content or the new, never a half-written or readable-by-all file.
+    """
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def open_private(path: Path, flags: int) -> int:
+    """``os.open`` that creates the file 0600 (an existing file keeps its mode)."""
+    return os.open(path, flags | os.O_CREAT, 0o600)

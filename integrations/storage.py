@@ -25,6 +25,8 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from integrations.private_files import private_directory
+
 CHUNK_SIZE = 1024 * 1024
 FILES_ROUTE = "/api/v1/marketplace/files/"
 MAX_PRESIGN = timedelta(days=7)  # the longest a SigV4 presigned URL may live
@@ -138,8 +140,9 @@ class LocalStorage:
             and _file_sha256(target) == _file_sha256(path)
         ):
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._private_folders(target.parent)
         # Same directory, so the rename is atomic: readers see the old file or the new one.
+        # NamedTemporaryFile creates it with mkstemp, so it is 0600 from the start.
         with tempfile.NamedTemporaryFile(
             dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
         ) as temporary:
@@ -153,6 +156,14 @@ class LocalStorage:
                 Path(temporary.name).unlink(missing_ok=True)
                 raise
         os.replace(temporary.name, target)
+
+    def _private_folders(self, folder: Path) -> None:
+        """``folder`` and each one between it and the root made 0700 (the root too)."""
+        root = self.root.resolve()
+        private_directory(root)
+        for level in reversed(folder.relative_to(root).parents[:-1]):
+            private_directory(root / level)
+        private_directory(folder)
 
     def exists(self, key: str) -> bool:
         return self.path_for(key).is_file()

@@ -271,7 +271,7 @@ def test_dev_runs_everything_embedded_stops_on_ctrl_c_and_reuses_its_data(outsid
     assert f"http://127.0.0.1:{api_port}/docs" in first
     assert f"http://127.0.0.1:{env['MARKETPLACE_TEMPORAL_UI_PORT']}" in first
     data = outside_tmp / "data"
-    assert (data / "postgres").is_dir() and (data / "temporal.db").is_file()
+    assert (data / "postgres").is_dir() and (data / "temporal" / "temporal.db").is_file()
 
     second = _run_dev_once(env, api_port, _sign_in)
     assert "FastVue Marketplace is running" in second

@@ -28,6 +28,7 @@ from typing import Any
 
 from domain.checkout import PaymentStatus, RefundStatus
 from integrations.payments import Payment, PaymentRequest, Refund, WebhookEvent, WebhookRejected
+from integrations.private_files import open_private, private_directory, write_private
 
 
 @dataclass(frozen=True)
@@ -167,9 +168,10 @@ class LocalGateway:
         """The payment's state, locked; written back if the block changed it."""
         if not payment_id.startswith("lpay_") or not payment_id[5:].isalnum():
             raise KeyError(f"no local payment {payment_id!r}")
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_directory(self.directory)
         path = self.directory / f"{payment_id}.json"
-        with open(self.directory / f"{payment_id}.lock", "a") as lock:
+        lock_file = open_private(self.directory / f"{payment_id}.lock", os.O_WRONLY | os.O_APPEND)
+        with os.fdopen(lock_file, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             state = json.loads(path.read_text()) if path.exists() else {}
             if must_exist and not state:
@@ -177,9 +179,7 @@ class LocalGateway:
             before = json.dumps(state, sort_keys=True)
             yield state
             if json.dumps(state, sort_keys=True) != before:
-                temporary = path.with_suffix(".tmp")
-                temporary.write_text(json.dumps(state))
-                os.replace(temporary, path)
+                write_private(path, json.dumps(state).encode())
 
 
 def _digest(key: str) -> str:
