@@ -24,7 +24,18 @@ from domain.ingest import (
 from domain.manifest import check_manifest_against_listing, parse_manifest
 from domain.review import ReviewRequest
 from domain.semver import fastvue_range_bounds, parse_semver
-from domain.versions import PipelineStep, Reason, VersionStatus, scan_verdict
+from domain.versions import (
+    Footprint,
+    PipelineStep,
+    Reason,
+    ScanVerdict,
+    VersionStatus,
+    dependency_names,
+    file_types,
+    finding_identities,
+    novelties,
+    scan_verdict,
+)
 from integrations import zip_archive
 from integrations.mail import Mailer
 from integrations.scanning import (
@@ -157,7 +168,9 @@ class PackageActivities:
         try:
             async with self._scan_slots:
                 path = await asyncio.to_thread(self._local_copy, request)
-                findings, audit_result = await asyncio.to_thread(self._scan_files, path, request)
+                findings, audit_result, suffixes = await asyncio.to_thread(
+                    self._scan_files, path, request
+                )
         finally:
             heartbeat.cancel()
         reject_at, review_at = await self._scan_thresholds()
@@ -169,14 +182,45 @@ class PackageActivities:
             reject_at=reject_at,
             review_at=review_at,
         )
+        stored_findings = [f.model_dump(mode="json") for f in findings]
+        if verdict != ScanVerdict.REJECT:
+            added = await self._novelties(request, stored_findings, suffixes)
+            if added:
+                verdict, reasons = ScanVerdict.REVIEW, [*reasons, *added]
         await self._step(
             request,
             PipelineStep.SCAN,
-            scan_findings=[f.model_dump(mode="json") for f in findings],
+            scan_findings=stored_findings,
+            file_types=sorted(suffixes),
             audit_status=audit_result.status,
             audit_report=audit_result.model_dump(mode="json"),
         )
         return ScanOutcome(verdict=verdict, reasons=reasons, findings=len(findings))
+
+    async def _novelties(
+        self, request: IngestRequest, findings: list[dict[str, Any]], suffixes: set[str]
+    ) -> list[Reason]:
+        """What this version adds over the previous published one (none for a first
+        version): inside the scan step, so recorded workflow histories replay unchanged."""
+        async with self.sessions() as session:
+            previous = await versions.previous_published(
+                session, request.module_id, except_id=request.version_id
+            )
+            current = await versions.get_version(session, request.version_id)
+        if previous is None or current is None:
+            return []
+        return novelties(
+            Footprint(
+                dependencies=dependency_names(previous.manifest),
+                file_types=None if previous.file_types is None else set(previous.file_types),
+                findings=finding_identities(previous.scan_findings),
+            ),
+            Footprint(
+                dependencies=dependency_names(current.manifest),
+                file_types=suffixes,
+                findings=finding_identities(findings),
+            ),
+        )
 
     async def _scan_thresholds(self) -> tuple[str, str]:
         """The severities in force for this scan: the admins' platform settings, read per
@@ -186,7 +230,9 @@ class PackageActivities:
                 session, self.scan_policy.reject_at, self.scan_policy.review_at
             )
 
-    def _scan_files(self, path: Path, request: IngestRequest) -> tuple[list[Finding], AuditResult]:
+    def _scan_files(
+        self, path: Path, request: IngestRequest
+    ) -> tuple[list[Finding], AuditResult, set[str]]:
         name = f"{request.technical_name}/manifest.json"
         manifest = parse_manifest(
             zip_archive.read_member(path, name, self.limits.max_manifest_bytes, self.limits)
@@ -202,7 +248,7 @@ class PackageActivities:
             osv_url=self.scan_policy.osv_url,
             timeout=self.scan_policy.audit_timeout,
         )
-        return findings, audit_result
+        return findings, audit_result, file_types([e.name for e in entries if not e.is_dir])
 
     @activity.defn(name="package.hold_for_review")
     async def hold_for_review(self, request: IngestRequest, reasons: list[Reason]) -> None:

@@ -1,6 +1,8 @@
 """Module versions: statuses, pipeline steps, rejection reasons and the scan verdict."""
 
+import re
 from enum import StrEnum
+from pathlib import PurePosixPath
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -106,5 +108,72 @@ def scan_verdict(
     return ScanVerdict.PASS, []
 
 
-def _scan_reason(code: str, detail: str) -> Reason:
-    return Reason(code=code, detail=detail, step=PipelineStep.SCAN)
+def _scan_reason(code: str, detail: str, **data: Any) -> Reason:
+    return Reason(code=code, detail=detail, step=PipelineStep.SCAN, data=data)
+
+
+class Footprint(BaseModel):
+    """What a version brings in, kept to compare the next version with: dependency names,
+    file suffixes (``None`` when not recorded, for versions older than the record) and
+    scanner finding identities (test id and file, lines ignored)."""
+
+    dependencies: set[str] = Field(default_factory=set)
+    file_types: set[str] | None = None
+    findings: set[tuple[str, str]] = Field(default_factory=set)
+
+
+def dependency_names(manifest: dict[str, Any] | None) -> set[str]:
+    """Module dependencies as ``module:name``, external ones as ``python:name``
+    (PEP 503-normalised, so a respelling is not a new dependency)."""
+    if not manifest:
+        return set()
+    names = {f"module:{name}" for name in manifest.get("dependencies") or []}
+    for package in manifest.get("external_dependencies") or {}:
+        names.add("python:" + re.sub(r"[-_.]+", "-", str(package)).lower())
+    return names
+
+
+def file_types(names: list[str]) -> set[str]:
+    """The lower-cased suffixes of the archive's files (``""`` for none)."""
+    return {PurePosixPath(name).suffix.lower() for name in names if not name.endswith("/")}
+
+
+def finding_identities(findings: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    return {(str(f.get("test_id", "")), str(f.get("file", ""))) for f in findings}
+
+
+def novelties(previous: Footprint, current: Footprint) -> list[Reason]:
+    """What ``current`` adds over the previously published version: each new dependency,
+    file type or scanner finding holds the update for a person. A clean update adds none."""
+    reasons: list[Reason] = []
+    added = sorted(current.dependencies - previous.dependencies)
+    if added:
+        reasons.append(
+            _scan_reason(
+                "new_dependency",
+                f"dependencies not in the previous version: {', '.join(added)}",
+                dependencies=added,
+            )
+        )
+    if previous.file_types is not None and current.file_types is not None:
+        types = sorted(current.file_types - previous.file_types)
+        if types:
+            reasons.append(
+                _scan_reason(
+                    "new_file_type",
+                    "file types not in the previous version: "
+                    + ", ".join(t or "(none)" for t in types),
+                    file_types=types,
+                )
+            )
+    found = sorted(current.findings - previous.findings)
+    if found:
+        reasons.append(
+            _scan_reason(
+                "new_finding",
+                "scanner findings not in the previous version: "
+                + ", ".join(f"{test} in {file}" for test, file in found[:10]),
+                findings=[{"test_id": test, "file": file} for test, file in found],
+            )
+        )
+    return reasons

@@ -146,6 +146,9 @@ class ModuleVersion(Base, TimestampMixin):
     pipeline_step: Mapped[str | None] = mapped_column(String(30))
     rejection_reasons: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     scan_findings: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    file_types: Mapped[list[Any] | None] = mapped_column(
+        comment="file suffixes in the archive, compared with the next version's"
+    )
     audit_status: Mapped[str | None] = mapped_column(String(20))
     audit_report: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     workflow_id: Mapped[str | None] = mapped_column(String(200))

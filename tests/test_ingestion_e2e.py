@@ -260,3 +260,44 @@ async def test_an_unreachable_audit_holds_the_version_until_an_admin_lets_it_thr
             .all()
         )
     assert actors == [admin.id]
+
+
+async def test_an_update_publishes_alone_unless_it_adds_something_then_it_is_held(
+    committed_api, listing, worker, temporal_dev, make_committed
+):
+    api = committed_api
+    owner, module = listing
+    admin = await make_committed.admin()
+
+    def release(version: str, **changes) -> bytes:
+        manifest = archives.sample_manifest() | {"version": version, **changes}
+        return archives.build_zip(archives.package_entries(manifest=manifest))
+
+    async def ingest(data: bytes) -> dict:
+        response = await upload(api, owner, module, data)
+        assert response.status_code == 202, response.text
+        return response.json()
+
+    first = await ingest(release("1.0.0"))
+    await finish(temporal_dev, first)
+    approved = await api.request(
+        "POST", f"/api/v1/admin/marketplace/modules/{module['id']}/approve", as_user=admin
+    )
+    assert approved.status_code == 200, approved.text
+
+    clean = await ingest(release("1.1.0"))
+    await finish(temporal_dev, clean)
+    status = (await api.request("GET", clean["status_url"], as_user=owner)).json()
+    assert status["status"] == "published", status
+
+    deps = archives.sample_manifest()["external_dependencies"] | {"anyio": ">=4.0"}
+    grown = await ingest(release("1.2.0", external_dependencies=deps))
+
+    async def held():
+        mine = (await api.request("GET", grown["status_url"], as_user=owner)).json()
+        return mine if mine["status"] == "manual_review" else None
+
+    mine = await eventually(held)
+    assert mine, "1.2.0 adds a dependency and waits for an admin"
+    assert [r["code"] for r in mine["rejection_reasons"]] == ["new_dependency"]
+    assert mine["rejection_reasons"][0]["data"] == {"dependencies": ["python:anyio"]}

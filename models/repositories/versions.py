@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.versions import VersionStatus
+from domain.versions import DOWNLOADABLE, VersionStatus
 from models.module import MarketplaceModule, ModuleVersion
 from models.repositories.errors import unique_violations
 
@@ -76,6 +76,23 @@ async def set_fields(session: AsyncSession, version_id: int, **values: Any) -> N
     await session.execute(
         update(ModuleVersion).where(ModuleVersion.id == version_id).values(**values)
     )
+
+
+async def previous_published(
+    session: AsyncSession, module_id: int, *, except_id: int
+) -> ModuleVersion | None:
+    """The version published most recently before this one, if any."""
+    result = await session.execute(
+        select(ModuleVersion)
+        .where(
+            ModuleVersion.module_id == module_id,
+            ModuleVersion.id != except_id,
+            ModuleVersion.status.in_([s.value for s in DOWNLOADABLE]),
+        )
+        .order_by(ModuleVersion.published_at.desc().nulls_last(), ModuleVersion.id.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
 
 
 async def recompute_latest(session: AsyncSession, module_id: int) -> int | None:
