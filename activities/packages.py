@@ -2,6 +2,7 @@
 transforms it, and records its result on the version row. Every step can run twice."""
 
 import asyncio
+import os
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,7 @@ from domain.versions import (
 )
 from integrations import zip_archive
 from integrations.mail import Mailer
+from integrations.private_files import open_private, private_directory
 from integrations.scanning import (
     SCAN_ERROR_ID,
     AuditResult,
@@ -89,9 +91,9 @@ class PackageActivities:
         target = self.workdir / f"version-{request.version_id}.zip"
         if target.exists() and file_sha256(target).hex() == request.upload_sha256:
             return target
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        private_directory(self.workdir)
         partial = target.with_suffix(".part")
-        with partial.open("wb") as handle:
+        with os.fdopen(open_private(partial, os.O_WRONLY | os.O_TRUNC), "wb") as handle:
             for chunk in self.storage.open_stream(request.staging_key):
                 handle.write(chunk)
         partial.replace(target)

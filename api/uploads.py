@@ -14,6 +14,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import parse_options_header
 
 from domain.errors import DomainError, ErrorKind
+from integrations.private_files import private_directory
 
 if TYPE_CHECKING:  # python-multipart declares its callback types for type checkers only
     from python_multipart.multipart import MultipartCallbacks
@@ -164,7 +165,7 @@ async def receive_package(
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes + 64 * 1024:
         raise UploadTooLarge(max_bytes)
-    into.mkdir(parents=True, exist_ok=True)
+    private_directory(into)
     descriptor, name = tempfile.mkstemp(prefix="upload-", suffix=".zip", dir=into)
     path = Path(name)
     try:

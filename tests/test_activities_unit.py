@@ -5,6 +5,8 @@ Temporal does after a worker dies mid-step, and must add nothing the second time
 
 import dataclasses
 import hashlib
+import os
+import stat
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -311,3 +313,18 @@ async def test_prepare_twice_gives_one_payout_row(committed, make_committed, set
         == 1
     )
     assert await count(committed, EarningEntry, EarningEntry.payout_id == first.payout_id) == 2
+
+
+async def test_the_workers_copy_of_an_upload_is_private(ingest, tmp_path):
+    """Under a usual umask the staged copy would be world-readable (audit: data dir files)."""
+    steps, stage = ingest
+    previous = os.umask(0o022)
+    try:
+        good = await stage(archives.sample_zip())
+        assert (await ActivityEnvironment().run(steps.check_archive, good)).passed
+    finally:
+        os.umask(previous)
+    workdir = tmp_path / "work"
+    assert stat.S_IMODE(workdir.stat().st_mode) == 0o700
+    copies = list(workdir.glob("version-*.zip"))
+    assert copies and all(stat.S_IMODE(c.stat().st_mode) & 0o077 == 0 for c in copies)
