@@ -29,10 +29,13 @@ def domain_coupon(row: CouponRow) -> Coupon:
 
 
 def throttle_lookup(
-    limiter: RateLimiter, settings: Settings, *, client: str, account_id: int
+    code: str | None, limiter: RateLimiter, settings: Settings, *, client: str, account_id: int
 ) -> None:
-    """Count one coupon lookup by this caller and this account; RateLimited past either
-    ``coupon_rate_*``. Every lookup counts, found or not: codes are secrets to guess."""
+    """Count a lookup of ``code`` (none asked, none counted) by this caller and this
+    account; RateLimited past either ``coupon_rate_*``. Every lookup counts, found or not:
+    codes are secrets to guess."""
+    if code is None:
+        return
     limiter.check(settings.coupon_rate_per_client, "coupon-client", client)
     limiter.check(settings.coupon_rate_per_account, "coupon-account", str(account_id))
 

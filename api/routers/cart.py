@@ -63,8 +63,7 @@ async def get_cart(
 ) -> CartOut:
     """The cart priced as checkout would price it; ``coupon`` previews a coupon code.
     Coupon lookups are limited per client and per account (``coupon_rate_*``)."""
-    if coupon is not None:
-        coupons.throttle_lookup(limiter, settings, client=client, account_id=principal.user.id)
+    coupons.throttle_lookup(coupon, limiter, settings, client=client, account_id=principal.user.id)
     return _cart_out(await cart.priced_cart(session, principal.user.id, coupon))
 
 

@@ -50,8 +50,9 @@ async def checkout(
     ``POST /checkout/confirm``); it ends ``completed`` with its licenses, or ``failed`` /
     ``expired`` with a ``failure_code``. A ``coupon_code`` counts against the same
     per-client and per-account limits as a cart preview's ``coupon``."""
-    if body.coupon_code is not None:
-        coupons.throttle_lookup(limiter, settings, client=client, account_id=principal.user.id)
+    coupons.throttle_lookup(
+        body.coupon_code, limiter, settings, client=client, account_id=principal.user.id
+    )
     started = await checkout_service.place_order(
         session,
         principal.user,
