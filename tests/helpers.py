@@ -19,6 +19,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from integrations.temporal.front_door import TemporalConnector, TemporalFrontDoor
 from models import Base
 from settings import Settings
+from tests import archives
+from tests.factories import unique
 
 T = TypeVar("T")
 
@@ -129,3 +131,21 @@ async def database_snapshot(sessions: async_sessionmaker) -> dict:
     async with sessions() as session:
         value = (await session.execute(text(f"SELECT jsonb_build_object({parts})"))).scalar_one()
     return json.loads(value) if isinstance(value, str) else value
+
+
+async def sample_listing(api, owner) -> dict:
+    """``owner``'s new draft listing for the sample package's technical name, through the
+    API; the slug is new each time, since workflow ids built from it outlive a test's rows."""
+    created = await api.request(
+        "POST",
+        "/api/v1/publisher/modules",
+        as_user=owner,
+        json={
+            "technical_name": archives.TECHNICAL_NAME,
+            "slug": unique("hello"),
+            "display_name": "Hello FastVue",
+            "short_description": "A greeting widget for FastVue dashboards.",
+        },
+    )
+    assert created.status_code == 201, created.text
+    return created.json()

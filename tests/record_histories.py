@@ -13,7 +13,6 @@ tests check what the runs do."""
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from pydantic import SecretStr
@@ -24,17 +23,22 @@ from temporalio.testing import WorkflowEnvironment
 from cli import embedded
 from domain import processes
 from domain.checkout import SubscriptionInput, SubscriptionStatus, add_period
-from domain.modules import ModuleStatus, SubscriptionPeriod
+from domain.modules import SubscriptionPeriod
 from domain.payouts import MonthlyPayoutsInput, Period
 from integrations.wiring import payout_options_from
-from tests import archives
-from tests.factories import unique
-from tests.helpers import wait_until
+from tests import archives, test_checkout_e2e
+from tests.helpers import sample_listing, wait_until
 from tests.history_recording import RECORDING, keep_history
 from tests.osv_fake import osv_fake
 from tests.payouts_fake import PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, STRIPE_KEY, PayoutsServer
 from tests.payouts_ledger import Ledger, day_of, payouts_of, settled
-from tests.test_checkout_e2e import CHECKOUT, GOOD, NEEDS_3DS, fill_cart, order_when
+from tests.test_checkout_e2e import (
+    CHECKOUT,
+    GOOD,
+    NEEDS_3DS,
+    fill_cart,
+    order_when,
+)
 from tests.test_ingestion_e2e import INSECURE_CODE
 from tests.test_subscription_workflow import DECLINES_OFF_SESSION, anchor_ending_in, seed
 from worker import build_worker
@@ -98,23 +102,6 @@ def client(temporal_dev) -> Client:
 # --- catalog ----------------------------------------------------------------------------
 
 
-async def new_listing(api, owner) -> int:
-    """A draft listing of the sample module (whose technical name only one listing has)."""
-    created = await api.request(
-        "POST",
-        "/api/v1/publisher/modules",
-        as_user=owner,
-        json={
-            "technical_name": archives.TECHNICAL_NAME,
-            "slug": unique("hello"),
-            "display_name": "Hello FastVue",
-            "short_description": "A greeting widget for FastVue dashboards.",
-        },
-    )
-    assert created.status_code == 201, created.text
-    return created.json()["id"]
-
-
 async def upload_sample(api, owner, module_id: int, version: str, *extra) -> dict:
     """That version of the sample (with ``extra`` entries) uploaded; the accepted response
     (``workflow_id``, ``version``)."""
@@ -137,7 +124,7 @@ async def upload_sample(api, owner, module_id: int, version: str, *extra) -> dic
 
 async def test_version_ingestion(committed_api, make_committed, worker, client, osv):
     owner, _ = await make_committed.publisher()
-    module_id = await new_listing(committed_api, owner)
+    module_id = (await sample_listing(committed_api, owner))["id"]
     published = await upload_sample(committed_api, owner, module_id, "1.0.0")
     outcome = await client.get_workflow_handle(published["workflow_id"]).result()
     assert outcome["status"] == "published"
@@ -192,21 +179,8 @@ async def test_module_review(committed_api, make_committed, worker, client):
 
 # --- commerce ---------------------------------------------------------------------------
 
-
-@pytest.fixture
-async def shop(make_committed):
-    _, publisher = await make_committed.publisher()
-
-    async def module(price: str, **fields):
-        return await make_committed.module(
-            publisher,
-            status=ModuleStatus.PUBLISHED,
-            license_type=fields.pop("license_type", "paid"),
-            price=Decimal(price),
-            **fields,
-        )
-
-    return module
+shop = test_checkout_e2e.shop
+"""The checkout tests' fixture: a publisher and a way to list its modules for sale."""
 
 
 async def checkout(api, buyer, card: str) -> dict:
@@ -216,10 +190,11 @@ async def checkout(api, buyer, card: str) -> dict:
 
 
 async def test_checkout_and_refund(committed_api, make_committed, worker, client, shop):
+    _, for_sale = shop
     api = committed_api
     buyer = await make_committed.user()
-    monthly = await shop("10.00", license_type="subscription", subscription_period="monthly")
-    await fill_cart(api, buyer, await shop("49.99"), monthly)
+    monthly = await for_sale("10.00", license_type="subscription", subscription_period="monthly")
+    await fill_cart(api, buyer, await for_sale("49.99"), monthly)
     paid = await checkout(api, buyer, GOOD)
     order = await order_when(api, buyer, paid["order"]["id"], "completed")
     await client.get_workflow_handle(paid["workflow_id"]).result()
@@ -237,7 +212,7 @@ async def test_checkout_and_refund(committed_api, make_committed, worker, client
     await client.get_workflow_handle(refund_id).result()
     await keep_history(client, refund_id, "Refund-requested-by-buyer")
 
-    await fill_cart(api, buyer, await shop("15.00"))
+    await fill_cart(api, buyer, await for_sale("15.00"))
     needs_3ds = await checkout(api, buyer, NEEDS_3DS)
     number = needs_3ds["order"]["order_number"]
 
@@ -251,13 +226,13 @@ async def test_checkout_and_refund(committed_api, make_committed, worker, client
     await client.get_workflow_handle(needs_3ds["workflow_id"]).result()
     await keep_history(client, needs_3ds["workflow_id"], "Checkout-confirmed-by-buyer")
 
-    await fill_cart(api, buyer, await shop("16.00"))
+    await fill_cart(api, buyer, await for_sale("16.00"))
     expired = await checkout(api, buyer, NEEDS_3DS)
     await order_when(api, buyer, expired["order"]["id"], "expired")
     await client.get_workflow_handle(expired["workflow_id"]).result()
     await keep_history(client, expired["workflow_id"], "Checkout-never-confirmed")
 
-    await fill_cart(api, buyer, await shop("17.00"))
+    await fill_cart(api, buyer, await for_sale("17.00"))
     declined = await checkout(api, buyer, "4000000000000002")
     await order_when(api, buyer, declined["order"]["id"], "failed")
     await client.get_workflow_handle(declined["workflow_id"]).result()

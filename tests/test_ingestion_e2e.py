@@ -13,8 +13,7 @@ from sqlalchemy import func, select
 from models.module import ModuleVersion
 from models.platform import AuditLogEntry
 from tests import archives
-from tests.factories import unique
-from tests.helpers import eventually
+from tests.helpers import eventually, sample_listing
 from tests.osv_fake import osv_fake
 from worker import build_worker
 
@@ -41,19 +40,7 @@ async def listing(committed_api, make_committed):
     """A publisher and its draft listing for the sample module's technical name; the slug
     is new each time, since workflow ids (built from it) outlive the test's rows."""
     owner, _ = await make_committed.publisher()
-    created = await committed_api.request(
-        "POST",
-        "/api/v1/publisher/modules",
-        as_user=owner,
-        json={
-            "technical_name": archives.TECHNICAL_NAME,
-            "slug": unique("hello"),
-            "display_name": "Hello FastVue",
-            "short_description": "A greeting widget for FastVue dashboards.",
-        },
-    )
-    assert created.status_code == 201, created.text
-    return owner, created.json()
+    return owner, await sample_listing(committed_api, owner)
 
 
 async def upload(api, owner, module, data: bytes, **fields):

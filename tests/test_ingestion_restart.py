@@ -14,8 +14,7 @@ from sqlalchemy import func, select
 from models.module import ModuleVersion
 from models.platform import AuditLogEntry
 from tests import archives
-from tests.factories import unique
-from tests.helpers import wait_until
+from tests.helpers import sample_listing, wait_until
 from tests.osv_fake import osv_fake
 from worker import build_worker
 
@@ -68,19 +67,7 @@ async def test_a_worker_killed_mid_scan_is_replaced_and_the_version_published_on
 ):
     api = committed_api
     owner, _ = await make_committed.publisher()
-    module = (
-        await api.request(
-            "POST",
-            "/api/v1/publisher/modules",
-            as_user=owner,
-            json={
-                "technical_name": archives.TECHNICAL_NAME,
-                "slug": unique("hello"),
-                "display_name": "Hello FastVue",
-                "short_description": "A greeting widget.",
-            },
-        )
-    ).json()
+    module = await sample_listing(api, owner)
     target = temporal_dev.client.service_client.config.target_host
     with osv_fake() as osv:
         osv.mode = "hang"
