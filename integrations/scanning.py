@@ -24,12 +24,13 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel
 
+from domain.archive import PYTHON_SUFFIXES
+
 Severity = Literal["LOW", "MEDIUM", "HIGH"]
 
 SCAN_ERROR_ID = "SCAN_ERROR"
 """``test_id`` of the findings for files bandit could not scan (syntax errors, symlinks...)."""
 
-_SOURCE_SUFFIXES = (".py", ".pyw")
 _DESCRIPTION_LIMIT = 300
 _NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _LOWER_BOUND_OPERATORS = (">=", "==", "~=")
@@ -47,7 +48,9 @@ class Finding(BaseModel):
 
 
 def run_bandit(root: Path) -> list[Finding]:
-    """Scan every ``.py``/``.pyw`` file under ``root`` with all of bandit's default tests.
+    """Scan every ``.py``/``.pyw`` file under ``root`` (the suffix in any case: ``evil.PY``
+    is imported on case-insensitive file systems, and the archive check counts it as code)
+    with all of bandit's default tests.
 
     ``# nosec`` comments are ignored (the code comes from authors we review) and no config
     file from the scanned tree is read. A file bandit cannot parse, and a symlink (never
@@ -69,7 +72,7 @@ def run_bandit(root: Path) -> list[Finding]:
                 findings.append(_scan_error(root, here / name, "symlinked directory not followed"))
         for name in sorted(names):
             path = here / name
-            if not name.endswith(_SOURCE_SUFFIXES):
+            if not name.lower().endswith(PYTHON_SUFFIXES):
                 continue
             if path.is_symlink():
                 findings.append(_scan_error(root, path, "symlinked file not followed"))

@@ -258,3 +258,17 @@ def test_a_name_with_a_trailing_newline_is_not_a_package_name(refused_url, no_su
 
     assert (result.status, result.unpinned) == ("clean", ["requests\n"])
     assert "not a valid package name" in result.detail
+
+
+def test_bandit_scans_python_files_whatever_the_case_of_their_suffix(tmp_path):
+    """The archive check counts ``evil.PY`` as code and a case-insensitive file system
+    imports it: a scan that skipped it would sign code nobody looked at."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "evil.PY").write_text(RISKY)
+    (package / "tool.Pyw").write_text("exec(input())\n")
+
+    findings = run_bandit(tmp_path)
+
+    assert ("pkg/evil.PY", 6, "B602", "HIGH") in _severe(findings)
+    assert ("pkg/tool.Pyw", 1, "B102", "MEDIUM") in _severe(findings)
