@@ -138,8 +138,21 @@ class Settings(BaseSettings):
         min_length=32,
         description="encrypts license keys at rest; empty uses a key kept in data_dir",
     )
-    license_answer_cache: timedelta = timedelta(hours=24)
+    license_answer_cache: timedelta = Field(
+        default=timedelta(hours=24), description="how long a VALID answer may be relied on"
+    )
     offline_license_lifetime: timedelta = timedelta(days=30)
+    license_churn_window: timedelta = Field(
+        default=timedelta(hours=24),
+        gt=timedelta(0),
+        description="an instance given up counts against the churn limit this long",
+    )
+    license_churn_extra_instances: int = Field(
+        default=2,
+        ge=0,
+        le=1000,
+        description="instances a license may serve within the churn window beyond its seats",
+    )
     verify_rate_per_key: str = "60/minute"
     verify_rate_per_client: str = "300/minute"
     coupon_rate_per_client: str = Field(

@@ -273,7 +273,7 @@ class Verify(Target):
             {
                 "instance_id": seat.instance_id,
                 "domain": seat.domain,
-                "nonce": f"n-{next(self.counter)}",
+                "nonce": f"bench-nonce-{next(self.counter):016d}",
             }
         ).encode()
         return (

@@ -17,32 +17,53 @@ reach at any hash speed. An unsalted hash keeps the lookup one equality on a uni
 which the verify hot path needs. Keys are never logged or signed in full: ``mask_license_key``
 shows the last group only, and ``DomainError`` details never quote the key.
 
-**Verification codes**, checked in this order (the first that applies wins):
+**Answer codes**, checked in this order (the first that applies wins):
 
-=====================  ===================================================================
-``NOT_FOUND``          no license has this key
-``REVOKED``            the license was revoked (refund, fraud, admin)
-``CANCELLED``          the license was cancelled and has ended (a subscription cancelled *at
-                       period end* stays ``active`` until then, so it can be resumed)
-``EXPIRED``            status ``expired``, or ``now >= expires_at``
-``DOMAIN_MISMATCH``    ``instance_domains`` is set and the domain is not in it
-``NOT_ACTIVATED``      this instance holds no activation, and a seat is free
-``TOO_MANY_INSTANCES`` this instance holds no activation and every seat is taken, or it holds
-                       one beyond ``max_instances`` (the limit was lowered after it activated:
-                       the oldest activations keep the seats)
-``VALID``              none of the above
-``INVALID_SIGNATURE``  never from the server: what an instance concludes when a signed
-                       answer or an offline license file does not verify
-=====================  ===================================================================
+========================== ==============================================================
+``NOT_FOUND``              no license has this key
+``REVOKED``                the license was revoked (refund, fraud, admin)
+``CANCELLED``              the license was cancelled and has ended (a subscription cancelled
+                           *at period end* stays ``active`` until then, so it can be resumed)
+``EXPIRED``                status ``expired``, or ``now >= expires_at``
+``DOMAIN_MISMATCH``        ``instance_domains`` is set and the domain is not in it, or the
+                           instance was activated for another domain
+``NOT_ACTIVATED``          this instance holds no activation, and a seat is free (deactivate:
+                           this instance holds no seat to free)
+``TOO_MANY_INSTANCES``     this instance holds no activation and every seat is taken, or it
+                           holds one beyond ``max_instances`` (the limit was lowered after it
+                           activated: the oldest activations keep the seats)
+``ACTIVATION_CHURN_LIMIT`` activate only: a seat is free, but the license already served
+                           ``max_instances + extra_instances`` instances in the churn window
+                           (``ChurnPolicy``)
+``VALID``                  none of the above: the instance may run
+``DEACTIVATED``            deactivate only: the seat is freed
+``INVALID_SIGNATURE``      never from the server: what an instance concludes when a signed
+                           answer or an offline license file does not verify
+``REPLAYED``               never from the server: the signed document names another license
+                           key or instance, or echoes another nonce than the one sent
+========================== ==============================================================
 
 **Domains** are compared as IDNA (UTS 46, IDNA 2008) A-labels, lower-case, without port or
 trailing dot. An ``instance_domains`` entry is an exact host or ``*.example.com``, which
-matches every name under ``example.com`` at any depth, but not ``example.com`` itself.
+matches every name under ``example.com`` at any depth, but not ``example.com`` itself. An
+activation records its instance's domain, and binds it: the same instance asking for
+another domain is ``DOMAIN_MISMATCH``; moving an instance means deactivating and activating
+again, which the churn limit counts.
 
-**Signed payloads** (``VerificationAnswer``, ``OfflineLicense``) are signed over
-``canonical_bytes``: JSON with sorted keys, no whitespace, UTF-8, datetimes as ISO 8601 in
-UTC with a ``Z``, no floats. Each carries a ``kind``, so a signature made for one kind of
-document can never be passed off as the other.
+**Churn**: seats alone do not stop one key from serving many instances (deactivate one,
+activate another, and the first keeps its cached answer until ``valid_until``). An
+instance-and-domain pair stays *in use* while it holds a seat, for ``ChurnPolicy.window``
+after it gave the seat up, and while any answer or offline file it was given is still
+valid. A new pair may activate only while fewer than ``max_instances + extra_instances``
+pairs are in use, so at any moment at most that many instances hold a usable answer.
+
+**Signed payloads** (``LicenseAnswer``, ``OfflineLicense``, contract ``CONTRACT``) are
+signed over ``canonical_bytes``: JSON with sorted keys, no whitespace, UTF-8 (not ASCII
+escapes), datetimes as ISO 8601 in UTC with a ``Z`` (microseconds only when non-zero), no
+floats. Each carries a ``kind``, so a signature made for one kind of document can never be
+passed off as the other, the ``contract`` version and the ``key_id`` of the key that signed
+it. They bind the license by ``license_key_sha256`` (what the instance can compute from its
+key; the full key is never signed) and the instance by ``instance_id`` and ``domain``.
 """
 
 import hashlib
@@ -61,6 +82,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -313,7 +335,14 @@ class VerifyCode(StrEnum):
     NOT_ACTIVATED = "NOT_ACTIVATED"
     TOO_MANY_INSTANCES = "TOO_MANY_INSTANCES"
     DOMAIN_MISMATCH = "DOMAIN_MISMATCH"
+    ACTIVATION_CHURN_LIMIT = "ACTIVATION_CHURN_LIMIT"
+    DEACTIVATED = "DEACTIVATED"
     INVALID_SIGNATURE = "INVALID_SIGNATURE"
+    REPLAYED = "REPLAYED"
+
+
+CLIENT_ONLY_CODES = frozenset({VerifyCode.INVALID_SIGNATURE, VerifyCode.REPLAYED})
+"""What an instance concludes about a document; the server never signs these."""
 
 
 class Activation(NamedTuple):
@@ -322,6 +351,28 @@ class Activation(NamedTuple):
     instance_id: str
     domain: str | None
     activated_at: UtcDatetime
+
+
+class Release(NamedTuple):
+    """A seat given up (a deactivated activation), for the churn limit."""
+
+    instance_id: str
+    domain: str | None
+    deactivated_at: UtcDatetime
+    answers_valid_until: UtcDatetime | None = None
+    """The latest ``valid_until`` (or offline ``not_after``) of what it was given."""
+
+
+@dataclass(frozen=True)
+class ChurnPolicy:
+    """How many instances one license may serve in a rolling window beyond its seats."""
+
+    window: timedelta = timedelta(hours=24)
+    extra_instances: int = 2
+
+    def __post_init__(self) -> None:
+        if self.window <= timedelta(0) or self.extra_instances < 0:
+            raise ValueError("a churn window is positive and the extra instances at least 0")
 
 
 class LicenseFacts(BaseModel):
@@ -337,6 +388,9 @@ class LicenseFacts(BaseModel):
     instance_domains: list[str] = Field(default_factory=list)
     """Stored entries; ``normalize_domain_pattern`` checks them when they are written."""
     activations: list[Activation] = Field(default_factory=list)
+    released: list[Release] = Field(default_factory=list)
+    """Deactivated activations still in use for the churn limit (the caller may pass more:
+    the policy filters them); only activation needs them."""
 
     def seat(self, instance_id: str) -> tuple[int, Activation] | None:
         """The instance's activation and its seat number (0 = oldest), or None."""
@@ -367,21 +421,35 @@ def _license_state(facts: LicenseFacts, now: datetime) -> VerifyCode | None:
     return None
 
 
+def _reported_host(domain: str | None) -> str | None:
+    """The reported domain normalized, or None when absent or malformed."""
+    if domain is None:
+        return None
+    try:
+        return normalize_domain(domain)
+    except DomainError:
+        return None
+
+
 def decide_verification(
     facts: LicenseFacts | None, instance_id: str, domain: str | None, now: datetime
 ) -> VerifyCode:
     """The code a verify request gets (order in the module documentation).
 
     ``domain`` is what the instance reports; when it reports none, the domain recorded at
-    activation is checked. A malformed domain never matches a restriction and is ignored
-    without one: verify always answers with a code.
+    activation is checked. An instance activated for one domain that reports another is
+    ``DOMAIN_MISMATCH``, and so is a malformed domain against a recorded one or a
+    restriction; without either, a malformed domain is ignored: verify always answers.
     """
     if facts is None:
         return VerifyCode.NOT_FOUND
     if state := _license_state(facts, now):
         return state
     seat = facts.seat(instance_id)
-    checked = domain if domain is not None else (seat[1].domain if seat else None)
+    recorded = seat[1].domain if seat else None
+    if domain is not None and recorded is not None and _reported_host(domain) != recorded:
+        return VerifyCode.DOMAIN_MISMATCH
+    checked = domain if domain is not None else recorded
     if (checked is not None or seat is not None) and not domain_allowed(
         facts.instance_domains, checked
     ):
@@ -407,7 +475,8 @@ class ActivationDecision:
     code: VerifyCode
     """VALID when allowed, else why not."""
     domain: str | None = None
-    """The normalized domain to record (for ALREADY_ACTIVE: the new one, if it changed)."""
+    """The normalized domain to record (for ALREADY_ACTIVE: to record on an activation
+    made before domains were bound, which has none)."""
 
     @property
     def allowed(self) -> bool:
@@ -418,16 +487,58 @@ def _denied(code: VerifyCode) -> ActivationDecision:
     return ActivationDecision(ActivationOutcome.DENIED, code)
 
 
+def instances_in_use(
+    facts: LicenseFacts, now: datetime, policy: ChurnPolicy
+) -> set[tuple[str, str | None]]:
+    """The instance-and-domain pairs the churn limit counts: every seat held now, every seat
+    given up within ``policy.window``, and every one whose answers are still valid."""
+    _require_aware(now)
+    used = {(a.instance_id, a.domain) for a in facts.activations}
+    for release in facts.released:
+        recent = now - release.deactivated_at < policy.window
+        answered = release.answers_valid_until is not None and release.answers_valid_until > now
+        if recent or answered:
+            used.add((release.instance_id, release.domain))
+    return used
+
+
+def churn_allows(
+    facts: LicenseFacts,
+    instance_id: str,
+    domain: str | None,
+    now: datetime,
+    policy: ChurnPolicy,
+) -> bool:
+    """Whether a *new* activation of ``instance_id`` for ``domain`` stays within the churn
+    limit: the pair is in use already (re-activating what was just deactivated adds no
+    instance), or fewer than ``max_instances + extra_instances`` pairs are. No limit on a
+    license without a seat limit."""
+    if facts.max_instances is None:
+        return True
+    used = instances_in_use(facts, now, policy)
+    return (instance_id, domain) in used or len(used) < (
+        facts.max_instances + policy.extra_instances
+    )
+
+
 def decide_activation(
-    facts: LicenseFacts | None, instance_id: str, domain: str | None, now: datetime
+    facts: LicenseFacts | None,
+    instance_id: str,
+    domain: str | None,
+    now: datetime,
+    policy: ChurnPolicy | None = None,
 ) -> ActivationDecision:
     """Whether ``instance_id`` may activate (or re-activate) the license for ``domain``.
 
-    Same order as verification. Unlike verification, a malformed instance id or domain is
-    an input error: ``DomainError("invalid_instance_id" | "invalid_domain")``. With
-    ``instance_domains`` set, a domain is required. Call it with the license row locked and
-    insert on ACTIVATE in the same transaction, so concurrent activations cannot overfill.
+    Same order as verification, then the churn limit for a new seat. Unlike
+    verification, a malformed instance id or domain is an input error:
+    ``DomainError("invalid_instance_id" | "invalid_domain")``. With ``instance_domains``
+    set, a domain is required. An active instance keeps its domain: asking again for
+    another one is ``DOMAIN_MISMATCH`` (deactivate, then activate for the new domain).
+    Call it with the license row locked and insert on ACTIVATE in the same transaction, so
+    concurrent activations cannot overfill.
     """
+    policy = policy or ChurnPolicy()
     if not isinstance(instance_id, str) or not _instance_id_re.fullmatch(instance_id):
         raise DomainError(
             "invalid_instance_id", "an instance id is 1 to 64 printable ASCII characters"
@@ -438,8 +549,11 @@ def decide_activation(
     if state := _license_state(facts, now):
         return _denied(state)
     seat = facts.seat(instance_id)
-    if normalized is None and seat is not None:
-        normalized = seat[1].domain  # re-activation without a domain keeps the recorded one
+    recorded = seat[1].domain if seat else None
+    if recorded is not None:
+        if normalized is not None and normalized != recorded:
+            return _denied(VerifyCode.DOMAIN_MISMATCH)
+        normalized = recorded  # re-activation without a domain keeps the recorded one
     if not domain_allowed(facts.instance_domains, normalized):
         return _denied(VerifyCode.DOMAIN_MISMATCH)
     if seat is not None:
@@ -448,6 +562,8 @@ def decide_activation(
         return ActivationDecision(ActivationOutcome.ALREADY_ACTIVE, VerifyCode.VALID, normalized)
     if facts.seats_full():
         return _denied(VerifyCode.TOO_MANY_INSTANCES)
+    if not churn_allows(facts, instance_id, normalized, now, policy):
+        return _denied(VerifyCode.ACTIVATION_CHURN_LIMIT)
     return ActivationDecision(ActivationOutcome.ACTIVATE, VerifyCode.VALID, normalized)
 
 
@@ -460,65 +576,186 @@ def answer_valid_until(
     return until if expires_at is None else min(until, expires_at)
 
 
+def offline_not_after(
+    now: datetime,
+    lifetime: timedelta,
+    *,
+    expires_at: datetime | None,
+    refundable_until: datetime | None,
+) -> datetime:
+    """When an offline license file issued ``now`` stops: after ``lifetime``, never past
+    the license's expiry, and never past the end of the refund window while the buyer can
+    still refund (a refund revokes the license, and a file cannot be called back).
+
+    ``refundable_until``: ``paid_at + refund window`` of the order that issued the license
+    (None: nothing to refund, e.g. a free license or a trial). Once it has passed, only an
+    admin can refund, and the file keeps its full lifetime.
+    """
+    _require_aware(now)
+    not_after = now + lifetime
+    if expires_at is not None:
+        not_after = min(not_after, expires_at)
+    if refundable_until is not None and now < refundable_until:
+        not_after = min(not_after, refundable_until)
+    return not_after
+
+
 # --- signed payloads ---------------------------------------------------------------------
 
-Nonce = Annotated[str, StringConstraints(pattern=r"^[!-~]{1,128}$")]
+CONTRACT: Literal[2] = 2
+"""The version of the signed answer and offline file format (README, "License answers")."""
+NONCE_MIN, NONCE_MAX = 16, 128
+NONCE_PATTERN = rf"^[!-~]{{{NONCE_MIN},{NONCE_MAX}}}$"
+_nonce_chars = re.compile(r"^[!-~]*$")
+
+
+def _check_nonce(value: Any) -> Any:
+    """Named problems for a nonce (what is not a string is left to the type check)."""
+    if isinstance(value, str):
+        if not _nonce_chars.fullmatch(value):
+            raise PydanticCustomError("invalid_nonce", "a nonce is printable ASCII without spaces")
+        if len(value) < NONCE_MIN:
+            raise PydanticCustomError(
+                "nonce_too_short",
+                "a nonce has at least {minimum} characters (send 16 random bytes, encoded)",
+                {"minimum": NONCE_MIN},
+            )
+        if len(value) > NONCE_MAX:
+            raise PydanticCustomError(
+                "nonce_too_long", "a nonce has at most {maximum} characters", {"maximum": NONCE_MAX}
+            )
+    return value
+
+
+Nonce = Annotated[
+    str,
+    StringConstraints(min_length=NONCE_MIN, max_length=NONCE_MAX, pattern=NONCE_PATTERN),
+    BeforeValidator(_check_nonce),
+]
+"""16 to 128 printable ASCII characters without spaces, fresh for every request."""
 KeyId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
+KeySha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
-def _domain_pattern(value: str) -> str:
+def _host_name(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
     try:
-        return normalize_domain_pattern(value)
+        return normalize_domain(value)
     except DomainError as error:
         raise PydanticCustomError(_INVALID_DOMAIN, "{detail}", {"detail": error.detail}) from None
 
 
+InstanceDomain = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_DOMAIN_INPUT), BeforeValidator(_host_name)
+]
+"""An instance's host, normalized as ``normalize_domain`` does; a 422 of type
+``invalid_domain`` for anything else."""
+
+
+class Operation(StrEnum):
+    ACTIVATE = "activate"
+    DEACTIVATE = "deactivate"
+    VERIFY = "verify"
+
+
+class AnswerStatus(StrEnum):
+    GRANTED = "granted"
+    """``VALID``: the instance may run until ``valid_until``."""
+    REFUSED = "refused"
+    """Any other code from activate or verify: the instance may not run on this answer."""
+    RELEASED = "released"
+    """``DEACTIVATED``: the seat is freed."""
+
+
+def answer_status(code: VerifyCode) -> AnswerStatus:
+    if code is VerifyCode.VALID:
+        return AnswerStatus.GRANTED
+    if code is VerifyCode.DEACTIVATED:
+        return AnswerStatus.RELEASED
+    return AnswerStatus.REFUSED
+
+
 class _Signed(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_serialization_defaults_required=True
+    )
 
 
-class VerificationAnswer(_Signed):
-    """The signed answer to a verify request, which an instance may cache until
-    ``valid_until``. ``module`` is None only for NOT_FOUND; ``allowed_versions`` is a
+class LicenseAnswer(_Signed):
+    """The signed answer to activate, deactivate and verify, refusals included.
+
+    Only a ``granted`` answer (code ``VALID``) lets an instance run, and only until
+    ``valid_until``; a refused or released answer has ``valid_until == issued_at``.
+    ``module``/``module_slug`` are None only for ``NOT_FOUND``; ``allowed_versions`` is a
     PEP 440 range of module versions (None: all); ``expires_at`` None: never expires."""
 
-    kind: Literal["verification_answer"] = "verification_answer"
+    kind: Literal["license_answer"] = "license_answer"
+    contract: Literal[2] = CONTRACT
+    key_id: KeyId
+    """The signing key, inside the signed text."""
+    operation: Operation
+    status: AnswerStatus
     code: VerifyCode
     license_key: MaskedKey
+    """For people: the last group of the key."""
+    license_key_sha256: KeySha256
+    """SHA-256 (hex) of the canonical key: what binds the answer to the license."""
     module: TechnicalName | None
+    module_slug: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,200}$")] | None
     allowed_versions: VersionRange | None = None
     expires_at: UtcDatetime | None = None
     instance_id: InstanceId
+    domain: InstanceDomain
+    nonce: Nonce
+    """Echoed from the request, so the instance knows the answer is fresh and its own."""
     issued_at: UtcDatetime
     valid_until: UtcDatetime
-    nonce: Nonce | None = None
-    """Echoed from the request, so the instance knows the answer is fresh."""
 
     @model_validator(mode="after")
-    def _times(self) -> "VerificationAnswer":
+    def _consistent(self) -> "LicenseAnswer":
         if self.valid_until < self.issued_at:
             raise ValueError("valid_until is before issued_at")
+        if self.code in CLIENT_ONLY_CODES:
+            raise ValueError(f"{self.code} is never signed")
+        if self.status is not answer_status(self.code):
+            raise ValueError(f"status {self.status} does not go with code {self.code}")
+        if self.status is not AnswerStatus.GRANTED and self.valid_until != self.issued_at:
+            raise ValueError("only a granted answer is valid past its issue")
+        if self.code not in CODES_OF[self.operation]:
+            raise ValueError(f"{self.operation} does not answer {self.code}")
         return self
 
 
-class OfflineLicense(_Signed):
-    """A signed, time-limited license file an instance checks with the public key alone.
+_SERVER_CODES = frozenset(VerifyCode) - CLIENT_ONLY_CODES
+CODES_OF = {
+    Operation.ACTIVATE: _SERVER_CODES - {VerifyCode.DEACTIVATED, VerifyCode.NOT_ACTIVATED},
+    Operation.VERIFY: _SERVER_CODES - {VerifyCode.DEACTIVATED, VerifyCode.ACTIVATION_CHURN_LIMIT},
+    Operation.DEACTIVATE: frozenset(
+        {VerifyCode.DEACTIVATED, VerifyCode.NOT_FOUND, VerifyCode.NOT_ACTIVATED}
+    ),
+}
+"""The codes each operation answers with."""
 
-    ``key_id`` names the signing key inside the signed text, so the file says which
-    published key to check it with."""
+
+class OfflineLicense(_Signed):
+    """A signed, time-limited license file for one air-gapped instance, checked with the
+    public key alone: bound to the license key (``license_key_sha256``), the instance and
+    its domain; ``key_id`` names the signing key inside the signed text."""
 
     kind: Literal["offline_license"] = "offline_license"
+    contract: Literal[2] = CONTRACT
+    key_id: KeyId
     license_id: Annotated[int, Field(ge=1)]
     license_key: MaskedKey
+    license_key_sha256: KeySha256
     module: TechnicalName
+    module_slug: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,200}$")]
     licensee: DisplayName
-    max_instances: Annotated[int, Field(ge=1)] | None
-    instance_domains: list[Annotated[str, AfterValidator(_domain_pattern)]] = Field(
-        default_factory=list, max_length=100
-    )
+    instance_id: InstanceId
+    domain: InstanceDomain
     issued_at: UtcDatetime
     not_after: UtcDatetime
-    key_id: KeyId
 
     @model_validator(mode="after")
     def _times(self) -> "OfflineLicense":
@@ -527,7 +764,7 @@ class OfflineLicense(_Signed):
         return self
 
 
-SignedDocument = VerificationAnswer | OfflineLicense
+SignedDocument = LicenseAnswer | OfflineLicense
 _signed_adapter: TypeAdapter[SignedDocument] = TypeAdapter(
     Annotated[SignedDocument, Field(discriminator="kind")]
 )
@@ -571,28 +808,71 @@ def canonical_bytes(document: BaseModel) -> bytes:
 
 def parse_signed_payload(text: str | bytes) -> SignedDocument:
     """A signed payload back as its model, chosen by ``kind``;
-    ``DomainError("malformed_signed_payload")`` if it is not one."""
+    ``DomainError("malformed_signed_payload")`` if it is not one (another contract
+    version included)."""
     try:
         return _signed_adapter.validate_json(text)
     except ValidationError:
         raise DomainError(
-            "malformed_signed_payload", "not a verification answer or offline license"
+            "malformed_signed_payload", "not a license answer or offline license"
         ) from None
 
 
-def check_offline_license(
-    doc: OfflineLicense, signature_ok: bool, now: datetime, *, domain: str | None = None
+def check_license_answer(
+    answer: LicenseAnswer | None,
+    now: datetime,
+    *,
+    key: str,
+    instance_id: str,
+    domain: str,
+    nonce: str | None,
 ) -> VerifyCode:
-    """What an instance concludes from an offline license file: INVALID_SIGNATURE,
-    EXPIRED from ``not_after`` on, DOMAIN_MISMATCH when ``domain`` is given and the file
-    restricts domains, else VALID. (Seats cannot be counted offline.)"""
+    """What an instance concludes from a signed answer (the reference rule of the contract).
+
+    ``answer`` is None when its signature did not verify with a published key (or the
+    payload is no contract answer): ``INVALID_SIGNATURE``. ``nonce`` is the one the
+    instance just sent, or None when it re-reads an answer it cached (it checked the nonce
+    when the answer arrived). Then: another key, instance or nonce is ``REPLAYED``; another
+    domain ``DOMAIN_MISMATCH``; a granted answer past ``valid_until`` ``EXPIRED``; else
+    the answer's own code. Only ``VALID`` lets the instance run.
+    """
     _require_aware(now)
-    if not signature_ok:
+    if answer is None:
         return VerifyCode.INVALID_SIGNATURE
+    if (
+        answer.license_key_sha256 != license_key_hash(key)
+        or answer.instance_id != instance_id
+        or (nonce is not None and answer.nonce != nonce)
+    ):
+        return VerifyCode.REPLAYED
+    if _reported_host(domain) != answer.domain:
+        return VerifyCode.DOMAIN_MISMATCH
+    if answer.status is AnswerStatus.GRANTED and now >= answer.valid_until:
+        return VerifyCode.EXPIRED
+    return answer.code
+
+
+def check_offline_license(
+    doc: OfflineLicense | None,
+    now: datetime,
+    *,
+    key: str,
+    instance_id: str,
+    domain: str,
+) -> VerifyCode:
+    """What an instance concludes from an offline license file: INVALID_SIGNATURE (None:
+    the signature did not verify), REPLAYED for another key or instance, DOMAIN_MISMATCH
+    for another domain, EXPIRED from ``not_after`` on, else VALID. (Seats cannot be
+    counted offline: the server counted this instance's when it issued the file.)"""
+    _require_aware(now)
+    if doc is None:
+        return VerifyCode.INVALID_SIGNATURE
+    if doc.license_key_sha256 != license_key_hash(key) or doc.instance_id != instance_id:
+        return VerifyCode.REPLAYED
+    if _reported_host(domain) != doc.domain:
+        return VerifyCode.DOMAIN_MISMATCH
     if now >= doc.not_after:
         return VerifyCode.EXPIRED
-    if domain is not None and not domain_allowed(doc.instance_domains, domain):
-        return VerifyCode.DOMAIN_MISMATCH
     return VerifyCode.VALID
 
 

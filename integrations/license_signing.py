@@ -26,7 +26,6 @@ from pydantic import ValidationError
 from domain.errors import DomainError
 from domain.license_keys import KeyEndorsement
 from domain.licensing import (
-    OfflineLicense,
     SignedDocument,
     canonical_json,
     parse_signed_payload,
@@ -106,7 +105,7 @@ def verify_document(
     """The document ``doc`` (as made by ``LicenseKeyRing.sign_document``) carries, if the
     key ``public_pem`` signed it; None if the signature, the payload or (with ``expected``)
     its kind is wrong. The ``key_id`` beside the signature is only a hint for picking the
-    key and is not trusted; an offline license must name the key that signed it.
+    key and is not trusted; the signed payload must name the key that signed it.
 
     A malformed ``public_pem`` is a ValueError, not None: that is the verifier's mistake.
     """
@@ -128,7 +127,7 @@ def verify_document(
         return None
     if expected is not None and not isinstance(document, expected):
         return None
-    if isinstance(document, OfflineLicense) and document.key_id != key_id(public_key):
+    if document.key_id != key_id(public_key):
         return None
     return document
 
@@ -165,13 +164,13 @@ class LicenseKeyRing(SigningKeyRing[ed25519.Ed25519PrivateKey, ed25519.Ed25519Pu
     def sign_document(self, document: SignedDocument) -> dict[str, str]:
         """``{"payload": canonical JSON text, "signature": base64, "key_id": ...}``.
 
-        An offline license must name the current key in its ``key_id`` (ValueError if not),
-        so the signed file itself says which key checks it."""
+        The document must name the current key in its ``key_id`` (ValueError if not), so the
+        signed text itself says which key checks it."""
         if not isinstance(document, SignedDocument):
             raise TypeError(f"cannot sign a {type(document).__name__}")
-        if isinstance(document, OfflineLicense) and document.key_id != self.key_id:
+        if document.key_id != self.key_id:
             raise ValueError(
-                f"the offline license names key {document.key_id}, the current key is {self.key_id}"
+                f"the document names key {document.key_id}, the current key is {self.key_id}"
             )
         payload = canonical_json(document)
         signed = self.sign(payload.encode("utf-8"))

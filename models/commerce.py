@@ -124,10 +124,22 @@ class LicenseActivation(Base, TimestampMixin):
     last_check: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
     deactivated_at: Mapped[datetime | None]
+    answers_valid_until: Mapped[datetime | None] = mapped_column(
+        comment="the latest valid_until of an answer or offline file given to this activation: "
+        "the churn limit counts it until then"
+    )
 
     license: Mapped[License] = relationship(back_populates="activations")
 
-    __table_args__ = (UniqueConstraint("license_id", "instance_id"),)
+    __table_args__ = (
+        Index(
+            "uq_marketplace_license_activations_active_instance",
+            "license_id",
+            "instance_id",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
 
 
 class CartItem(Base, TimestampMixin):

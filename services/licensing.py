@@ -1,6 +1,6 @@
 """Licenses: the owner's list and details, and what installed FastVue instances do with a
-key alone (activate, deactivate, verify), answered with Ed25519-signed documents; the
-signed offline file for air-gapped instances.
+key alone (activate, deactivate, verify), every answer a signed ``LicenseAnswer`` (refusals
+included); the signed offline file for air-gapped instances.
 
 Verify is the hot path (every installed instance, all day): one repository round trip that
 reads the license, its module and seats and touches the caller's seat, then the signed
@@ -14,22 +14,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import Conflict, NotFound
 from domain.licensing import (
     ActivationOutcome,
+    AnswerStatus,
+    ChurnPolicy,
+    LicenseAnswer,
     OfflineLicense,
-    VerificationAnswer,
+    Operation,
     VerifyCode,
+    answer_status,
     answer_valid_until,
     decide_activation,
     decide_verification,
     license_key_hash,
     mask_license_key,
+    normalize_domain,
     normalize_license_key,
+    offline_not_after,
 )
 from integrations.license_signing import LicenseKeyRing
 from integrations.license_vault import LicenseVault
 from integrations.signing import PublicKeyInfo
 from models.commerce import License, LicenseActivation
 from models.module import MarketplaceModule
-from models.repositories import audit, licenses
+from models.repositories import audit, licenses, platform_settings
 from models.user import User
 from settings import Settings
 
@@ -59,10 +65,28 @@ class Signed:
 
 
 @dataclass(frozen=True)
-class Activated:
+class Answered:
+    """A signed answer and the document it carries; ``outcome`` for activations."""
+
     signed: Signed
-    answer: VerificationAnswer
-    outcome: ActivationOutcome
+    answer: LicenseAnswer
+    outcome: ActivationOutcome | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRequest:
+    """What an instance sends with its key: who it is, where it runs, and a fresh nonce."""
+
+    instance_id: str
+    domain: str
+    nonce: str
+
+
+def churn_policy(settings: Settings) -> ChurnPolicy:
+    return ChurnPolicy(
+        window=settings.license_churn_window,
+        extra_instances=settings.license_churn_extra_instances,
+    )
 
 
 @dataclass(frozen=True)
@@ -124,27 +148,37 @@ def _answer(
     license_keys: LicenseKeyRing,
     settings: Settings,
     *,
-    expires_at: datetime | None,
-    module_name: str | None,
-    key: str,
-    instance_id: str,
-    nonce: str | None,
+    operation: Operation,
     code: VerifyCode,
+    key: LicenseKey,
+    request: InstanceRequest,
+    module: str | None,
+    module_slug: str | None,
+    expires_at: datetime | None,
     now: datetime,
-) -> tuple[Signed, VerificationAnswer]:
-    answer = VerificationAnswer(
+) -> tuple[Signed, LicenseAnswer]:
+    """The signed answer: only a granted one is valid past ``now``."""
+    status = answer_status(code)
+    valid_until = (
+        answer_valid_until(now, expires_at, settings.license_answer_cache)
+        if status is AnswerStatus.GRANTED
+        else now
+    )
+    answer = LicenseAnswer(
+        key_id=license_keys.key_id,
+        operation=operation,
+        status=status,
         code=code,
-        license_key=mask_license_key(key),
-        module=module_name,
+        license_key=mask_license_key(key.normalized),
+        license_key_sha256=key.key_hash,
+        module=module,
+        module_slug=module_slug,
         expires_at=expires_at,
-        instance_id=instance_id,
+        instance_id=request.instance_id,
+        domain=request.domain,
+        nonce=request.nonce,
         issued_at=now,
-        valid_until=answer_valid_until(
-            now,
-            expires_at if code is VerifyCode.VALID else None,
-            settings.license_answer_cache,
-        ),
-        nonce=nonce,
+        valid_until=valid_until,
     )
     return Signed(**license_keys.sign_document(answer)), answer
 
@@ -152,27 +186,34 @@ def _answer(
 async def verify(
     session: AsyncSession,
     key: LicenseKey,
-    instance_id: str,
-    domain: str | None,
-    nonce: str | None,
+    request: InstanceRequest,
     *,
     license_keys: LicenseKeyRing,
     settings: Settings,
 ) -> Signed:
-    """Always a signed answer with a code; the caller's seat records the check."""
+    """Always a signed answer with a code; the caller's seat records the check (and, on
+    the same round trip, how long the answer it gets may be valid)."""
     now = datetime.now(UTC)
-    record = await licenses.verify_and_touch(session, key.key_hash, instance_id, now)
+    record = await licenses.verify_and_touch(
+        session,
+        key.key_hash,
+        request.instance_id,
+        request.domain,
+        now,
+        now + settings.license_answer_cache,
+    )
     facts = record.facts if record else None
-    code = decide_verification(facts, instance_id, domain, now)
+    code = decide_verification(facts, request.instance_id, request.domain, now)
     signed, _ = _answer(
         license_keys,
         settings,
-        expires_at=facts.expires_at if facts else None,
-        module_name=record.module if record else None,
-        key=key.normalized,
-        instance_id=instance_id,
-        nonce=nonce,
+        operation=Operation.VERIFY,
         code=code,
+        key=key,
+        request=request,
+        module=record.module if record else None,
+        module_slug=record.module_slug if record else None,
+        expires_at=facts.expires_at if facts else None,
         now=now,
     )
     await session.commit()
@@ -182,125 +223,197 @@ async def verify(
 async def activate(
     session: AsyncSession,
     key: LicenseKey,
-    instance_id: str,
-    domain: str | None,
+    request: InstanceRequest,
     *,
     client_address: str,
     license_keys: LicenseKeyRing,
     settings: Settings,
-) -> Activated:
-    """Take a seat for an instance; activating the same instance again changes nothing."""
+) -> Answered:
+    """Take a seat for an instance; activating the same instance again changes nothing.
+    A refusal is a signed answer too, with its code; nothing is written then."""
     now = datetime.now(UTC)
     row = await licenses.by_key_hash(session, key.key_hash, lock=True)
-    if row is None:
-        raise NotFound("license_not_found", "no license has this key")
-    active = await licenses.active_activations(session, row.id)
-    decision = decide_activation(licenses.facts_of(row, active), instance_id, domain, now)
-    if not decision.allowed:
-        raise Conflict(decision.code.lower(), f"activation refused: {decision.code}")
-    if decision.outcome is ActivationOutcome.ACTIVATE:
-        existing = await licenses.activation(session, row.id, instance_id)
-        if existing is None:
+    facts, module = None, None
+    if row is not None:
+        active = await licenses.active_activations(session, row.id)
+        policy = churn_policy(settings)
+        released = await licenses.releases_in_use(session, row.id, now, policy.window)
+        facts = licenses.facts_of(row, active, released)
+        module = await licenses.module_of(session, row)
+    decision = decide_activation(
+        facts, request.instance_id, request.domain, now, churn_policy(settings)
+    )
+    if row is not None and decision.allowed:
+        answer_until = answer_valid_until(now, row.expires_at, settings.license_answer_cache)
+        if decision.outcome is ActivationOutcome.ACTIVATE:
             session.add(
                 LicenseActivation(
                     license_id=row.id,
-                    instance_id=instance_id,
+                    instance_id=request.instance_id,
                     domain=decision.domain,
                     ip_address=client_address[:45],
                     activated_at=now,
                     last_check=now,
+                    answers_valid_until=answer_until,
                 )
             )
+            if row.activated_at is None:
+                row.activated_at = now
+            await audit.record(
+                session,
+                actor_id=None,
+                action="license.activate",
+                entity_type="license",
+                entity_id=row.id,
+                changes={"instance_id": request.instance_id, "domain": decision.domain},
+            )
         else:
-            existing.status, existing.domain = "active", decision.domain
-            existing.activated_at, existing.deactivated_at = now, None
-        if row.activated_at is None:
-            row.activated_at = now
-        await audit.record(
-            session,
-            actor_id=None,
-            action="license.activate",
-            entity_type="license",
-            entity_id=row.id,
-            changes={"instance_id": instance_id, "domain": decision.domain},
-        )
-    elif decision.domain is not None:
-        current = await licenses.activation(session, row.id, instance_id)
-        assert current is not None  # not ACTIVATE: the instance holds an active activation
-        current.domain = decision.domain
-    await session.flush()
-    module = await licenses.module_of(session, row)
+            current = await licenses.activation(session, row.id, request.instance_id)
+            assert current is not None  # ALREADY_ACTIVE: the instance holds a seat
+            current.domain = decision.domain
+            current.answers_valid_until = max(
+                current.answers_valid_until or answer_until, answer_until
+            )
+        await session.flush()
     signed, answer = _answer(
         license_keys,
         settings,
-        expires_at=row.expires_at,
-        module_name=module.technical_name if module else None,
-        key=key.normalized,
-        instance_id=instance_id,
-        nonce=None,
-        code=VerifyCode.VALID,
+        operation=Operation.ACTIVATE,
+        code=decision.code,
+        key=key,
+        request=request,
+        module=module.technical_name if module else None,
+        module_slug=module.slug if module else None,
+        expires_at=row.expires_at if row else None,
         now=now,
     )
     await session.commit()
-    return Activated(signed, answer, decision.outcome)
+    return Answered(signed, answer, decision.outcome)
 
 
-async def deactivate(session: AsyncSession, key: LicenseKey, instance_id: str) -> LicenseView:
-    """Free the instance's seat; the license is shown with its key masked."""
+async def deactivate(
+    session: AsyncSession,
+    key: LicenseKey,
+    request: InstanceRequest,
+    *,
+    license_keys: LicenseKeyRing,
+    settings: Settings,
+) -> Answered:
+    """Free the instance's seat: ``DEACTIVATED``, or a signed ``NOT_FOUND`` (no such key)
+    or ``NOT_ACTIVATED`` (the instance holds no seat). The seat's answers stay valid until
+    their ``valid_until``, and the churn limit counts it until then."""
+    now = datetime.now(UTC)
     row = await licenses.by_key_hash(session, key.key_hash, lock=True)
-    if row is None:
-        raise NotFound("license_not_found", "no license has this key")
-    current = await licenses.activation(session, row.id, instance_id)
-    if current is None or current.status != "active":
-        raise NotFound("activation_not_found", "this instance holds no seat")
-    current.status = "deactivated"
-    current.deactivated_at = datetime.now(UTC)
-    await audit.record(
-        session,
-        actor_id=None,
-        action="license.deactivate",
-        entity_type="license",
-        entity_id=row.id,
-        changes={"instance_id": instance_id},
+    module = await licenses.module_of(session, row) if row is not None else None
+    current = (
+        await licenses.activation(session, row.id, request.instance_id) if row is not None else None
     )
-    await session.flush()
-    module = await licenses.module_of(session, row)
-    active = await licenses.active_activations(session, row.id)
+    if row is None:
+        code = VerifyCode.NOT_FOUND
+    elif current is None:
+        code = VerifyCode.NOT_ACTIVATED
+    else:
+        code = VerifyCode.DEACTIVATED
+        current.status = "deactivated"
+        current.deactivated_at = now
+        await audit.record(
+            session,
+            actor_id=None,
+            action="license.deactivate",
+            entity_type="license",
+            entity_id=row.id,
+            changes={"instance_id": request.instance_id, "domain": current.domain},
+        )
+        await session.flush()
+    signed, answer = _answer(
+        license_keys,
+        settings,
+        operation=Operation.DEACTIVATE,
+        code=code,
+        key=key,
+        request=request,
+        module=module.technical_name if module else None,
+        module_slug=module.slug if module else None,
+        expires_at=row.expires_at if row else None,
+        now=now,
+    )
     await session.commit()
-    return LicenseView(row, module, mask_license_key(key.normalized), len(active))
+    return Answered(signed, answer)
 
 
 async def offline_file(
     session: AsyncSession,
     user: User,
     key: str,
+    instance_id: str,
+    domain: str,
     days: int | None,
     *,
     license_keys: LicenseKeyRing,
     settings: Settings,
 ) -> Signed:
-    """A signed, time-limited license file for air-gapped instances: at most ``days``
-    (and the deployment's offline lifetime), never past the license's expiry."""
+    """A signed, time-limited license file for one air-gapped instance, which must hold a
+    seat for that domain (activate it first, from any machine, with its domain). It lasts
+    at most ``days`` and the deployment's offline lifetime, never past the license's expiry,
+    and never past the end of the buyer's refund window while that is open. The seat's
+    ``answers_valid_until`` is raised to the file's end: the churn limit counts the
+    instance until then, even once it is deactivated."""
     row = await owned_license(session, user.id, key)
     now = datetime.now(UTC)
+    normalized_key = normalize_license_key(key)
+    host = normalize_domain(domain)
+    active = await licenses.active_activations(session, row.id)
+    code = decide_verification(licenses.facts_of(row, active), instance_id, host, now)
+    seat = next((a for a in active if a.instance_id == instance_id), None)
+    if code is VerifyCode.VALID and (seat is None or seat.domain != host):
+        code = VerifyCode.DOMAIN_MISMATCH  # an activation from before domains were bound
+    if code in (VerifyCode.REVOKED, VerifyCode.CANCELLED, VerifyCode.EXPIRED):
+        raise Conflict("license_not_active", "only an active license gets an offline file")
+    if code is VerifyCode.NOT_ACTIVATED:
+        raise Conflict(
+            "instance_not_activated", "activate the instance (with its domain) before asking"
+        )
+    if code is not VerifyCode.VALID:
+        raise Conflict(code.lower(), f"no offline file for this instance: {code}")
     lifetime = settings.offline_license_lifetime
     if days is not None:
         lifetime = min(lifetime, timedelta(days=days))
-    not_after = now + lifetime
-    if row.expires_at is not None:
-        not_after = min(not_after, row.expires_at)
-    if row.status != "active" or not_after <= now:
-        raise Conflict("license_not_active", "only an active license gets an offline file")
+    order = await licenses.paid_order_of(session, row)
+    refundable_until = None
+    if order is not None and order.paid_at is not None:
+        platform = await platform_settings.current(session, settings.platform_defaults())
+        refundable_until = order.paid_at + platform.refund_window
+    not_after = offline_not_after(
+        now, lifetime, expires_at=row.expires_at, refundable_until=refundable_until
+    )
     module = await licenses.module_of(session, row)
     document = OfflineLicense(
+        key_id=license_keys.key_id,
         license_id=row.id,
-        license_key=mask_license_key(normalize_license_key(key)),
+        license_key=mask_license_key(normalized_key),
+        license_key_sha256=license_key_hash(normalized_key),
         module=module.technical_name,
+        module_slug=module.slug,
         licensee=(user.full_name or user.email)[:200],
-        max_instances=row.max_instances,
-        instance_domains=list(row.instance_domains or []),
+        instance_id=instance_id,
+        domain=host,
         issued_at=now,
         not_after=not_after,
-        key_id=license_keys.key_id,
     )
-    return Signed(**license_keys.sign_document(document))
+    signed = Signed(**license_keys.sign_document(document))
+    assert seat is not None  # VALID: the instance holds a seat
+    seat.answers_valid_until = max(seat.answers_valid_until or not_after, not_after)
+    await audit.record(
+        session,
+        actor_id=user.id,
+        action="license.offline_file",
+        entity_type="license",
+        entity_id=row.id,
+        changes={
+            "instance_id": instance_id,
+            "domain": host,
+            "not_after": not_after.isoformat(),
+        },
+    )
+    await session.commit()
+    return signed

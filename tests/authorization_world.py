@@ -258,7 +258,7 @@ class World:
     files_link: str  # a valid signed link (path and query) to the 1.2.0 archive
     license: License  # the owner's, for ``listed``: 2 seats, one held by ``seat``
     license_key: str  # its key, in full
-    seat: LicenseActivation  # instance "inst-1", last checked an hour ago
+    seat: LicenseActivation  # instance "inst-1" on SEAT_DOMAIN, last checked an hour ago
     carted: MarketplaceModule  # paid (5.00 USD), published, public: the third publisher's
     for_sale: MarketplaceModule  # the same (12.50 USD), in nobody's cart, licensed to nobody
     cart_item: CartItem  # the owner's one cart line, for ``carted``
@@ -624,6 +624,10 @@ def subscription_of(
     )
 
 
+SEAT_DOMAIN = "one.example.com"
+"""The domain ``inst-1`` was activated for."""
+
+
 def add_license(vault: LicenseVault, owner: User, module: MarketplaceModule):
     """A license as checkout issues it (only the key's hash and ciphertext are stored),
     activated yesterday on one of its two seats."""
@@ -644,6 +648,7 @@ def add_license(vault: LicenseVault, owner: User, module: MarketplaceModule):
     seat = LicenseActivation(
         license=row,
         instance_id="inst-1",
+        domain=SEAT_DOMAIN,
         activated_at=now - timedelta(days=1),
         last_check=now - timedelta(hours=1),
     )
@@ -764,6 +769,7 @@ def url_of(
 def body_of(method: str, path: str, world: World) -> dict:
     """The request payload for an endpoint: always a valid one, so only access decides."""
     tag = uuid.uuid4().hex[:8]
+    seat = {"instance_id": "inst-1", "domain": SEAT_DOMAIN}
     payloads = {
         ("POST", AU + "/register"): {
             "json": {"email": f"matrix-{tag}@example.com", "password": PASSWORD}
@@ -794,11 +800,16 @@ def body_of(method: str, path: str, world: World) -> dict:
         ("POST", A + "/versions/{version_id}/approve"): {"json": {"note": "audited by hand"}},
         ("POST", A + "/versions/{version_id}/reject"): {"json": {"reason": "audit it first"}},
         ("GET", DL + "/{version}"): {"params": {"redirect": "false"}},
-        ("POST", L + "/{key}/verify"): {"json": {"instance_id": "inst-1", "nonce": f"n-{tag}"}},
+        ("POST", L + "/{key}/verify"): {"json": {**seat, "nonce": f"matrix-nonce-{tag}"}},
         ("POST", L + "/{key}/activate"): {
-            "json": {"instance_id": "inst-x", "domain": "shop.example.com"}
+            "json": {
+                "instance_id": "inst-x",
+                "domain": "shop.example.com",
+                "nonce": f"matrix-nonce-{tag}",
+            }
         },
-        ("POST", L + "/{key}/deactivate"): {"json": {"instance_id": "inst-1"}},
+        ("POST", L + "/{key}/deactivate"): {"json": {**seat, "nonce": f"matrix-nonce-{tag}"}},
+        ("GET", L + "/{key}/offline"): {"params": seat},
         ("POST", CART + "/add"): {"json": {"module_id": world.for_sale.id}},
         ("POST", CO): {"json": {"payment_method": GOOD_CARD}},
         ("POST", CO + "/confirm"): {"json": {"order_number": world.order.order_number}},

@@ -1,6 +1,7 @@
 """Admins managing publishers: the filtered list, details, verify, suspend and reinstate;
 and what a suspension does to the marketplace, buyers and the search engine."""
 
+import secrets
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -459,9 +460,12 @@ async def download(api, module, user=None) -> tuple[int, str | None]:
     return response.status_code, response.json().get("error") if response.is_error else None
 
 
+INSTANCE = {"instance_id": "inst-1", "domain": "shop.example.com"}
+
+
 async def verify(api, key: str) -> str:
     response = await api.request(
-        "POST", f"{MARKET}/licenses/{key}/verify", json={"instance_id": "inst-1"}
+        "POST", f"{MARKET}/licenses/{key}/verify", json=INSTANCE | {"nonce": secrets.token_hex(16)}
     )
     assert response.status_code == 200, response.text
     return response.json()["answer"]["code"]
@@ -481,7 +485,9 @@ async def test_a_suspension_takes_the_shop_off_the_market_but_buyers_keep_what_t
     )
     assert added.status_code == 200, added.text
     activated = await api.request(
-        "POST", f"{MARKET}/licenses/{shop['key']}/activate", json={"instance_id": "inst-1"}
+        "POST",
+        f"{MARKET}/licenses/{shop['key']}/activate",
+        json=INSTANCE | {"nonce": secrets.token_hex(16)},
     )
     assert activated.status_code == 200, activated.text
     visible = {
@@ -532,7 +538,9 @@ async def test_a_suspension_takes_the_shop_off_the_market_but_buyers_keep_what_t
     assert await download(api, paid, buyer) == (307, None), "buyers keep their downloads"
     assert await verify(api, shop["key"]) == "VALID", "and their licenses"
     reactivated = await api.request(
-        "POST", f"{MARKET}/licenses/{shop['key']}/activate", json={"instance_id": "inst-1"}
+        "POST",
+        f"{MARKET}/licenses/{shop['key']}/activate",
+        json=INSTANCE | {"nonce": secrets.token_hex(16)},
     )
     assert reactivated.status_code == 200, "an installed instance activates again"
     assert await download(api, paid, owner) == (307, None)

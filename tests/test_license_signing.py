@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
-from domain.licensing import OfflineLicense, VerificationAnswer, canonical_bytes
+from domain.licensing import LicenseAnswer, OfflineLicense, canonical_bytes, license_key_hash
 from integrations import license_signing, private_files
 from integrations.license_signing import (
     LicenseKeyRing,
@@ -25,6 +25,7 @@ from integrations.license_signing import (
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 MASKED = "FVM-*****-*****-*****-*****-*****-STVW3"
+KEY_SHA = license_key_hash("FVM-01234-56789-ABCDE-FGHJK-MNPQR-STVW3")
 PAYLOAD = b'{"code":"VALID","module":"hello_fastvue"}'
 
 
@@ -51,32 +52,40 @@ def _public_pem(key) -> str:
     )
 
 
-def _answer(**changes) -> VerificationAnswer:
+def _answer(ring: LicenseKeyRing, **changes) -> LicenseAnswer:
     fields = {
+        "key_id": ring.key_id,
+        "operation": "verify",
+        "status": "granted",
         "code": "VALID",
         "license_key": MASKED,
+        "license_key_sha256": KEY_SHA,
         "module": "hello_fastvue",
+        "module_slug": "hello-fastvue",
         "allowed_versions": ">=1.0,<2",
         "expires_at": NOW + timedelta(days=365),
         "instance_id": "inst-a",
+        "domain": "shop.example.com",
         "issued_at": NOW,
         "valid_until": NOW + timedelta(hours=24),
-        "nonce": "abc123",
+        "nonce": "abc123-0123456789",
     }
-    return VerificationAnswer(**{**fields, **changes})
+    return LicenseAnswer(**{**fields, **changes})
 
 
 def _offline(ring: LicenseKeyRing, **changes) -> OfflineLicense:
     fields = {
+        "key_id": ring.key_id,
         "license_id": 7,
         "license_key": MASKED,
+        "license_key_sha256": KEY_SHA,
         "module": "hello_fastvue",
+        "module_slug": "hello-fastvue",
         "licensee": "M\u00fcller GmbH",
-        "max_instances": 2,
-        "instance_domains": ["*.example.com"],
+        "instance_id": "inst-a",
+        "domain": "shop.example.com",
         "issued_at": NOW,
         "not_after": NOW + timedelta(days=30),
-        "key_id": ring.key_id,
     }
     return OfflineLicense(**{**fields, **changes})
 
@@ -121,7 +130,7 @@ def test_signature_verifies_in_python_and_with_openssl(tmp_path):
 
 def test_signed_document_verifies_with_openssl_over_its_payload_text(tmp_path):
     ring = LicenseKeyRing(_ed25519())
-    answer = _answer()
+    answer = _answer(ring)
 
     doc = ring.sign_document(answer)
 
@@ -133,7 +142,7 @@ def test_signed_document_verifies_with_openssl_over_its_payload_text(tmp_path):
     pem = ring.public_keys()[0].pem
     assert _openssl_verifies(tmp_path, doc["payload"].encode(), pem, doc["signature"])
     assert verify_document(doc, pem) == answer
-    assert verify_document(doc, pem, VerificationAnswer) == answer
+    assert verify_document(doc, pem, LicenseAnswer) == answer
     assert verify_document(doc, pem, OfflineLicense) is None
 
 
@@ -147,7 +156,7 @@ def test_offline_license_round_trip_with_unicode(tmp_path):
     pem = ring.public_keys()[0].pem
     assert _openssl_verifies(tmp_path, doc["payload"].encode(), pem, doc["signature"])
     assert verify_document(doc, pem, OfflineLicense) == license_file
-    assert verify_document(doc, pem, VerificationAnswer) is None
+    assert verify_document(doc, pem, LicenseAnswer) is None
 
 
 def _replace_in_payload(doc: dict, old: str, new: str) -> dict:
@@ -183,7 +192,7 @@ def _flip_signature(signature_b64: str) -> str:
 @pytest.mark.parametrize("tamper", [r[1] for r in TAMPERINGS], ids=[r[0] for r in TAMPERINGS])
 def test_tampered_documents_do_not_verify(tamper):
     ring = LicenseKeyRing(_ed25519())
-    doc = ring.sign_document(_answer())
+    doc = ring.sign_document(_answer(ring))
     pem = ring.public_keys()[0].pem
     assert verify_document(doc, pem) is not None
 
@@ -192,7 +201,7 @@ def test_tampered_documents_do_not_verify(tamper):
 
 def test_a_document_verifies_only_with_the_key_that_signed_it():
     ring, other = LicenseKeyRing(_ed25519()), LicenseKeyRing(_ed25519())
-    doc = ring.sign_document(_answer())
+    doc = ring.sign_document(_answer(ring))
 
     assert verify_document(doc, other.public_keys()[0].pem) is None
     # The key id beside the signature is a hint, not trusted: lying about it changes nothing.
@@ -204,20 +213,21 @@ def test_signed_garbage_is_not_a_document():
     """A valid signature over something that is not one of our documents is still None."""
     ring = LicenseKeyRing(_ed25519())
     pem = ring.public_keys()[0].pem
-    for payload in ['{"kind":"verification_answer"}', "[]", '{"anything":1}']:
+    for payload in ['{"kind":"license_answer"}', "[]", '{"anything":1}']:
         signed = ring.sign(payload.encode())
         doc = {"payload": payload, "signature": signed.signature_b64, "key_id": ring.key_id}
         assert verify_with_public_pem(payload.encode(), signed.signature_b64, pem)
         assert verify_document(doc, pem) is None
 
 
-def test_offline_license_must_name_the_signing_key():
+@pytest.mark.parametrize("make", [_answer, _offline], ids=["answer", "offline"])
+def test_a_document_must_name_the_signing_key(make):
     ring = LicenseKeyRing(_ed25519())
     with pytest.raises(ValueError, match="names key 0123456789abcdef"):
-        ring.sign_document(_offline(ring, key_id="0123456789abcdef"))
+        ring.sign_document(make(ring, key_id="0123456789abcdef"))
 
     # Signed by this key but naming another (only a buggy or hostile signer does that).
-    mislabelled = _offline(ring, key_id="0123456789abcdef")
+    mislabelled = make(ring, key_id="0123456789abcdef")
     payload = canonical_bytes(mislabelled)
     doc = {
         "payload": payload.decode(),
@@ -252,7 +262,8 @@ def test_malformed_signatures_are_false_not_errors(garbage):
 def test_rotation_keeps_old_signatures_valid(tmp_path):
     key_a, key_b = _ed25519(), _ed25519()
     old = LicenseKeyRing(key_a).sign(PAYLOAD)
-    old_doc = LicenseKeyRing(key_a).sign_document(_answer())
+    old_answer = _answer(LicenseKeyRing(key_a))
+    old_doc = LicenseKeyRing(key_a).sign_document(old_answer)
 
     rotated = LicenseKeyRing(key_b, [key_a.public_key()])
     new = rotated.sign(PAYLOAD)
@@ -272,9 +283,14 @@ def test_rotation_keeps_old_signatures_valid(tmp_path):
     assert retired_pem == _public_pem(key_a)
     assert _openssl_verifies(tmp_path, PAYLOAD, retired_pem, old.signature_b64)
     assert rotated.verify(old_doc["payload"].encode(), old_doc["signature"], old_doc["key_id"])
-    assert verify_document(old_doc, retired_pem) == _answer()
-    # New documents are signed by the new key only.
-    assert rotated.sign_document(_answer())["key_id"] == new.key_id
+    assert verify_document(old_doc, retired_pem) == old_answer
+    assert verify_document(old_doc, rotated.public_keys()[0].pem) is None
+    # New documents are signed by the new key only, and name it inside the signed text.
+    signed_new = rotated.sign_document(_answer(rotated))
+    assert signed_new["key_id"] == new.key_id
+    assert f'"key_id":"{new.key_id}"' in signed_new["payload"]
+    with pytest.raises(ValueError, match="names key"):
+        rotated.sign_document(old_answer)
 
     # Retiring a key drops it: its signatures no longer verify.
     assert not LicenseKeyRing(key_b).verify(PAYLOAD, old.signature_b64, old.key_id)

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from domain.licensing import (
+    LicenseAnswer,
     OfflineLicense,
-    VerificationAnswer,
+    license_key_hash,
     mask_license_key,
 )
 from integrations.license_signing import key_id as license_key_id
@@ -22,6 +23,7 @@ from models.platform import AuditLogEntry
 from tests.authorization_fixtures import *  # noqa: F403  (the cells' fixtures)
 from tests.authorization_world import (
     CELL_ARGS,
+    SEAT_DOMAIN,
     Check,
     L,
     cells,
@@ -68,38 +70,44 @@ async def check_license_details(r, w, role, env):
 
 
 async def check_offline_license(r, w, role, env):
-    """A license file that verifies with the published key alone, for this license."""
+    """A license file for the seat's instance and domain that verifies with the published
+    key alone, for this license."""
     document = verify_document(r.json(), await published_license_pem(env), OfflineLicense)
     assert document is not None, "the file must verify with the published key"
     assert document.license_id == w.license.id and document.module == w.listed.technical_name
-    assert document.max_instances == 2 and document.key_id == env.license_keys.key_id
+    assert (document.instance_id, document.domain) == ("inst-1", SEAT_DOMAIN)
+    assert document.key_id == env.license_keys.key_id
     assert document.license_key == mask_license_key(w.license_key)
+    assert document.license_key_sha256 == license_key_hash(w.license_key)
     assert w.license_key not in r.text, "the full key is never in a signed document"
 
 
-async def valid_answer(r, w, env, instance: str) -> VerificationAnswer:
-    """The response's signed answer, checked with the published key: VALID."""
-    answer = verify_document(r.json(), await published_license_pem(env), VerificationAnswer)
+async def signed_answer(r, w, env, instance: str, code: str) -> LicenseAnswer:
+    """The response's signed answer, checked with the published key."""
+    answer = verify_document(r.json(), await published_license_pem(env), LicenseAnswer)
     assert answer is not None, "the answer must verify with the published key"
-    assert answer.code == "VALID" and answer.instance_id == instance
-    assert answer.module == w.listed.technical_name
+    assert answer.code == code and answer.instance_id == instance
+    assert answer.module == w.listed.technical_name and answer.module_slug == w.listed.slug
     assert answer.license_key == mask_license_key(w.license_key)
+    assert answer.license_key_sha256 == license_key_hash(w.license_key)
+    assert answer.nonce == json.loads(r.request.content)["nonce"]
     assert w.license_key not in r.text, "the full key is never echoed"
     return answer
 
 
 async def check_verified(r, w, role, env):
     """Whoever holds the key learns it is VALID for "inst-1"; the check is recorded."""
-    answer = await valid_answer(r, w, env, "inst-1")
-    assert answer.nonce == json.loads(r.request.content)["nonce"]
+    answer = await signed_answer(r, w, env, "inst-1", "VALID")
+    assert answer.domain == SEAT_DOMAIN
     seat = await reload(env, LicenseActivation, w.seat.id)
     assert seat.last_check > w.seat.last_check
+    assert seat.answers_valid_until == answer.issued_at + env.api.settings.license_answer_cache
 
 
 async def check_activated(r, w, role, env):
     """A new instance takes the second seat, and the activation is audited."""
     assert r.json()["outcome"] == "activate"
-    await valid_answer(r, w, env, "inst-x")
+    await signed_answer(r, w, env, "inst-x", "VALID")
     async with env.make.sessions() as session:
         seats = await session.scalars(
             select(LicenseActivation).where(
@@ -107,7 +115,7 @@ async def check_activated(r, w, role, env):
             )
         )
         assert {s.instance_id: s.domain for s in seats} == {
-            "inst-1": None,
+            "inst-1": SEAT_DOMAIN,
             "inst-x": "shop.example.com",
         }
         audited = await session.scalars(
@@ -120,10 +128,9 @@ async def check_activated(r, w, role, env):
 
 
 async def check_deactivated(r, w, role, env):
-    """The seat of "inst-1" is freed; the answer shows the key masked."""
-    body = r.json()
-    assert body["id"] == w.license.id and body["active_instances"] == 0
-    assert body["license_key"] == mask_license_key(w.license_key)
+    """The seat of "inst-1" is freed, and the answer says so, signed."""
+    answer = await signed_answer(r, w, env, "inst-1", "DEACTIVATED")
+    assert answer.status == "released" and answer.operation == "deactivate"
     seat = await reload(env, LicenseActivation, w.seat.id)
     assert seat.status == "deactivated" and seat.deactivated_at is not None
 

@@ -1,6 +1,7 @@
 """License policy in ``domain/licensing.py``, table by table, without a database: key format,
-typo detection and hashing; verification codes and activation decisions; domain matching;
-the canonical bytes that get signed."""
+typo detection and hashing; verification codes and activation decisions; domain matching
+and binding; the churn limit; the canonical bytes that get signed, and what an instance
+concludes from a signed answer or offline file."""
 
 import hashlib
 import json
@@ -14,26 +15,34 @@ from domain import licensing
 from domain.errors import DomainError
 from domain.licensing import (
     ALPHABET,
+    CLIENT_ONLY_CODES,
+    CODES_OF,
     MASKED_KEY_PATTERN,
     Activation,
     ActivationOutcome,
+    ChurnPolicy,
+    LicenseAnswer,
     LicenseFacts,
     OfflineLicense,
-    VerificationAnswer,
+    Operation,
+    Release,
     VerifyCode,
     answer_valid_until,
     canonical_bytes,
     canonical_json,
+    check_license_answer,
     check_offline_license,
     decide_activation,
     decide_verification,
     domain_allowed,
+    instances_in_use,
     license_key_hash,
     mask_license_key,
     new_license_key,
     normalize_domain,
     normalize_domain_pattern,
     normalize_license_key,
+    offline_not_after,
     parse_signed_payload,
 )
 
@@ -412,7 +421,7 @@ A = _activation("a", "shop.example.com", minutes=0)
 B = _activation("b", "b.example.com", minutes=1)
 C = _activation("c", None, minutes=2)
 V = VerifyCode
-NOT_ACT = V.NOT_ACTIVATED
+NOT_ACT, MISMATCH = V.NOT_ACTIVATED, V.DOMAIN_MISMATCH
 EXACT, WILD, ORG = ("example.com",), ("*.example.com",), ("example.org",)
 IDNA_ENTRY, IDNA_WILD = ("b\u00fccher.de",), ("*.B\u00fccher.de",)
 IDNA_ACT = _activation("i", "xn--bcher-kva.de")
@@ -425,8 +434,14 @@ VERIFICATIONS = [
     ("not-found", None, "a", None, V.NOT_FOUND),
     ("valid", _facts(A), "a", None, V.VALID),
     ("valid-with-domain", _facts(A), "a", "shop.example.com", V.VALID),
-    ("valid-unrestricted-other", _facts(A), "a", "elsewhere.net", V.VALID),
-    ("valid-unrestricted-garbage", _facts(A), "a", "not a domain", V.VALID),
+    ("valid-with-domain-as-typed", _facts(A), "a", "Shop.Example.COM.:443", V.VALID),
+    # The domain given at activation binds the instance (audit: it verified VALID anywhere).
+    ("bound-other-domain", _facts(A), "a", "elsewhere.net", V.DOMAIN_MISMATCH),
+    ("bound-sibling-domain", _facts(A), "a", "shop.example.com.evil.net", V.DOMAIN_MISMATCH),
+    ("bound-garbage", _facts(A), "a", "not a domain", V.DOMAIN_MISMATCH),
+    ("bound-beats-seats", _facts(C, A, B, limit=2), "a", "elsewhere.net", V.DOMAIN_MISMATCH),
+    ("unbound-any-domain", _facts(C), "c", "elsewhere.net", V.VALID),
+    ("unbound-garbage", _facts(C), "c", "not a domain", V.VALID),
     ("valid-1us-before-expiry", _facts(A, expires=NOW + MICRO), "a", None, V.VALID),
     ("valid-unlimited", _facts(A, B, C, limit=None), "c", None, V.VALID),
     ("expired-at-the-instant", _facts(A, expires=NOW), "a", None, V.EXPIRED),
@@ -446,7 +461,8 @@ VERIFICATIONS = [
     ("limit-lowered-oldest-keeps", _facts(C, A, B, limit=2), "a", None, V.VALID),
     ("limit-lowered-second-keeps", _facts(C, A, B, limit=2), "b", None, V.VALID),
     ("domain-recorded-ok", _facts(A, domains=WILD), "a", None, V.VALID),
-    ("domain-reported-ok", _facts(A, domains=WILD), "a", "x.example.com", V.VALID),
+    ("domain-reported-ok", _facts(A, domains=WILD), "a", "SHOP.example.com", V.VALID),
+    ("domain-reported-other-allowed", _facts(A, domains=WILD), "a", "x.example.com", MISMATCH),
     ("domain-reported-bad", _facts(A, domains=WILD), "a", "example.org", V.DOMAIN_MISMATCH),
     ("domain-reported-apex", _facts(A, domains=WILD), "a", "example.com", V.DOMAIN_MISMATCH),
     ("domain-recorded-none", _facts(C, domains=EXACT), "c", None, V.DOMAIN_MISMATCH),
@@ -469,10 +485,13 @@ def test_verification_codes(facts, instance, domain, code):
 
 
 def test_every_code_is_reachable():
-    from_server = {row[-1] for row in VERIFICATIONS}
-    assert from_server == set(VerifyCode) - {VerifyCode.INVALID_SIGNATURE}
-    # The one code the server never gives is what an instance concludes from a bad file.
-    assert VerifyCode.INVALID_SIGNATURE in {row[-1] for row in OFFLINE_CHECKS}
+    assert {row[-1] for row in VERIFICATIONS} == CODES_OF[Operation.VERIFY]
+    assert {row[-2] for row in ACTIVATIONS} | {
+        decide_activation(CHURNED, "new", "new.example.com", NOW).code
+    } == CODES_OF[Operation.ACTIVATE]
+    # The codes the server never gives are what an instance concludes from a document.
+    concluded = {row[-1] for row in OFFLINE_CHECKS} | {row[-1] for row in ANSWER_CHECKS}
+    assert concluded >= CLIENT_ONLY_CODES
 
 
 def test_facts_need_aware_times_and_a_sensible_limit():
@@ -503,7 +522,7 @@ ACT, AGAIN, DENY = (
     ActivationOutcome.ALREADY_ACTIVE,
     ActivationOutcome.DENIED,
 )
-SHOP, TOO_MANY, MISMATCH = "shop.example.com", V.TOO_MANY_INSTANCES, V.DOMAIN_MISMATCH
+SHOP, TOO_MANY = "shop.example.com", V.TOO_MANY_INSTANCES
 
 ACTIVATIONS = [
     # id, facts, instance, domain, outcome, code, domain to record
@@ -515,7 +534,9 @@ ACTIVATIONS = [
     ("unlimited", _facts(*HUNDRED, limit=None), "x", None, ACT, V.VALID, None),
     ("again-is-idempotent", _facts(A), "a", SHOP, AGAIN, V.VALID, SHOP),
     ("again-keeps-recorded-domain", _facts(A), "a", None, AGAIN, V.VALID, SHOP),
-    ("again-new-domain", _facts(A), "a", "new.example.org", AGAIN, V.VALID, "new.example.org"),
+    # An active instance keeps its domain: moving it is deactivate + activate (churn counts).
+    ("again-new-domain", _facts(A), "a", "new.example.org", DENY, MISMATCH, None),
+    ("again-binds-unbound", _facts(C), "c", "Shop.example.com", AGAIN, V.VALID, SHOP),
     ("again-when-full", _facts(A, B, C, limit=3), "c", None, AGAIN, V.VALID, None),
     ("again-beyond-lowered-limit", _facts(A, B, limit=1), "b", None, DENY, TOO_MANY, None),
     ("again-oldest-after-lowering", _facts(B, A, limit=1), "a", None, AGAIN, V.VALID, SHOP),
@@ -585,6 +606,143 @@ def test_activation_input_errors(instance, domain, code):
     assert decide_activation(_facts(), "x" * 64, None, NOW).outcome is ACT
 
 
+# --- churn --------------------------------------------------------------------------------
+
+DAY = timedelta(hours=24)
+POLICY = ChurnPolicy(window=DAY, extra_instances=2)
+
+
+def _release(instance, domain=None, *, hours_ago=1.0, answers_for=None) -> Release:
+    """Deactivated ``hours_ago``; its answers valid ``answers_for`` hours from NOW."""
+    until = None if answers_for is None else NOW + timedelta(hours=answers_for)
+    return Release(instance, domain, NOW - timedelta(hours=hours_ago), until)
+
+
+def _churn_facts(*released: Release, active=(A,), limit=1) -> LicenseFacts:
+    return LicenseFacts(
+        status="active", max_instances=limit, activations=list(active), released=list(released)
+    )
+
+
+# One seat, two extra instances a day: "a" gave its seat up an hour ago, so did "x" and "y".
+A_GONE = _release("a", SHOP)
+CHURNED = _churn_facts(A_GONE, _release("x", "x.test"), _release("y", "y.test"), active=())
+
+CHURN = [
+    # id, facts, instance, domain, allowed
+    ("first-move", _churn_facts(A_GONE, active=()), "new", "new.test", True),
+    ("within-allowance", _churn_facts(A_GONE, _release("x", "x.test"), active=()), "new",
+     "new.test", True),
+    ("allowance-used", CHURNED, "new", "new.test", False),
+    ("back-to-a-pair-in-use", CHURNED, "x", "x.test", True),
+    ("same-instance-new-domain", CHURNED, "x", "other.test", False),
+    ("old-release-forgotten", _churn_facts(
+        A_GONE, _release("x", "x.test", hours_ago=25), _release("y", "y.test"), active=()
+    ), "new", "new.test", True),
+    ("old-release-with-live-answer", _churn_facts(
+        A_GONE, _release("x", "x.test", hours_ago=25, answers_for=1), _release("y", "y.test"),
+        active=(),
+    ), "new", "new.test", False),
+    ("offline-file-holds-for-weeks", _churn_facts(
+        A_GONE,
+        _release("x", "x.test", hours_ago=24 * 10, answers_for=24 * 20),
+        _release("y", "y.test", hours_ago=24 * 10, answers_for=24 * 20),
+        active=(),
+    ), "new", "new.test", False),
+    ("expired-answer-forgotten", _churn_facts(
+        A_GONE, _release("x", "x.test", hours_ago=25, answers_for=-1), _release("y", "y.test"),
+        active=(),
+    ), "new", "new.test", True),
+    ("two-seats-more-room", _churn_facts(*CHURNED.released, active=(B,), limit=2), "new",
+     "new.test", False),
+    ("two-seats-room", _churn_facts(A_GONE, _release("x", "x.test"), active=(B,), limit=2), "new",
+     "new.test", True),
+    ("unlimited-seats", _churn_facts(
+        *[_release(f"r{n}", f"r{n}.test") for n in range(50)], active=(), limit=None
+    ), "new", "new.test", True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("facts", "instance", "domain", "allowed"),
+    [r[1:] for r in CHURN],
+    ids=[r[0] for r in CHURN],
+)
+def test_the_churn_limit(facts, instance, domain, allowed):
+    decision = decide_activation(facts, instance, domain, NOW, POLICY)
+    expected = (ACT, V.VALID) if allowed else (DENY, V.ACTIVATION_CHURN_LIMIT)
+    assert (decision.outcome, decision.code) == expected
+
+
+def test_one_seat_cannot_serve_many_instances_a_day():
+    """The audit's churn: whoever holds the key deactivates the instance holding the seat
+    and activates their own, over and over. Each activation gives an answer valid for a
+    day, so without a limit one seat served as many instances as there were rounds."""
+    active: list[Activation] = []
+    released: list[Release] = []
+    served = []
+    for round_ in range(20):
+        now = NOW + timedelta(minutes=10 * round_)
+        # deactivate whoever holds the seat: the answer it got stays valid for its day
+        released += [Release(a.instance_id, a.domain, now, a.activated_at + DAY) for a in active]
+        active = []
+        facts = LicenseFacts(
+            status="active", max_instances=1, activations=active, released=released
+        )
+        instance = f"thief-{round_}"
+        decision = decide_activation(facts, instance, f"{instance}.test", now, POLICY)
+        if decision.outcome is not ACT:
+            assert decision.code is V.ACTIVATION_CHURN_LIMIT
+            continue
+        served.append(instance)
+        active = [Activation(instance, f"{instance}.test", now)]
+    assert len(served) == 1 + POLICY.extra_instances
+    later = NOW + timedelta(days=2)
+    facts = LicenseFacts(status="active", max_instances=1, activations=[], released=released)
+    assert instances_in_use(facts, later, POLICY) == set()
+    assert decide_activation(
+        LicenseFacts(status="active", max_instances=1, activations=[], released=released),
+        "next",
+        "next.test",
+        later,
+        POLICY,
+    ).allowed, "a day after the answers ran out, the instances count no more"
+
+
+def test_churn_policy_bounds():
+    with pytest.raises(ValueError):
+        ChurnPolicy(window=timedelta(0))
+    with pytest.raises(ValueError):
+        ChurnPolicy(extra_instances=-1)
+
+
+REFUNDABLE = NOW + timedelta(days=3)
+OFFLINE_ENDS = [
+    # id, lifetime, expires_at, refundable_until, not_after
+    ("lifetime", timedelta(days=30), None, None, NOW + timedelta(days=30)),
+    ("expiry-first", timedelta(days=30), NOW + timedelta(days=2), None, NOW + timedelta(days=2)),
+    ("refund-window-open", timedelta(days=30), None, REFUNDABLE, REFUNDABLE),
+    ("refund-window-and-expiry", timedelta(days=30), NOW + DAY, REFUNDABLE, NOW + DAY),
+    ("refund-window-closed", timedelta(days=30), None, NOW - SECOND, NOW + timedelta(days=30)),
+    ("refund-window-ends-now", timedelta(days=30), None, NOW, NOW + timedelta(days=30)),
+    ("short-lifetime", timedelta(days=1), None, REFUNDABLE, NOW + DAY),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "expires_at", "refundable_until", "not_after"),
+    [r[1:] for r in OFFLINE_ENDS],
+    ids=[r[0] for r in OFFLINE_ENDS],
+)
+def test_offline_files_end_within_the_refund_window(
+    lifetime, expires_at, refundable_until, not_after
+):
+    assert (
+        offline_not_after(NOW, lifetime, expires_at=expires_at, refundable_until=refundable_until)
+        == not_after
+    )
+
+
 @pytest.mark.parametrize(
     ("expires_at", "cache_for", "until"),
     [
@@ -601,57 +759,77 @@ def test_cached_answers_never_outlive_the_license(expires_at, cache_for, until):
 
 # --- canonical payloads ------------------------------------------------------------------
 
+KEY = ALL_SYMBOLS_KEY
 MASKED = "FVM-*****-*****-*****-*****-*****-STVW3"
+KEY_SHA = hashlib.sha256(KEY.encode()).hexdigest()
+NONCE = "n-0123456789abcdef"
 ANSWER_FIELDS = {
+    "key_id": "0123456789abcdef",
+    "operation": "verify",
+    "status": "granted",
     "code": "VALID",
     "license_key": MASKED,
+    "license_key_sha256": KEY_SHA,
     "module": "hello_fastvue",
+    "module_slug": "hello-fastvue",
     "allowed_versions": ">=1.0,<2",
     "expires_at": datetime(2026, 1, 1, tzinfo=UTC),
     "instance_id": "inst-a",
+    "domain": "shop.example.com",
+    "nonce": NONCE,
     "issued_at": NOW,
     "valid_until": NOW + timedelta(hours=24),
-    "nonce": "n-123",
 }
-ANSWER = VerificationAnswer(**ANSWER_FIELDS)
+ANSWER = LicenseAnswer(**ANSWER_FIELDS)
 ANSWER_JSON = (
-    '{"allowed_versions":">=1.0,<2","code":"VALID","expires_at":"2026-01-01T00:00:00Z",'
-    '"instance_id":"inst-a","issued_at":"2025-06-01T12:00:00Z","kind":"verification_answer",'
-    '"license_key":"FVM-*****-*****-*****-*****-*****-STVW3","module":"hello_fastvue",'
-    '"nonce":"n-123","valid_until":"2025-06-02T12:00:00Z"}'
+    '{"allowed_versions":">=1.0,<2","code":"VALID","contract":2,"domain":"shop.example.com",'
+    '"expires_at":"2026-01-01T00:00:00Z","instance_id":"inst-a",'
+    '"issued_at":"2025-06-01T12:00:00Z","key_id":"0123456789abcdef","kind":"license_answer",'
+    '"license_key":"FVM-*****-*****-*****-*****-*****-STVW3",'
+    f'"license_key_sha256":"{KEY_SHA}","module":"hello_fastvue","module_slug":"hello-fastvue",'
+    '"nonce":"n-0123456789abcdef","operation":"verify","status":"granted",'
+    '"valid_until":"2025-06-02T12:00:00Z"}'
 )
 PLUS_2 = timezone(timedelta(hours=2))
 MINUS_5 = timezone(timedelta(hours=-5))
 
 
+def _answer(**changes) -> LicenseAnswer:
+    return LicenseAnswer(**{**ANSWER_FIELDS, **changes})
+
+
+def _refusal(code: str, **changes) -> LicenseAnswer:
+    return _answer(code=code, status="refused", valid_until=NOW, **changes)
+
+
 def test_canonical_bytes_are_exactly_the_documented_form():
+    assert license_key_hash(KEY) == KEY_SHA, "the binding is SHA-256 of the canonical key"
     assert canonical_json(ANSWER) == ANSWER_JSON
     assert canonical_bytes(ANSWER) == ANSWER_JSON.encode()
 
 
 EQUAL_ANSWERS = [
-    ("reversed-keys", lambda: VerificationAnswer(**dict(reversed(list(ANSWER_FIELDS.items()))))),
-    ("enum-code", lambda: VerificationAnswer(**{**ANSWER_FIELDS, "code": VerifyCode.VALID})),
-    ("other-offsets", lambda: VerificationAnswer(**{
-        **ANSWER_FIELDS,
-        "issued_at": NOW.astimezone(PLUS_2),
-        "valid_until": (NOW + timedelta(hours=24)).astimezone(MINUS_5),
-        "expires_at": datetime(2025, 12, 31, 19, 0, tzinfo=MINUS_5),
-    })),
-    ("iso-strings", lambda: VerificationAnswer(**{
-        **ANSWER_FIELDS,
-        "issued_at": "2025-06-01T14:00:00+02:00",
-        "valid_until": "2025-06-02T12:00:00Z",
-        "expires_at": "2026-01-01T00:00:00.000000+00:00",
-    })),
-    ("canonical-text", lambda: VerificationAnswer.model_validate_json(ANSWER_JSON)),
-    ("pretty-json", lambda: VerificationAnswer.model_validate_json(
+    ("reversed-keys", lambda: LicenseAnswer(**dict(reversed(list(ANSWER_FIELDS.items()))))),
+    ("enum-code", lambda: _answer(code=VerifyCode.VALID, operation=Operation.VERIFY)),
+    ("domain-as-typed", lambda: _answer(domain="Shop.EXAMPLE.com.:8443")),
+    ("other-offsets", lambda: _answer(
+        issued_at=NOW.astimezone(PLUS_2),
+        valid_until=(NOW + timedelta(hours=24)).astimezone(MINUS_5),
+        expires_at=datetime(2025, 12, 31, 19, 0, tzinfo=MINUS_5),
+    )),
+    ("iso-strings", lambda: _answer(
+        issued_at="2025-06-01T14:00:00+02:00",
+        valid_until="2025-06-02T12:00:00Z",
+        expires_at="2026-01-01T00:00:00.000000+00:00",
+    )),
+    ("canonical-text", lambda: LicenseAnswer.model_validate_json(ANSWER_JSON)),
+    ("pretty-json", lambda: LicenseAnswer.model_validate_json(
         json.dumps(json.loads(ANSWER_JSON), indent=4)
     )),
-    ("shuffled-json", lambda: VerificationAnswer.model_validate_json(json.dumps(
+    ("shuffled-json", lambda: LicenseAnswer.model_validate_json(json.dumps(
         dict(sorted(json.loads(ANSWER_JSON).items(), reverse=True)), separators=(" , ", " : ")
     ))),
-    ("kind-given", lambda: VerificationAnswer(**ANSWER_FIELDS, kind="verification_answer")),
+    ("kind-given", lambda: _answer(kind="license_answer", contract=2)),
     ("parsed-back", lambda: parse_signed_payload(canonical_bytes(ANSWER))),
 ]  # fmt: skip
 
@@ -664,11 +842,14 @@ def test_equal_answers_give_equal_bytes(make):
 
 
 DIFFERENT_ANSWERS = [
-    ("code", {"code": "EXPIRED"}),
-    ("nonce", {"nonce": "n-124"}),
-    ("no-nonce", {"nonce": None}),
+    ("refusal", {"code": "EXPIRED", "status": "refused", "valid_until": NOW}),
+    ("nonce", {"nonce": NONCE + "x"}),
+    ("domain", {"domain": "shop.example.org"}),
     ("microsecond", {"issued_at": NOW + timedelta(microseconds=1)}),
     ("instance", {"instance_id": "inst-b"}),
+    ("license", {"license_key_sha256": "0" * 64}),
+    ("operation", {"operation": "activate"}),
+    ("signing-key", {"key_id": "fedcba9876543210"}),
     ("versions", {"allowed_versions": ">=1.0,<3"}),
     ("perpetual", {"expires_at": None}),
 ]
@@ -678,18 +859,16 @@ DIFFERENT_ANSWERS = [
     "changes", [r[1] for r in DIFFERENT_ANSWERS], ids=[r[0] for r in DIFFERENT_ANSWERS]
 )
 def test_different_answers_give_different_bytes(changes):
-    other = VerificationAnswer(**{**ANSWER_FIELDS, **changes})
+    other = _answer(**changes)
     assert canonical_bytes(other) != canonical_bytes(ANSWER)
     assert parse_signed_payload(canonical_bytes(other)) == other
 
 
 def test_canonical_form_details():
-    answer = VerificationAnswer(
-        **{**ANSWER_FIELDS, "issued_at": NOW + timedelta(microseconds=1), "nonce": None}
-    )
+    answer = _answer(issued_at=NOW + timedelta(microseconds=1), expires_at=None)
     text = canonical_json(answer)
     assert '"issued_at":"2025-06-01T12:00:00.000001Z"' in text
-    assert '"nonce":null' in text
+    assert '"expires_at":null' in text
     assert " " not in text.replace(">=1.0,<2", "")
 
     class Floaty(BaseModel):
@@ -702,16 +881,35 @@ def test_canonical_form_details():
 ANSWER_REFUSALS = [
     ("full-key", {"license_key": ALL_SYMBOLS_KEY}),
     ("half-masked", {"license_key": "FVM-01234-*****-*****-*****-*****-STVW3"}),
+    ("key-hash-upper", {"license_key_sha256": KEY_SHA.upper()}),
     ("naive-time", {"issued_at": datetime(2025, 6, 1)}),
     ("valid-until-first", {"valid_until": NOW - SECOND}),
     ("bad-code", {"code": "MAYBE"}),
     ("bad-module", {"module": "Hello Module"}),
     ("bad-range", {"allowed_versions": "one or two"}),
     ("bad-instance", {"instance_id": "x" * 65}),
-    ("bad-nonce", {"nonce": "has space"}),
+    ("no-nonce", {"nonce": None}),
+    ("short-nonce", {"nonce": "n-123"}),
+    ("bad-nonce", {"nonce": "has space in it!!"}),
+    ("no-domain", {"domain": None}),
+    ("bad-domain", {"domain": "*.example.com"}),
+    ("no-key-id", {"key_id": None}),
+    ("other-contract", {"contract": 1}),
     ("extra-field", {"features": ["all"]}),
     ("wrong-kind", {"kind": "offline_license"}),
-]
+    ("old-kind", {"kind": "verification_answer"}),
+    ("status-not-code", {"code": "EXPIRED"}),
+    ("refusal-granted", {"status": "refused"}),
+    ("refusal-valid-later", {"code": "EXPIRED", "status": "refused"}),
+    ("client-only-code", {"code": "REPLAYED", "status": "refused", "valid_until": NOW}),
+    ("bad-signature-code", {"code": "INVALID_SIGNATURE", "status": "refused", "valid_until": NOW}),
+    ("verify-deactivated", {"code": "DEACTIVATED", "status": "released", "valid_until": NOW}),
+    ("verify-churn", {"code": "ACTIVATION_CHURN_LIMIT", "status": "refused", "valid_until": NOW}),
+    ("deactivate-valid", {"operation": "deactivate"}),
+    ("activate-not-activated", {
+        "operation": "activate", "code": "NOT_ACTIVATED", "status": "refused", "valid_until": NOW
+    }),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -719,26 +917,80 @@ ANSWER_REFUSALS = [
 )
 def test_answers_refuse_bad_fields(changes):
     with pytest.raises(ValidationError):
-        VerificationAnswer(**{**ANSWER_FIELDS, **changes})
+        _answer(**changes)
+
+
+def test_every_operation_answers_its_codes():
+    for operation, codes in CODES_OF.items():
+        for code in codes:
+            status = licensing.answer_status(code)
+            answer = _answer(
+                operation=operation,
+                code=code,
+                status=status,
+                valid_until=NOW + timedelta(hours=1) if code is V.VALID else NOW,
+            )
+            assert parse_signed_payload(canonical_bytes(answer)) == answer
+    assert CODES_OF[Operation.DEACTIVATE] == {V.DEACTIVATED, V.NOT_FOUND, V.NOT_ACTIVATED}
 
 
 def test_not_found_answers_have_no_module():
-    answer = VerificationAnswer(**{**ANSWER_FIELDS, "code": "NOT_FOUND", "module": None})
+    answer = _refusal("NOT_FOUND", module=None, module_slug=None, expires_at=None)
     assert '"module":null' in canonical_json(answer)
+
+
+# --- what an instance concludes from a signed answer --------------------------------------
+
+OTHER_KEY = _key("ZYXWVTSRQPNMKJHGFEDCBA9876543")
+ANSWER_CHECKS = [
+    # id, answer, now, key, instance, domain, nonce sent (None: a cached answer), code
+    ("valid", ANSWER, NOW, KEY, "inst-a", "shop.example.com", NONCE, V.VALID),
+    ("valid-key-as-typed", ANSWER, NOW, KEY.lower(), "inst-a", "shop.example.com", NONCE, V.VALID),
+    ("valid-domain-as-typed", ANSWER, NOW, KEY, "inst-a", "SHOP.example.com:443", NONCE, V.VALID),
+    ("cached-valid", ANSWER, NOW + timedelta(hours=23), KEY, "inst-a", "shop.example.com",
+     None, V.VALID),
+    ("cached-expired", ANSWER, NOW + timedelta(hours=24), KEY, "inst-a", "shop.example.com",
+     None, V.EXPIRED),
+    ("bad-signature", None, NOW, KEY, "inst-a", "shop.example.com", NONCE, V.INVALID_SIGNATURE),
+    ("another-domain", ANSWER, NOW, KEY, "inst-a", "evil.example.org", NONCE, V.DOMAIN_MISMATCH),
+    ("another-domain-cached", ANSWER, NOW, KEY, "inst-a", "evil.example.org", None,
+     V.DOMAIN_MISMATCH),
+    ("garbage-domain", ANSWER, NOW, KEY, "inst-a", "not a domain", NONCE, V.DOMAIN_MISMATCH),
+    ("another-instance", ANSWER, NOW, KEY, "inst-b", "shop.example.com", NONCE, V.REPLAYED),
+    ("another-key", ANSWER, NOW, OTHER_KEY, "inst-a", "shop.example.com", NONCE, V.REPLAYED),
+    ("another-nonce", ANSWER, NOW, KEY, "inst-a", "shop.example.com", NONCE + "x", V.REPLAYED),
+    ("refusal", _refusal("REVOKED"), NOW, KEY, "inst-a", "shop.example.com", NONCE, V.REVOKED),
+    ("refusal-later", _refusal("REVOKED"), NOW + timedelta(days=9), KEY, "inst-a",
+     "shop.example.com", None, V.REVOKED),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("answer", "now", "key", "instance", "domain", "nonce", "code"),
+    [r[1:] for r in ANSWER_CHECKS],
+    ids=[r[0] for r in ANSWER_CHECKS],
+)
+def test_what_an_instance_concludes_from_an_answer(answer, now, key, instance, domain, nonce, code):
+    concluded = check_license_answer(
+        answer, now, key=key, instance_id=instance, domain=domain, nonce=nonce
+    )
+    assert concluded is code
 
 
 # --- offline license files ---------------------------------------------------------------
 
 OFFLINE_FIELDS = {
+    "key_id": "0123456789abcdef",
     "license_id": 42,
     "license_key": MASKED,
+    "license_key_sha256": KEY_SHA,
     "module": "hello_fastvue",
+    "module_slug": "hello-fastvue",
     "licensee": "M\u00fcller & S\u00f6hne GmbH",
-    "max_instances": 3,
-    "instance_domains": ["*.B\u00fccher.de", "Example.com"],
+    "instance_id": "inst-a",
+    "domain": "Laden.B\u00fccher.de",
     "issued_at": NOW,
     "not_after": NOW + timedelta(days=30),
-    "key_id": "0123456789abcdef",
 }
 OFFLINE = OfflineLicense(**OFFLINE_FIELDS)
 
@@ -747,11 +999,12 @@ def test_offline_license_canonical_bytes():
     text = canonical_json(OFFLINE)
 
     assert text == (
-        '{"instance_domains":["*.xn--bcher-kva.de","example.com"],"issued_at":"2025-06-01T12:00:00Z",'
-        '"key_id":"0123456789abcdef","kind":"offline_license",'
+        '{"contract":2,"domain":"laden.xn--bcher-kva.de","instance_id":"inst-a",'
+        '"issued_at":"2025-06-01T12:00:00Z","key_id":"0123456789abcdef","kind":"offline_license",'
         '"license_id":42,"license_key":"FVM-*****-*****-*****-*****-*****-STVW3",'
-        '"licensee":"M\u00fcller & S\u00f6hne GmbH","max_instances":3,"module":"hello_fastvue",'
-        '"not_after":"2025-07-01T12:00:00Z"}'
+        f'"license_key_sha256":"{KEY_SHA}",'
+        '"licensee":"M\u00fcller & S\u00f6hne GmbH","module":"hello_fastvue",'
+        '"module_slug":"hello-fastvue","not_after":"2025-07-01T12:00:00Z"}'
     )  # fmt: skip
     assert "M\u00fcller".encode() in canonical_bytes(OFFLINE)  # raw UTF-8, not \u escapes
     parsed = parse_signed_payload(canonical_bytes(OFFLINE))
@@ -762,14 +1015,18 @@ def test_offline_license_canonical_bytes():
 
 OFFLINE_REFUSALS = [
     ("full-key", {"license_key": ALL_SYMBOLS_KEY}),
+    ("no-key-hash", {"license_key_sha256": None}),
     ("not-after-first", {"not_after": NOW}),
-    ("bad-domain", {"instance_domains": ["exa mple.com"]}),
+    ("bad-domain", {"domain": "exa mple.com"}),
+    ("no-domain", {"domain": None}),
+    ("wildcard-domain", {"domain": "*.example.com"}),
+    ("no-instance", {"instance_id": None}),
     ("bad-key-id", {"key_id": "XYZ"}),
-    ("zero-instances", {"max_instances": 0}),
+    ("other-contract", {"contract": 1}),
     ("control-in-licensee", {"licensee": "Evil\u202eCorp"}),
     ("empty-licensee", {"licensee": "  "}),
     ("naive", {"not_after": datetime(2026, 1, 1)}),
-    ("extra", {"features": []}),
+    ("extra", {"instance_domains": []}),
 ]
 
 
@@ -788,9 +1045,11 @@ def test_offline_licenses_refuse_bad_fields(changes):
         "not json",
         "[]",
         "{}",
-        canonical_json(ANSWER).replace('"kind":"verification_answer"', '"kind":"offline_license"'),
+        canonical_json(ANSWER).replace('"kind":"license_answer"', '"kind":"offline_license"'),
         canonical_json(OFFLINE).replace('"kind":"offline_license",', ""),
         canonical_json(ANSWER).replace('"code":"VALID"', '"code":1'),
+        canonical_json(ANSWER).replace('"contract":2', '"contract":1'),
+        canonical_json(ANSWER).replace('"kind":"license_answer"', '"kind":"verification_answer"'),
     ],
     ids=[
         "empty",
@@ -800,6 +1059,8 @@ def test_offline_licenses_refuse_bad_fields(changes):
         "answer-as-offline",
         "no-kind",
         "numeric-code",
+        "contract-1",
+        "contract-1-kind",
     ],
 )
 def test_malformed_signed_payloads(text):
@@ -808,33 +1069,38 @@ def test_malformed_signed_payloads(text):
     assert raised.value.code == "malformed_signed_payload"
 
 
+HERE = ("inst-a", "laden.xn--bcher-kva.de")
 OFFLINE_CHECKS = [
-    # id, signature_ok, now, domain, code
-    ("valid", True, NOW, None, V.VALID),
-    ("valid-last-instant", True, NOW + timedelta(days=30) - SECOND, None, V.VALID),
-    ("expired-at-not-after", True, NOW + timedelta(days=30), None, V.EXPIRED),
-    ("expired-later", True, NOW + timedelta(days=400), None, V.EXPIRED),
-    ("bad-signature", False, NOW, None, V.INVALID_SIGNATURE),
-    ("bad-signature-beats-expiry", False, NOW + timedelta(days=400), None, V.INVALID_SIGNATURE),
-    ("domain-wildcard", True, NOW, "shop.b\u00fccher.de", V.VALID),
-    ("domain-exact", True, NOW, "EXAMPLE.com:8080", V.VALID),
-    ("domain-apex-of-wildcard", True, NOW, "xn--bcher-kva.de", V.DOMAIN_MISMATCH),
-    ("domain-other", True, NOW, "example.org", V.DOMAIN_MISMATCH),
-    ("expiry-beats-domain", True, NOW + timedelta(days=31), "example.org", V.EXPIRED),
-]
+    # id, document, now, key, (instance, domain), code
+    ("valid", OFFLINE, NOW, KEY, HERE, V.VALID),
+    ("valid-last-instant", OFFLINE, NOW + timedelta(days=30) - SECOND, KEY, HERE, V.VALID),
+    ("valid-domain-as-typed", OFFLINE, NOW, KEY, ("inst-a", "Laden.b\u00fccher.DE:8443"), V.VALID),
+    ("expired-at-not-after", OFFLINE, NOW + timedelta(days=30), KEY, HERE, V.EXPIRED),
+    ("expired-later", OFFLINE, NOW + timedelta(days=400), KEY, HERE, V.EXPIRED),
+    ("bad-signature", None, NOW, KEY, HERE, V.INVALID_SIGNATURE),
+    ("another-instance", OFFLINE, NOW, KEY, ("inst-b", HERE[1]), V.REPLAYED),
+    ("another-key", OFFLINE, NOW, OTHER_KEY, HERE, V.REPLAYED),
+    ("another-domain", OFFLINE, NOW, KEY, ("inst-a", "xn--bcher-kva.de"), V.DOMAIN_MISMATCH),
+    ("domain-beats-expiry", OFFLINE, NOW + timedelta(days=31), KEY, ("inst-a", "example.org"),
+     V.DOMAIN_MISMATCH),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    ("signature_ok", "now", "domain", "code"),
+    ("document", "now", "key", "here", "code"),
     [r[1:] for r in OFFLINE_CHECKS],
     ids=[r[0] for r in OFFLINE_CHECKS],
 )
-def test_offline_license_checks(signature_ok, now, domain, code):
-    assert check_offline_license(OFFLINE, signature_ok, now, domain=domain) is code
+def test_offline_license_checks(document, now, key, here, code):
+    instance, domain = here
+    concluded = check_offline_license(document, now, key=key, instance_id=instance, domain=domain)
+    assert concluded is code
 
 
-def test_offline_license_without_domains_accepts_any_domain():
-    unrestricted = OfflineLicense(**{**OFFLINE_FIELDS, "instance_domains": []})
-    assert check_offline_license(unrestricted, True, NOW, domain="anything.example") is V.VALID
+def test_offline_checks_need_aware_times():
     with pytest.raises(ValueError, match="timezone-aware"):
-        check_offline_license(unrestricted, True, datetime(2025, 6, 1))
+        check_offline_license(OFFLINE, datetime(2025, 6, 1), key=KEY, instance_id="a", domain="x")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        check_license_answer(
+            ANSWER, datetime(2025, 6, 1), key=KEY, instance_id="a", domain="x", nonce=None
+        )

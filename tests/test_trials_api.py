@@ -58,7 +58,9 @@ async def test_one_trial_per_buyer_then_cancel_and_resume(
     assert body["subscription"]["has_payment_method"] is True
 
     verified = await api.request(
-        "POST", f"{D}/licenses/{key}/verify", json={"instance_id": "inst-1"}
+        "POST",
+        f"{D}/licenses/{key}/verify",
+        json={"instance_id": "inst-1", "domain": "shop.example.com", "nonce": "trial-0123456789ab"},
     )
     assert verified.json()["answer"]["code"] == "NOT_ACTIVATED"
 

@@ -71,7 +71,10 @@ def _checked_text(value: Any, *, multi_line: bool) -> Any:
     return value
 
 
-SingleLine = Annotated[str, BeforeValidator(_one_line)]
+ONE_LINE = BeforeValidator(_one_line)
+"""The check of ``SingleLine``, to put last on a text type of its own
+(``Annotated[InstanceDomain, ONE_LINE]``): it then runs first."""
+SingleLine = Annotated[str, ONE_LINE]
 """One line of text for people (a name, a title, a code): no control characters (CR, LF,
 TAB, NUL, ...) and no bidirectional controls; a 422 of type ``control_character`` or
 ``bidi_control`` otherwise (rules in ``domain.text``). Lengths go beside it in ``Field``."""
