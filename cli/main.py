@@ -360,8 +360,8 @@ def license_endorse_key(
     ],
 ) -> None:
     """Sign, with the license key configured now, an endorsement of the key that will
-    replace it; add the printed line to MARKETPLACE_LICENSE_KEY_ENDORSEMENTS before the
-    new key signs (README, "Rotating the license key")."""
+    replace it: add the printed JSON to MARKETPLACE_LICENSE_KEY_ENDORSEMENTS and keep it
+    there through and after the switch (README, "Rotating the license key")."""
     from cli.license import endorsement
 
     try:
