@@ -175,6 +175,8 @@ class LicenseClient:
         answer.check_bound_to(self.instance, nonce=nonce)
         if answer.operation != operation:
             raise MalformedDocument(f"a {answer.operation} answer came back for {operation}")
+        if answer.granted:
+            answer.check_current(self.clock(), self.clock_skew)
         return answer, envelope
 
     async def _online(self, operation: Operation) -> LicenseResult:

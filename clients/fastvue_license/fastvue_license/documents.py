@@ -4,7 +4,7 @@ An envelope is ``{"payload": text, "signature": base64, "key_id": hex}``. The Ed
 signature covers the UTF-8 bytes of ``payload`` exactly, and the payload must be the
 *canonical* JSON of an object (sorted keys, no whitespace, no floats, no duplicate keys):
 the same text the marketplace signed, so there is one reading of it. The ``key_id`` beside
-the signature only picks the key; when the payload names a ``key_id`` as well, the two must
+the signature only picks the key; the payload names its signing key too, and the two must
 agree, so a document cannot be passed off as signed by another key.
 """
 
@@ -92,7 +92,7 @@ def open_envelope(
     Order: the key must be trusted (``UnknownKey``), the signature good
     (``InvalidSignature``), the payload canonical and of one of ``kinds``
     (``MalformedDocument``), its ``contract`` one of ``contracts``
-    (``UnsupportedContract``), and a ``key_id`` inside it that of the signing key.
+    (``UnsupportedContract``), and the ``key_id`` inside it that of the signing key.
     """
     payload, signature_b64, kid = envelope_parts(envelope)
     public_key = keys(kid)
@@ -111,8 +111,8 @@ def open_envelope(
         raise UnsupportedContract(
             f"contract {contract!r} is not one this client reads ({sorted(contracts)})"
         )
-    if "key_id" in document and document["key_id"] != kid:
-        raise InvalidSignature("the document names another key than the one that signed it")
+    if document.get("key_id") != kid:
+        raise InvalidSignature("the document does not name the key that signed it")
     return document, kid
 
 

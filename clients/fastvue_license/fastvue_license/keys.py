@@ -31,7 +31,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from fastvue_license.documents import open_envelope, parse_time, text_field
+from fastvue_license.documents import KeyLookup, open_envelope, parse_time, text_field
 from fastvue_license.errors import LicenseError, MalformedDocument
 from fastvue_license.files import read_json, write_private
 
@@ -143,12 +143,10 @@ class TrustStore:
         return added
 
 
-def _endorsed_key(envelope: object, keys: Any) -> tuple[str, Ed25519PublicKey]:
-    document, signer = open_envelope(
+def _endorsed_key(envelope: object, keys: KeyLookup) -> tuple[str, Ed25519PublicKey]:
+    document, _ = open_envelope(
         envelope, keys, kinds=frozenset({ENDORSEMENT}), contracts=ENDORSEMENT_CONTRACTS
     )
-    if document.get("key_id") != signer:
-        raise MalformedDocument("an endorsement names the key that signed it")
     parse_time(document.get("issued_at"), "issued_at")
     pem = text_field(document, "new_public_key_pem")
     assert pem is not None
