@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from pydantic import BaseModel, ValidationError
@@ -1104,3 +1105,24 @@ def test_offline_checks_need_aware_times():
         check_license_answer(
             ANSWER, datetime(2025, 6, 1), key=KEY, instance_id="a", domain="x", nonce=None
         )
+
+
+# --- the published contract ----------------------------------------------------------------
+
+
+def test_the_readme_publishes_every_field_and_code_of_the_contract():
+    """The README's "License answers" section is what the reference client is written
+    against: it names every field of the signed answer and of the offline file, and every
+    code, so neither can change without the contract saying so."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    start = readme.index(f"#### License answers (contract {licensing.CONTRACT})")
+    section = readme[start : readme.index("\n### ", start)]
+    table = {
+        name
+        for row in re.findall(r"^\| (`[^|]+`) \|", section, flags=re.MULTILINE)
+        for name in re.findall(r"`([a-z_0-9]+)`", row)
+    }
+    assert table == set(LicenseAnswer.model_fields)
+    offline = section[section.index("**Offline file.**") :]
+    assert all(f"`{name}`" in offline for name in OfflineLicense.model_fields)
+    assert all(f"`{code.value}`" in section for code in VerifyCode)
