@@ -27,7 +27,7 @@ RUN pip install --require-hashes --only-binary :all: -r requirements.lock
 # .dockerignore keeps virtualenvs, local data, caches and .env out of the image.
 # The project itself adds no dependency: everything came from the lock.
 COPY . .
-RUN pip install --no-deps . \
+RUN pip install --no-deps . ./clients/fastvue_license \
  && groupadd --system --gid 10001 marketplace \
  && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home marketplace \
  && mkdir -p /app/.data \

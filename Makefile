@@ -11,13 +11,17 @@ LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --no-emit-pack
 
 .PHONY: install run test record-histories compose-check lint lock clean
 
-$(STAMP): pyproject.toml requirements-test.lock
+# The reference license client (clients/fastvue_license) is its own package; `marketplace
+# license check` and the tests use it, its dependencies are ours too (so in the locks).
+CLIENT := clients/fastvue_license
+
+$(STAMP): pyproject.toml requirements-test.lock $(CLIENT)/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-test.lock
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet --no-deps -e . -e $(CLIENT)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -62,7 +66,7 @@ record-histories: install
 # the import contracts ([tool.importlinter]) and bandit ([tool.bandit]; fails on a medium or
 # high finding), all on this checkout. tests/test_bandit_clean.py holds the same paths.
 BANDIT_PATHS := api services models domain integrations activities workflows cli migrations \
-	settings.py worker.py
+	settings.py worker.py clients/fastvue_license/fastvue_license
 
 lint: install
 	$(BIN)/python -m ruff check .

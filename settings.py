@@ -129,6 +129,10 @@ class Settings(BaseSettings):
         default=None, description="Ed25519 PEM; empty uses a dev key generated in data_dir"
     )
     license_retired_public_keys_pem: list[str] = []
+    license_key_endorsements: list[dict[str, str]] = Field(
+        default=[],
+        description="signed endorsements of new license keys (`marketplace license endorse-key`)",
+    )
     license_key_secret: SecretStr | None = Field(
         default=None,
         min_length=32,

@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 app = typer.Typer(help="FastVue Marketplace back office.", no_args_is_help=True)
 admin_app = typer.Typer(help="Administer accounts.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+license_app = typer.Typer(
+    help="Check a license as an installed instance does; endorse a new signing key.",
+    no_args_is_help=True,
+)
+app.add_typer(license_app, name="license")
 
 
 def _logging() -> None:
@@ -283,6 +288,87 @@ def admin_create(
     if promoted:
         typer.secho(f"WARNING: {message}", fg=typer.colors.YELLOW, bold=True, err=True)
     typer.echo(message)
+
+
+@license_app.command("check")
+def license_check(
+    key: Annotated[str, typer.Option(envvar="FASTVUE_LICENSE_KEY", help="the license key")],
+    instance_id: Annotated[
+        str, typer.Option(envvar="FASTVUE_INSTANCE_ID", help="this installation's id")
+    ],
+    domain: Annotated[str, typer.Option(envvar="FASTVUE_DOMAIN", help="this instance's host")],
+    module: Annotated[str, typer.Option(help="the module's technical name")],
+    pinned_keys: Annotated[
+        Path,
+        typer.Option(
+            envvar="FASTVUE_LICENSE_PINNED_KEYS",
+            dir_okay=False,
+            help="the marketplace's license public keys: PEM blocks, or the JSON of "
+            "GET /licenses/public-key",
+        ),
+    ],
+    api: Annotated[str, typer.Option(envvar="MARKETPLACE_API", help="API base URL")] = (
+        "http://127.0.0.1:8000"
+    ),
+    cache: Annotated[
+        Path | None,
+        typer.Option(dir_okay=False, help="where the last granted answer is kept (0600)"),
+    ] = None,
+    learned_keys: Annotated[
+        Path | None,
+        typer.Option(dir_okay=False, help="endorsed keys learnt (default: beside the cache)"),
+    ] = None,
+    activate: Annotated[bool, typer.Option("--activate", help="take a seat first")] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="only the cached answer, no network")
+    ] = False,
+    offline_file: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="check this offline license file"),
+    ] = None,
+) -> None:
+    """Check a license with the reference client: exit 0 when it is valid, 1 when not,
+    2 when the arguments are unusable."""
+    from cli.license import CheckRequest, describe
+    from cli.license import check as run_check
+    from fastvue_license import Instance
+
+    try:
+        request = CheckRequest(
+            api=api,
+            instance=Instance(key, instance_id=instance_id, domain=domain, module=module),
+            pinned_keys=pinned_keys,
+            cache=cache,
+            learned_keys=learned_keys,
+            activate=activate,
+            offline_only=offline,
+            offline_file=offline_file,
+        )
+        result = run_check(request)
+    except ValueError as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(describe(result))
+    if not result.valid:
+        raise typer.Exit(1)
+
+
+@license_app.command("endorse-key")
+def license_endorse_key(
+    new_public_key: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="the new key's public PEM")
+    ],
+) -> None:
+    """Sign, with the license key configured now, an endorsement of the key that will
+    replace it: add the printed JSON to MARKETPLACE_LICENSE_KEY_ENDORSEMENTS and keep it
+    there through and after the switch (README, "Rotating the license key")."""
+    from cli.license import endorsement
+
+    try:
+        typer.echo(endorsement(get_settings(), new_public_key.read_text(encoding="utf-8")))
+    except ValueError as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 if __name__ == "__main__":

@@ -14,14 +14,17 @@ signed, and each key is named by ``key_id`` so verification never has to guess. 
 development key lives at ``data_dir/keys/license-key.pem``.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, Self, TypeVar, overload
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from pydantic import ValidationError
 
 from domain.errors import DomainError
+from domain.license_keys import KeyEndorsement
 from domain.licensing import (
     SignedDocument,
     canonical_json,
@@ -36,6 +39,7 @@ __all__ = [
     "LicenseKeyRing",
     "PublicKeyInfo",
     "SignedPayload",
+    "endorse",
     "key_id",
     "load_private_key",
     "load_public_key",
@@ -133,6 +137,17 @@ class LicenseKeyRing(SigningKeyRing[ed25519.Ed25519PrivateKey, ed25519.Ed25519Pu
 
     kind = ED25519
     dev_key_path = DEV_KEY_PATH
+    endorsements: tuple[dict[str, str], ...] = ()
+    """Signed key endorsements to publish (``endorse``), oldest first."""
+
+    def endorsing(self, envelopes: Sequence[Mapping[str, str]]) -> Self:
+        """This ring, publishing ``envelopes``, each checked: signed by a key of the ring
+        (current or retired) and naming that key. A ValueError names the first that is
+        not, so a mistyped setting stops the start instead of misleading every instance.
+        The endorsed key need not sign yet: publishing it early lets instances learn it
+        before the switch."""
+        self.endorsements = _checked_endorsements(self, envelopes)
+        return self
 
     @property
     def key_id(self) -> str:
@@ -160,3 +175,47 @@ class LicenseKeyRing(SigningKeyRing[ed25519.Ed25519PrivateKey, ed25519.Ed25519Pu
         payload = canonical_json(document)
         signed = self.sign(payload.encode("utf-8"))
         return {"payload": payload, "signature": signed.signature_b64, "key_id": signed.key_id}
+
+
+# --- key endorsements (rotation that installed instances can follow) --------------------
+
+
+def endorse(ring: LicenseKeyRing, new_public_pem: str, now: datetime) -> dict[str, str]:
+    """The current key's signed endorsement of the key ``new_public_pem``
+    (``domain.license_keys``), as an envelope: made while the old key still signs, and
+    published (``MARKETPLACE_LICENSE_KEY_ENDORSEMENTS``) from then on, through and after the
+    switch to the new key."""
+    new_key = load_public_key(new_public_pem, what="the key to endorse")
+    statement = KeyEndorsement(
+        key_id=ring.key_id,
+        new_key_id=key_id(new_key),
+        new_public_key_pem=public_pem(new_key),
+        issued_at=now.replace(microsecond=0),
+    )
+    payload = canonical_json(statement)
+    signed = ring.sign(payload.encode("utf-8"))
+    return {"payload": payload, "signature": signed.signature_b64, "key_id": signed.key_id}
+
+
+def _checked_endorsements(
+    ring: LicenseKeyRing, envelopes: Sequence[Mapping[str, str]]
+) -> tuple[dict[str, str], ...]:
+    checked = []
+    for number, envelope in enumerate(envelopes, start=1):
+        what = f"license key endorsement #{number}"
+        payload, signature = envelope.get("payload"), envelope.get("signature")
+        signer = envelope.get("key_id")
+        if not (isinstance(payload, str) and isinstance(signature, str) and signer):
+            raise ValueError(f"{what}: needs payload, signature and key_id")
+        if not ring.verify(payload.encode("utf-8"), signature, signer):
+            raise ValueError(f"{what}: not signed by a license key of this deployment")
+        try:
+            statement = KeyEndorsement.model_validate_json(payload)
+        except ValidationError as error:
+            raise ValueError(f"{what}: not a key endorsement ({error})") from None
+        if statement.key_id != signer:
+            raise ValueError(f"{what}: names key {statement.key_id}, signed by {signer}")
+        if canonical_json(statement) != payload:
+            raise ValueError(f"{what}: the payload is not in canonical form")
+        checked.append({"payload": payload, "signature": signature, "key_id": signer})
+    return tuple(checked)

@@ -165,7 +165,7 @@ def license_keyring_from(settings: Settings) -> LicenseKeyRing:
         _secret(settings.license_signing_private_key_pem),
         settings.license_retired_public_keys_pem,
         settings.data_dir,
-    )
+    ).endorsing(settings.license_key_endorsements)
 
 
 def archive_limits_from(settings: Settings) -> ArchiveLimits:

@@ -123,6 +123,12 @@ def public_keys(license_keys: LicenseKeyRing) -> list[PublicKeyInfo]:
     return license_keys.public_keys()
 
 
+def key_endorsements(license_keys: LicenseKeyRing) -> list[dict[str, str]]:
+    """Signed endorsements of newer keys by older ones: how instances that pinned an old
+    key come to trust its successor (``domain.license_keys``)."""
+    return list(license_keys.endorsements)
+
+
 async def owned_license(session: AsyncSession, user_id: int, key: str) -> License:
     """The caller's license by its key; another's is as absent as a missing one."""
     row = await licenses.by_key_hash(session, license_key_hash(normalize_license_key(key)))

@@ -23,6 +23,12 @@ def bandit_paths() -> list[str]:
 def test_everything_shipped_is_scanned() -> None:
     wheel = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
     shipped = set(wheel["targets"]["wheel"]["only-include"]) - {"alembic.ini"}
+    client = ROOT / "clients" / "fastvue_license"
+    client_wheel = tomllib.loads((client / "pyproject.toml").read_text())["tool"]["hatch"]
+    shipped |= {
+        f"clients/fastvue_license/{package}"
+        for package in client_wheel["build"]["targets"]["wheel"]["packages"]
+    }
     assert set(bandit_paths()) == shipped
 
 

@@ -17,7 +17,9 @@ RUNTIME_CODE = [
     "migrations", "worker.py", "settings.py",
 ]  # fmt: skip
 TEST_CODE = ["tests", "bench"]
-OURS = {Path(p).stem for p in RUNTIME_CODE + TEST_CODE}
+OURS = {Path(p).stem for p in RUNTIME_CODE + TEST_CODE} | {"fastvue_license"}
+"""The license client is ours too: a package of its own in clients/, installed beside the
+project (Makefile, Dockerfile); test_license_client.py holds it to its own dependencies."""
 
 
 def _normal(name: str) -> str:

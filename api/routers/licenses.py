@@ -85,6 +85,13 @@ async def license_public_keys(license_keys: LicenseKeysDep) -> list[LicensePubli
     ]
 
 
+@router.get("/key-endorsements", response_model=list[SignedDocumentOut])
+async def license_key_endorsements(license_keys: LicenseKeysDep) -> list[dict[str, str]]:
+    """Signed statements by which a license key vouches for its successor: an instance
+    trusts a key it did not pin only through these (README, "Reference license client")."""
+    return licensing.key_endorsements(license_keys)
+
+
 @router.get("/{key}", response_model=LicenseOut)
 async def license_details(
     key: LicenseKeyPath, principal: AccountPrincipal, session: SessionDep
