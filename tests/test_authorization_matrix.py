@@ -135,6 +135,7 @@ MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]
     # credential, whoever sends it
     ("GET",    L):                                    (ANON,   OK200,  OK200,  OK200,  OK200),
     ("GET",    L + "/public-key"):                    (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    L + "/key-endorsements"):              (OK200,  OK200,  OK200,  OK200,  OK200),
     ("GET",    L + "/{key}"):                         (ANON,   NOLIC,  NOLIC,  OK200,  NOLIC),
     ("GET",    L + "/{key}/offline"):                 (ANON,   NOLIC,  NOLIC,  OK200,  NOLIC),
     ("POST",   L + "/{key}/verify"):                  (OK200,  OK200,  OK200,  OK200,  OK200),

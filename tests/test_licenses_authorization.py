@@ -127,6 +127,13 @@ async def check_activated(r, w, role, env):
         assert [c["instance_id"] for c in audited] == ["inst-x"]
 
 
+async def check_license_key_endorsements(r, w, role, env):
+    """The same public list for everyone: the world rotated no key, so nothing is vouched
+    for, and no private half is ever shown."""
+    assert "PRIVATE" not in r.text
+    assert r.json() == []
+
+
 async def check_deactivated(r, w, role, env):
     """The seat of "inst-1" is freed, and the answer says so, signed."""
     answer = await signed_answer(r, w, env, "inst-1", "DEACTIVATED")
@@ -138,6 +145,7 @@ async def check_deactivated(r, w, role, env):
 CHECKS: dict[tuple[str, str], Check] = {
     ("GET", L): check_my_licenses,
     ("GET", L + "/public-key"): check_license_public_keys,
+    ("GET", L + "/key-endorsements"): check_license_key_endorsements,
     ("GET", L + "/{key}"): check_license_details,
     ("GET", L + "/{key}/offline"): check_offline_license,
     ("POST", L + "/{key}/verify"): check_verified,
