@@ -1,7 +1,7 @@
 """Downloading free modules: short-lived signed links, exact versions, what stays hidden."""
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.modules import ModuleStatus
+from integrations.download_links import LinkClaims
 from models.analytics import ModuleDownload
 from models.module import MarketplaceModule, ModuleVersion
 
@@ -56,8 +57,14 @@ async def catalogue(api, make, db):
 
 
 async def fetch(api, url: str):
-    parts = urlsplit(url)
-    return await api.request("GET", f"{parts.path}?{parts.query}")
+    """GET ``url`` on the app, following its redirects (a download link leads to the file)."""
+    for _ in range(5):
+        parts = urlsplit(url)
+        response = await api.request("GET", f"{parts.path}?{parts.query}")
+        if response.status_code != 307:
+            return response
+        url = response.headers["location"]
+    raise AssertionError(f"too many redirects from {url}")
 
 
 async def test_latest_release_redirects_to_a_link_that_serves_the_exact_bytes(api, catalogue, db):
@@ -88,14 +95,13 @@ async def test_deprecated_versions_download_by_exact_number_unpublished_ones_nev
         assert response.json()["error"] == "version_not_found"
 
 
-async def test_a_tampered_or_expired_link_is_refused(api, catalogue):
+async def test_a_tampered_or_expired_file_link_is_refused(api, catalogue):
     _, module = catalogue
     link = (
-        await api.request(
-            "GET", f"/api/v1/marketplace/modules/{module.slug}/download", params={"redirect": "0"}
-        )
-    ).json()["url"]
+        await api.request("GET", f"/api/v1/marketplace/modules/{module.slug}/download")
+    ).headers["location"]
     parts = urlsplit(link)
+    assert parts.path.startswith("/api/v1/marketplace/files/")
     query = parse_qs(parts.query)
     expires, signature = query["expires"][0], query["signature"][0]
     forged = "0" * len(signature)
@@ -118,6 +124,62 @@ async def test_a_tampered_or_expired_link_is_refused(api, catalogue):
         params={"expires": expires, "signature": signature},
     )
     assert other.status_code == 403, "a link opens only the file it was made for"
+
+
+async def test_a_tampered_or_expired_download_link_is_refused_and_counts_nothing(
+    api, make, catalogue, db
+):
+    """The JSON answer's link is ours: every part of it is signed (version, user, license,
+    expiry), and a refused one neither counts nor leads to the file."""
+    _, module = catalogue
+    reader = await make.user()
+    answer = await api.request(
+        "GET",
+        f"/api/v1/marketplace/modules/{module.slug}/download",
+        as_user=reader,
+        params={"redirect": "false"},
+    )
+    parts = urlsplit(answer.json()["url"])
+    assert parts.path.startswith("/api/v1/marketplace/fetch/")
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    assert query["user"] == str(reader.id)
+    other_version = await _version_id(db, module, "0.9.0")
+    past = int(datetime.now(UTC).timestamp()) - 1
+    links = api.http._transport.app.state.adapters.download_links
+    expired = links.url(
+        LinkClaims(int(parts.path.rsplit("/", 1)[1]), reader.id, None),
+        now=datetime.now(UTC) - timedelta(hours=1),
+        expires_in=timedelta(minutes=5),
+    )
+    for path, params in [
+        (parts.path, query | {"signature": "0" * 64}),
+        (parts.path, query | {"expires": str(int(query["expires"]) + 3600)}),
+        (parts.path, query | {"user": "0"}),
+        (parts.path, query | {"license": "7"}),
+        (f"/api/v1/marketplace/fetch/{other_version}", query),
+        (parts.path, query | {"expires": str(past)}),
+        (urlsplit(expired).path, {k: v[0] for k, v in parse_qs(urlsplit(expired).query).items()}),
+    ]:
+        refused = await api.request("GET", path, params=params)
+        assert refused.status_code == 403, (path, params)
+        assert refused.json()["error"] == "download_link_invalid"
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(ModuleDownload)) == 0
+
+    followed = await fetch(api, answer.json()["url"])
+    assert followed.status_code == 200 and followed.content == BYTES["1.0.0"]
+    async with db() as session:
+        [row] = (await session.execute(select(ModuleDownload))).scalars()
+        assert row.user_id == reader.id, "counted for the user the link was made for"
+
+
+async def _version_id(db, module, number: str) -> int:
+    async with db() as session:
+        return await session.scalar(
+            select(ModuleVersion.id).where(
+                ModuleVersion.module_id == module.id, ModuleVersion.version == number
+            )
+        )
 
 
 async def test_unpublished_modules_are_hidden_and_paid_ones_need_a_license(

@@ -6,7 +6,10 @@ record. The records and keys are the real API's answers."""
 import base64
 import hashlib
 import json
+import os
+import re
 import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
@@ -238,3 +241,46 @@ async def test_an_archive_signed_for_a_fails_as_b(api, marketplace, tmp_path):
             timeout=30,
         )
         assert (checked.returncode == 0) is good, checked.stdout + checked.stderr
+
+
+def readme_recipe() -> str:
+    """The README's how-to-verify-without-our-CLI shell block, verbatim."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", readme, re.DOTALL)
+    [recipe] = [block for block in blocks if "fastvue-module-signature/v2" in block]
+    return recipe
+
+
+async def test_the_readme_recipe_checks_the_statement_with_openssl(api, marketplace, tmp_path):
+    a, b = marketplace["a"], marketplace["b"]
+    listed = (await api.request("GET", f"{MODULES}/{a.slug}/versions")).json()
+    record = {v["version"]: v for v in listed}["1.1.0"]
+    keys = (await api.request("GET", "/api/v1/marketplace/signing-keys")).json()
+    pem = next(k for k in keys if k["key_id"] == record["signature_key_id"])["public_key_pem"]
+    (tmp_path / "pub.pem").write_text(pem)
+    (tmp_path / "module.zip").write_bytes((tmp_path / "a-1.1.0.zip").read_bytes())
+
+    def run(slug: str, technical_name: str, version: str) -> subprocess.CompletedProcess:
+        env = {
+            "PATH": os.environ["PATH"],
+            "SLUG": slug,
+            "TECHNICAL_NAME": technical_name,
+            "VERSION": version,
+            "SIGNATURE": record["signature"],
+        }
+        return subprocess.run(
+            ["bash", "-c", "set -e\n" + readme_recipe()],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+
+    good = run(a.slug, a.technical_name, "1.1.0")
+    assert good.returncode == 0 and "Verified OK" in good.stdout, good.stdout + good.stderr
+    assert (tmp_path / "statement.txt").read_text() == record["signed_statement"]
+    for claimed in ((b.slug, b.technical_name, "1.1.0"), (a.slug, a.technical_name, "1.0.0")):
+        refused = run(*claimed)
+        assert refused.returncode != 0 and "Verified OK" not in refused.stdout, claimed
