@@ -1,17 +1,24 @@
 """Downloading free modules: short-lived signed links, exact versions, what stays hidden."""
 
 import hashlib
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
+import boto3
+import httpx
 import pytest
+from botocore.config import Config
+from moto.server import ThreadedMotoServer
 from sqlalchemy import func, select
 
 from domain.modules import ModuleStatus
 from integrations.download_links import LinkClaims
+from integrations.storage import S3Storage
 from models.analytics import ModuleDownload
 from models.module import MarketplaceModule, ModuleVersion
+from tests.helpers import clear_of_the_turn, replaced_adapters
 
 BYTES = {"1.0.0": b"release one", "0.9.0": b"older release"}
 
@@ -203,3 +210,90 @@ async def test_unpublished_modules_are_hidden_and_paid_ones_need_a_license(
     paid = await api.request("GET", url, as_user=consumer)
     assert paid.status_code == 403 and paid.json()["error"] == "license_required"
     assert (await api.request("GET", url, as_user=owner)).status_code == 307
+
+
+# --- S3: the file comes from the object store, the count from our link ----------------------
+
+
+@pytest.fixture
+def s3_storage():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    client = boto3.client(
+        "s3",
+        endpoint_url=f"http://{host}:{port}",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+    storage = S3Storage(client, f"archives-{uuid.uuid4().hex[:12]}")
+    storage.ensure_bucket()
+    yield storage
+    server.stop()
+
+
+async def test_with_s3_a_download_counts_when_our_link_is_followed_not_when_minted(
+    api, make, db, s3_storage, tmp_path
+):
+    """Object-store links are presigned and never pass through the API, so the count is
+    taken on our own link's hop: minting links counts nothing, following one counts once
+    a day per user and redirects to the presigned URL, which serves the bytes."""
+    await clear_of_the_turn(timedelta(days=1), margin=60)
+    _, publisher = await make.publisher()
+    module = await make.module(publisher, status=ModuleStatus.PUBLISHED)
+    data = b"stored in S3"
+    key = f"modules/{module.technical_name}/1.0.0/{module.technical_name}-1.0.0.zip"
+    (tmp_path / "a.zip").write_bytes(data)
+    s3_storage.put_file(key, tmp_path / "a.zip")
+    async with db() as session:
+        session.add(
+            ModuleVersion(
+                module_id=module.id,
+                version="1.0.0",
+                zip_file_url=key,
+                zip_file_hash=hashlib.sha256(data).hexdigest(),
+                zip_file_size=len(data),
+                signature="c2lnbmF0dXJl",
+                signature_key_id="0123456789abcdef",
+                status="published",
+                is_latest=True,
+                published_at=datetime.now(UTC),
+            )
+        )
+        await session.commit()
+    first, second = await make.user(), await make.user()
+    url = f"/api/v1/marketplace/modules/{module.slug}/download"
+    app = api.http._transport.app
+
+    async def downloads() -> int:
+        async with db() as session:
+            return await session.scalar(
+                select(func.count())
+                .select_from(ModuleDownload)
+                .where(ModuleDownload.module_id == module.id)
+            )
+
+    with replaced_adapters(app, storage=s3_storage):
+        links = []
+        for _ in range(20):
+            minted = await api.request("GET", url, as_user=first, params={"redirect": "false"})
+            assert minted.status_code == 200, minted.text
+            links.append(minted.json()["url"])
+        assert await downloads() == 0
+
+        for link in links[:2]:
+            parts = urlsplit(link)
+            hop = await api.request("GET", f"{parts.path}?{parts.query}")
+            assert hop.status_code == 307
+            presigned = hop.headers["location"]
+            assert presigned.startswith(s3_storage.client.meta.endpoint_url)
+            async with httpx.AsyncClient() as outside:
+                assert (await outside.get(presigned)).content == data
+        assert await downloads() == 1, "the same user twice the same day"
+
+        direct = await api.request("GET", url, as_user=second)
+        assert direct.status_code == 307
+        assert direct.headers["location"].startswith(s3_storage.client.meta.endpoint_url)
+        assert await downloads() == 2, "another user"
