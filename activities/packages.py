@@ -23,6 +23,7 @@ from domain.ingest import (
     VersionDecision,
 )
 from domain.manifest import check_manifest_against_listing, parse_manifest
+from domain.module_signature import SignatureFormat, statement
 from domain.review import ReviewRequest
 from domain.semver import fastvue_range_bounds, parse_semver
 from domain.versions import (
@@ -287,20 +288,36 @@ class PackageActivities:
 
     @activity.defn(name="package.sign")
     async def sign(self, request: IngestRequest) -> None:
+        """Sign the statement naming this module, version and archive hash
+        (``domain.module_signature``); a rerun keeps a signature that still covers it."""
         await self._step(request, PipelineStep.SIGN)
         path = await asyncio.to_thread(self._local_copy, request)
+        digest = await asyncio.to_thread(file_sha256, path)
+        text = statement(
+            slug=request.module_slug,
+            technical_name=request.technical_name,
+            version=request.version,
+            sha256=digest.hex(),
+        )
         async with self.sessions() as session:
             row = await versions.get_version(session, request.version_id)
-            already = row.signature if row else None
-            key = row.signature_key_id if row else None
-        if already and key and self.keyring.verify_file(path, already, key):
+        if (
+            row is not None
+            and row.signature
+            and row.signature_key_id
+            and row.signature_format == SignatureFormat.STATEMENT
+            and row.signed_statement == text
+            and self.keyring.verify_statement(text, row.signature, row.signature_key_id)
+        ):
             return
-        signature = await asyncio.to_thread(self.keyring.sign_file, path)
+        signature = self.keyring.sign_statement(text)
         await self._step(
             request,
             PipelineStep.SIGN,
             signature=signature.signature_b64,
             signature_key_id=signature.key_id,
+            signature_format=SignatureFormat.STATEMENT.value,
+            signed_statement=text,
         )
 
     @activity.defn(name="package.store")

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.access import Scope
 from domain.errors import Forbidden, Unauthenticated
+from integrations.download_links import DownloadLinks
 from integrations.license_signing import LicenseKeyRing
 from integrations.license_vault import LicenseVault
 from integrations.payments.registry import Gateways
@@ -88,6 +89,10 @@ async def get_storage(request: Request) -> ObjectStorage:
     return _adapters(request).storage
 
 
+async def get_download_links(request: Request) -> DownloadLinks:
+    return _adapters(request).download_links
+
+
 async def get_signing_keys(request: Request) -> KeyRing:
     return _adapters(request).signing_keys
 
@@ -157,6 +162,7 @@ WorkflowsDep = Annotated[TemporalFrontDoor, Depends(get_workflows)]
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 PasswordsDep = Annotated[PasswordHashing, Depends(get_passwords)]
 StorageDep = Annotated[ObjectStorage, Depends(get_storage)]
+DownloadLinksDep = Annotated[DownloadLinks, Depends(get_download_links)]
 SigningKeysDep = Annotated[KeyRing, Depends(get_signing_keys)]
 LicenseKeysDep = Annotated[LicenseKeyRing, Depends(get_license_keys)]
 LicenseVaultDep = Annotated[LicenseVault, Depends(get_license_vault)]

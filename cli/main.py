@@ -234,17 +234,48 @@ def publish(
 def verify(
     package: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="module .zip")],
     module: Annotated[str, typer.Option(help="the module's slug in the marketplace")],
+    version: Annotated[
+        str | None,
+        typer.Option(help="the version it must be; default: the one its manifest declares"),
+    ] = None,
+    signature: Annotated[
+        str | None,
+        typer.Option(
+            help="a signature to check (base64, e.g. an X-Signature header) "
+            "instead of the marketplace's record"
+        ),
+    ] = None,
+    key_id: Annotated[
+        str | None, typer.Option(help="the key that made --signature (X-Signature-Key-Id)")
+    ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="a PEM public key for --signature (no API call)"
+        ),
+    ] = None,
     api: Annotated[str, typer.Option(envvar="MARKETPLACE_API", help="API base URL")] = (
         "http://127.0.0.1:8000"
     ),
 ) -> None:
-    """Check a downloaded archive against the marketplace's published hash and signature."""
+    """Check that a downloaded archive is MODULE (at VERSION) as the marketplace signed it:
+    the signature must cover the statement naming this module, version and file hash."""
     from cli.publish import PublishError
     from cli.verify import verify as run_verify
 
     try:
-        typer.echo(run_verify(package, api=api, module_slug=module))
-    except (PublishError, httpx.HTTPError) as error:
+        typer.echo(
+            run_verify(
+                package,
+                api=api,
+                module_slug=module,
+                version=version,
+                signature=signature,
+                key_id=key_id,
+                public_key_pem=public_key.read_text() if public_key else None,
+            )
+        )
+    except (PublishError, httpx.HTTPError, ValueError) as error:
         typer.echo(f"NOT VERIFIED: {error}", err=True)
         raise typer.Exit(1) from None
 

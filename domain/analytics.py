@@ -12,10 +12,21 @@ money and rating figures, and reading a request's tracking context.
 A period covers ``[start, end)``; a bucket is named by its start. ``from``/``to`` are only
 for ``custom`` and required there.
 
-**Tracking**: one view per (module, session) per ``VIEW_DEDUPE_WINDOW``, counted from the
-last *counted* view. The session is the caller's ``X-Session-Id`` when it is a valid one,
-else a hash of IP and user agent (and the user id when signed in). Request text is stored
-bounded and without control characters; a country comes from a two-letter header only.
+**Tracking** counts per UTC day, so neither repeated calls nor made-up session ids
+inflate the figures:
+
+- A **view** counts once per (module, viewer, day). A signed-in viewer is their user; an
+  anonymous one is their session (the caller's ``X-Session-Id`` when it is a valid one,
+  else a hash of IP and user agent), and one client address counts at most
+  ``ANONYMOUS_VIEWS_PER_ADDRESS`` anonymous views of a module per day, however many
+  sessions it names.
+- A **download** counts only when a file is fetched (a download answered as a redirect to
+  the file, or one of our download links followed), never when a link is only handed out
+  (``?redirect=false``), and once per (version, downloader, day): the user the link was
+  made for, else the client address.
+
+Request text is stored bounded and without control characters; a country comes from a
+two-letter header only.
 """
 
 import hashlib
@@ -36,7 +47,9 @@ T = TypeVar("T")
 MAX_CUSTOM_DAYS = 366
 EARLIEST_DATE = date(1970, 1, 1)
 LATEST_DATE = date(9000, 12, 31)
-VIEW_DEDUPE_WINDOW = timedelta(minutes=30)
+ANONYMOUS_VIEWS_PER_ADDRESS = 5
+"""Anonymous views of one module counted per client address per UTC day (several people
+behind one address still count, a client rotating ``X-Session-Id`` only up to this)."""
 STATS_CURRENCY = "USD"
 """``PublisherStats.total_revenue`` has no currency column: it holds net earnings in this
 currency only (the ledger's other currencies are in the revenue endpoints)."""

@@ -88,10 +88,17 @@ def check_editable(status: ModuleStatus) -> None:
         raise Conflict("module_archived", "the module is archived")
 
 
-def check_slug_change(status: ModuleStatus) -> None:
-    """The slug names the module in URLs and workflow ids, so it is fixed after the draft."""
+def check_slug_change(status: ModuleStatus, *, has_versions: bool = False) -> None:
+    """The slug names the module in URLs, workflow ids and its versions' signed statements
+    (``domain.module_signature``), so it is fixed after the draft, and as soon as a version
+    was uploaded."""
     if status is not ModuleStatus.DRAFT:
         raise Conflict("slug_frozen", "the slug can only change while the module is a draft")
+    if has_versions:
+        raise Conflict(
+            "slug_frozen",
+            "the slug is fixed once a version was uploaded: its signature names the module",
+        )
 
 
 def submission_is_retry(status: ModuleStatus) -> bool:

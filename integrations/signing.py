@@ -1,9 +1,14 @@
 """ECDSA P-256 code signing of module archives, with key rotation.
 
-A signature is ECDSA over the archive's SHA-256, DER-encoded, so anyone can check a download
-with stock OpenSSL and the published public key::
+A version's signature is ECDSA with SHA-256 over its signed statement (module, technical
+name, version and the archive's SHA-256: ``domain.module_signature``), DER-encoded, so
+anyone can check a download with stock OpenSSL and the published public key::
 
-    openssl dgst -sha256 -verify pub.pem -signature sig.der module.zip
+    openssl dgst -sha256 -verify pub.pem -signature sig.der statement.txt
+
+Versions signed before statements existed carry the legacy form, ECDSA over the archive's
+SHA-256 (``openssl dgst -sha256 -verify pub.pem -signature sig.der module.zip``); both
+verify here (``verify_file`` / ``verify_statement``).
 
 Rotation, key ids and the development key are the shared ``integrations.key_ring``: the
 current private key signs; retired public keys still verify what they signed before. The
@@ -32,6 +37,7 @@ __all__ = [
     "load_private_key",
     "load_public_key",
     "public_pem",
+    "statement_verifies_with_public_pem",
     "verify_with_public_pem",
 ]
 
@@ -91,6 +97,16 @@ def verify_with_public_pem(path: Path, signature_b64: str, pem: str) -> bool:
     return ECDSA_P256.verifies(load_public_key(pem), file_sha256(path), signature_b64)
 
 
+def _statement_digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
+def statement_verifies_with_public_pem(text: str, signature_b64: str, pem: str) -> bool:
+    """Check a v2 signature of the statement ``text`` against one published public key. A
+    malformed signature is False; a malformed key is a ValueError."""
+    return ECDSA_P256.verifies(load_public_key(pem), _statement_digest(text), signature_b64)
+
+
 class KeyRing(SigningKeyRing[ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey]):
     """The module signing keys: signs archives, verifies with the current or a retired key."""
 
@@ -103,7 +119,19 @@ class KeyRing(SigningKeyRing[ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicK
         )
 
     def verify_file(self, path: Path, signature_b64: str, key_id: str) -> bool:
-        """True when the key named ``key_id`` (current or retired) signed this file."""
+        """True when the key named ``key_id`` (current or retired) signed this file's hash
+        (the legacy, hash-only form)."""
         if key_id not in self._public:
             return False
         return self.verify_message(file_sha256(path), signature_b64, key_id)
+
+    def sign_statement(self, text: str) -> FileSignature:
+        """The current key's signature of a statement (``domain.module_signature``):
+        ECDSA over the SHA-256 of its UTF-8 bytes, what ``openssl dgst -sha256`` checks."""
+        return FileSignature(
+            key_id=self.current_key_id, signature_b64=self.sign_message(_statement_digest(text))
+        )
+
+    def verify_statement(self, text: str, signature_b64: str, key_id: str) -> bool:
+        """True when the key named ``key_id`` (current or retired) signed this statement."""
+        return self.verify_message(_statement_digest(text), signature_b64, key_id)

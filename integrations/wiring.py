@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from domain.archive import ArchiveLimits
 from domain.payouts import PayoutOptions
+from integrations.download_links import DownloadLinks
 from integrations.license_signing import LicenseKeyRing
 from integrations.license_vault import LicenseVault
 from integrations.mail import FileMailer, Mailer, SmtpMailer
@@ -194,6 +195,7 @@ class Adapters:
     settings: Settings
     jwt_secret: str
     storage: ObjectStorage
+    download_links: DownloadLinks
     signing_keys: KeyRing
     license_keys: LicenseKeyRing
     license_vault: LicenseVault
@@ -217,6 +219,7 @@ def build_adapters(settings: Settings, sessions: SessionSource) -> Adapters:
         settings=settings,
         jwt_secret=jwt_secret(settings),
         storage=storage_from(settings),
+        download_links=DownloadLinks(download_secret(settings), settings.public_base_url),
         signing_keys=keyring_from(settings),
         license_keys=license_keyring_from(settings),
         license_vault=LicenseVault(license_key_secret(settings)),

@@ -131,6 +131,15 @@ class ModuleVersion(Base, TimestampMixin):
     zip_file_hash: Mapped[str | None] = mapped_column(String(64))
     signature: Mapped[str | None] = mapped_column(Text)
     signature_key_id: Mapped[str | None] = mapped_column(String(32))
+    signature_format: Mapped[str] = mapped_column(
+        String(40),
+        default="archive-sha256/v1",
+        server_default="archive-sha256/v1",
+        comment="what the signature covers: domain.module_signature.SignatureFormat",
+    )
+    signed_statement: Mapped[str | None] = mapped_column(
+        Text, comment="the exact text a statement signature covers (format v2)"
+    )
     upload_sha256: Mapped[str | None] = mapped_column(String(64))
     manifest: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 

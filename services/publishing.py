@@ -126,7 +126,10 @@ async def update_module(
         if changes[field] is None:
             raise DomainError("field_required", f"{field} cannot be empty")
     if "slug" in changes and changes["slug"] != module.slug:
-        rules.check_slug_change(ModuleStatus(module.status))
+        rules.check_slug_change(
+            ModuleStatus(module.status),
+            has_versions=await versions.has_version_in(session, module.id, list(VersionStatus)),
+        )
     if "category_id" in changes:
         await _check_category(session, changes["category_id"])
     if set(PRICING_FIELDS) & changes.keys():

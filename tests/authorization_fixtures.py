@@ -43,7 +43,9 @@ def shelf(shared_app, tmp_path_factory) -> Shelf:
         digest = hashlib.sha256(data).hexdigest()
         stored[number] = Archive(key, data, digest, signed.signature_b64, signed.key_id)
     adapters = shared_app.state.adapters
-    return Shelf(storage, stored, adapters.license_vault, adapters.license_keys)
+    return Shelf(
+        storage, stored, adapters.license_vault, adapters.license_keys, adapters.download_links
+    )
 
 
 @pytest.fixture(scope="module")

@@ -122,6 +122,7 @@ from domain.access import Role
 from domain.checkout import add_period, new_order_number
 from domain.licensing import license_key_hash, new_license_key
 from domain.modules import ModuleStatus, SubscriptionPeriod
+from integrations.download_links import DownloadLinks, LinkClaims
 from integrations.license_signing import LicenseKeyRing
 from integrations.license_vault import LicenseVault
 from integrations.storage import LocalStorage
@@ -198,6 +199,7 @@ D = "/api/v1/marketplace"
 V = M + "/{module_id}/versions"
 DL = D + "/modules/{slug}/download"
 FILES = D + "/files/{key:path}"
+FETCH = D + "/fetch/{version_id}"
 L = D + "/licenses"
 CART = D + "/cart"
 CO = D + "/checkout"
@@ -238,6 +240,7 @@ class Shelf:
     archives: dict[str, Archive]  # by version number: 0.9.0 (the draft's), 1.1.0, 1.2.0
     license_vault: LicenseVault  # the app's, to store license keys as checkout does
     license_keys: LicenseKeyRing  # the app's, which signs license answers and files
+    download_links: DownloadLinks  # the app's, which signs our download links
 
 
 @dataclass
@@ -256,6 +259,7 @@ class World:
     held: ModuleVersion  # the pending module's 1.0.0, held for manual review
     archives: dict[str, Archive]  # what each of ``versions`` stores, by number
     files_link: str  # a valid signed link (path and query) to the 1.2.0 archive
+    fetch_link: str  # our valid download link (path and query) to 1.2.0, made for nobody
     license: License  # the owner's, for ``listed``: 2 seats, one held by ``seat``
     license_key: str  # its key, in full
     seat: LicenseActivation  # instance "inst-1" on SEAT_DOMAIN, last checked an hour ago
@@ -290,6 +294,15 @@ GOOD_CARD = "4242424242424242"  # the local gateway's test card that pays
 def signed_link(storage: LocalStorage, archive: Archive) -> str:
     """A download link the files route accepts, as path and query."""
     url = storage.download_url(archive.key, expires_in=timedelta(minutes=5), filename="m.zip")
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def download_link(links: DownloadLinks, version_id: int) -> str:
+    """One of our download links, made for nobody, as path and query."""
+    url = links.url(
+        LinkClaims(version_id, None, None), now=datetime.now(UTC), expires_in=timedelta(hours=1)
+    )
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}"
 
@@ -452,6 +465,7 @@ async def build_world(sessions, shelf: Shelf) -> World:
         held=held,
         archives=shelf.archives,
         files_link=signed_link(shelf.storage, shelf.archives["1.2.0"]),
+        fetch_link=download_link(shelf.download_links, versions["1.2.0"].id),
         license=bought,
         license_key=license_key,
         seat=seat,
@@ -731,6 +745,8 @@ def url_of(
     of the released module (its deprecated 1.1.0 when a version is asked for)."""
     if path == FILES:
         return world.files_link
+    if path == FETCH:
+        return world.fetch_link
     decided = path.endswith(("/approve", "/reject"))
     featured = {"/feature": world.released, "/unfeature": world.private}.get(
         path[path.rfind("/") :]

@@ -31,6 +31,7 @@ from tests.authorization_world import (
     CP,
     DL,
     EMPTY,
+    FETCH,
     FILES,
     ISPUB,
     NOCART,
@@ -129,6 +130,9 @@ MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]
     ("GET",    DL + "/{version}"):                    (OK200,  OK200,  OK200,  OK200,  OK200),
     # the signed link is the permission, whoever holds it (forged links: in the check)
     ("GET",    FILES):                                (OK200,  OK200,  OK200,  OK200,  OK200),
+    # our download link (the JSON answer's url): following it is the download, whoever
+    # holds it; counted for whom it was made for, then a redirect to the file
+    ("GET",    FETCH):                                (OK307,  OK307,  OK307,  OK307,  OK307),
     ("GET",    D + "/signing-keys"):                  (OK200,  OK200,  OK200,  OK200,  OK200),
     # licenses: {key} is the owner's (2 seats, "inst-1" holds one), seen by its owner only
     # (the list: one's own licenses); for what an installed instance calls, the key is the

@@ -162,6 +162,12 @@ def test_slug_can_only_change_on_a_draft(status):
     assert refused.value.code == "slug_frozen"
 
 
+def test_a_draft_slug_is_frozen_once_it_has_versions():
+    with pytest.raises(Conflict) as refused:
+        check_slug_change(ModuleStatus.DRAFT, has_versions=True)
+    assert refused.value.code == "slug_frozen"
+
+
 @pytest.mark.parametrize(
     ("status", "outcome"),
     [

@@ -1,16 +1,24 @@
 """Downloading free modules: short-lived signed links, exact versions, what stays hidden."""
 
 import hashlib
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
+import boto3
+import httpx
 import pytest
+from botocore.config import Config
+from moto.server import ThreadedMotoServer
 from sqlalchemy import func, select
 
 from domain.modules import ModuleStatus
+from integrations.download_links import LinkClaims
+from integrations.storage import S3Storage
 from models.analytics import ModuleDownload
 from models.module import MarketplaceModule, ModuleVersion
+from tests.helpers import clear_of_the_turn, replaced_adapters
 
 BYTES = {"1.0.0": b"release one", "0.9.0": b"older release"}
 
@@ -56,8 +64,14 @@ async def catalogue(api, make, db):
 
 
 async def fetch(api, url: str):
-    parts = urlsplit(url)
-    return await api.request("GET", f"{parts.path}?{parts.query}")
+    """GET ``url`` on the app, following its redirects (a download link leads to the file)."""
+    for _ in range(5):
+        parts = urlsplit(url)
+        response = await api.request("GET", f"{parts.path}?{parts.query}")
+        if response.status_code != 307:
+            return response
+        url = response.headers["location"]
+    raise AssertionError(f"too many redirects from {url}")
 
 
 async def test_latest_release_redirects_to_a_link_that_serves_the_exact_bytes(api, catalogue, db):
@@ -88,14 +102,13 @@ async def test_deprecated_versions_download_by_exact_number_unpublished_ones_nev
         assert response.json()["error"] == "version_not_found"
 
 
-async def test_a_tampered_or_expired_link_is_refused(api, catalogue):
+async def test_a_tampered_or_expired_file_link_is_refused(api, catalogue):
     _, module = catalogue
     link = (
-        await api.request(
-            "GET", f"/api/v1/marketplace/modules/{module.slug}/download", params={"redirect": "0"}
-        )
-    ).json()["url"]
+        await api.request("GET", f"/api/v1/marketplace/modules/{module.slug}/download")
+    ).headers["location"]
     parts = urlsplit(link)
+    assert parts.path.startswith("/api/v1/marketplace/files/")
     query = parse_qs(parts.query)
     expires, signature = query["expires"][0], query["signature"][0]
     forged = "0" * len(signature)
@@ -120,6 +133,62 @@ async def test_a_tampered_or_expired_link_is_refused(api, catalogue):
     assert other.status_code == 403, "a link opens only the file it was made for"
 
 
+async def test_a_tampered_or_expired_download_link_is_refused_and_counts_nothing(
+    api, make, catalogue, db
+):
+    """The JSON answer's link is ours: every part of it is signed (version, user, license,
+    expiry), and a refused one neither counts nor leads to the file."""
+    _, module = catalogue
+    reader = await make.user()
+    answer = await api.request(
+        "GET",
+        f"/api/v1/marketplace/modules/{module.slug}/download",
+        as_user=reader,
+        params={"redirect": "false"},
+    )
+    parts = urlsplit(answer.json()["url"])
+    assert parts.path.startswith("/api/v1/marketplace/fetch/")
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    assert query["user"] == str(reader.id)
+    other_version = await _version_id(db, module, "0.9.0")
+    past = int(datetime.now(UTC).timestamp()) - 1
+    links = api.http._transport.app.state.adapters.download_links
+    expired = links.url(
+        LinkClaims(int(parts.path.rsplit("/", 1)[1]), reader.id, None),
+        now=datetime.now(UTC) - timedelta(hours=1),
+        expires_in=timedelta(minutes=5),
+    )
+    for path, params in [
+        (parts.path, query | {"signature": "0" * 64}),
+        (parts.path, query | {"expires": str(int(query["expires"]) + 3600)}),
+        (parts.path, query | {"user": "0"}),
+        (parts.path, query | {"license": "7"}),
+        (f"/api/v1/marketplace/fetch/{other_version}", query),
+        (parts.path, query | {"expires": str(past)}),
+        (urlsplit(expired).path, {k: v[0] for k, v in parse_qs(urlsplit(expired).query).items()}),
+    ]:
+        refused = await api.request("GET", path, params=params)
+        assert refused.status_code == 403, (path, params)
+        assert refused.json()["error"] == "download_link_invalid"
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(ModuleDownload)) == 0
+
+    followed = await fetch(api, answer.json()["url"])
+    assert followed.status_code == 200 and followed.content == BYTES["1.0.0"]
+    async with db() as session:
+        [row] = (await session.execute(select(ModuleDownload))).scalars()
+        assert row.user_id == reader.id, "counted for the user the link was made for"
+
+
+async def _version_id(db, module, number: str) -> int:
+    async with db() as session:
+        return await session.scalar(
+            select(ModuleVersion.id).where(
+                ModuleVersion.module_id == module.id, ModuleVersion.version == number
+            )
+        )
+
+
 async def test_unpublished_modules_are_hidden_and_paid_ones_need_a_license(
     api, make, catalogue, db
 ):
@@ -141,3 +210,90 @@ async def test_unpublished_modules_are_hidden_and_paid_ones_need_a_license(
     paid = await api.request("GET", url, as_user=consumer)
     assert paid.status_code == 403 and paid.json()["error"] == "license_required"
     assert (await api.request("GET", url, as_user=owner)).status_code == 307
+
+
+# --- S3: the file comes from the object store, the count from our link ----------------------
+
+
+@pytest.fixture
+def s3_storage():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    client = boto3.client(
+        "s3",
+        endpoint_url=f"http://{host}:{port}",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+    storage = S3Storage(client, f"archives-{uuid.uuid4().hex[:12]}")
+    storage.ensure_bucket()
+    yield storage
+    server.stop()
+
+
+async def test_with_s3_a_download_counts_when_our_link_is_followed_not_when_minted(
+    api, make, db, s3_storage, tmp_path
+):
+    """Object-store links are presigned and never pass through the API, so the count is
+    taken on our own link's hop: minting links counts nothing, following one counts once
+    a day per user and redirects to the presigned URL, which serves the bytes."""
+    await clear_of_the_turn(timedelta(days=1), margin=60)
+    _, publisher = await make.publisher()
+    module = await make.module(publisher, status=ModuleStatus.PUBLISHED)
+    data = b"stored in S3"
+    key = f"modules/{module.technical_name}/1.0.0/{module.technical_name}-1.0.0.zip"
+    (tmp_path / "a.zip").write_bytes(data)
+    s3_storage.put_file(key, tmp_path / "a.zip")
+    async with db() as session:
+        session.add(
+            ModuleVersion(
+                module_id=module.id,
+                version="1.0.0",
+                zip_file_url=key,
+                zip_file_hash=hashlib.sha256(data).hexdigest(),
+                zip_file_size=len(data),
+                signature="c2lnbmF0dXJl",
+                signature_key_id="0123456789abcdef",
+                status="published",
+                is_latest=True,
+                published_at=datetime.now(UTC),
+            )
+        )
+        await session.commit()
+    first, second = await make.user(), await make.user()
+    url = f"/api/v1/marketplace/modules/{module.slug}/download"
+    app = api.http._transport.app
+
+    async def downloads() -> int:
+        async with db() as session:
+            return await session.scalar(
+                select(func.count())
+                .select_from(ModuleDownload)
+                .where(ModuleDownload.module_id == module.id)
+            )
+
+    with replaced_adapters(app, storage=s3_storage):
+        links = []
+        for _ in range(20):
+            minted = await api.request("GET", url, as_user=first, params={"redirect": "false"})
+            assert minted.status_code == 200, minted.text
+            links.append(minted.json()["url"])
+        assert await downloads() == 0
+
+        for link in links[:2]:
+            parts = urlsplit(link)
+            hop = await api.request("GET", f"{parts.path}?{parts.query}")
+            assert hop.status_code == 307
+            presigned = hop.headers["location"]
+            assert presigned.startswith(s3_storage.client.meta.endpoint_url)
+            async with httpx.AsyncClient() as outside:
+                assert (await outside.get(presigned)).content == data
+        assert await downloads() == 1, "the same user twice the same day"
+
+        direct = await api.request("GET", url, as_user=second)
+        assert direct.status_code == 307
+        assert direct.headers["location"].startswith(s3_storage.client.meta.endpoint_url)
+        assert await downloads() == 2, "another user"

@@ -18,6 +18,7 @@ from tests.authorization_fixtures import *  # noqa: F403  (the cells' fixtures)
 from tests.authorization_world import (
     CELL_ARGS,
     DL,
+    FETCH,
     FILES,
     Check,
     D,
@@ -30,7 +31,8 @@ from tests.test_authorization_matrix import MATRIX, UNPUBLISHED_DOWNLOADS
 
 async def check_download(r, w, role, env):
     """The link (a redirect, or JSON) names the version asked for and its hash and
-    signature, leads to its bytes without any credential, and the download is counted."""
+    signature, leads to its bytes without any credential, and the download is counted
+    once, for the caller (the redirect when it is answered, a JSON link when followed)."""
     _, _, tail = r.request.url.path.partition("/modules/")
     slug, _, number = tail.partition("/download")
     module = {w.released.slug: w.released, w.draft.slug: w.draft}[slug]
@@ -54,8 +56,13 @@ async def check_download(r, w, role, env):
         archive.signature,
         archive.key_id,
     )
-    parts = urlsplit(link["url"])
-    fetched = await env.api.request("GET", f"{parts.path}?{parts.query}")
+    url = link["url"]
+    for _ in range(3):  # a JSON link is ours: following it is the download, then the file
+        parts = urlsplit(url)
+        fetched = await env.api.request("GET", f"{parts.path}?{parts.query}")
+        if fetched.status_code != 307:
+            break
+        url = fetched.headers["location"]
     assert fetched.status_code == 200 and fetched.content == archive.data, fetched.text
     async with env.make.sessions() as session:
         users = await session.scalars(
@@ -85,6 +92,38 @@ async def check_file_served(r, w, role, env):
         assert refused.json()["error"] == "download_link_invalid"
 
 
+async def check_download_link_followed(r, w, role, env):
+    """Following our link counts the download once, for whom it was made (nobody: the
+    client address), and leads to the file; no credential makes up for a tampered link."""
+    archive, version = w.archives["1.2.0"], w.versions["1.2.0"]
+    assert r.headers["x-checksum-sha256"] == archive.sha256
+    parts = urlsplit(r.headers["location"])
+    assert parts.path.startswith(FILES.removesuffix("{key:path}"))
+    served = await env.api.request("GET", f"{parts.path}?{parts.query}")
+    assert served.status_code == 200 and served.content == archive.data
+    async with env.make.sessions() as session:
+        counted = list(
+            await session.execute(
+                select(ModuleDownload.user_id, ModuleDownload.ip_address).where(
+                    ModuleDownload.version_id == version.id
+                )
+            )
+        )
+    assert [tuple(row) for row in counted] == [(None, "127.0.0.1")]
+    path, _, query = w.fetch_link.partition("?")
+    valid = dict(parse_qsl(query))
+    caller = w.callers[role]
+    for forged in (
+        {**valid, "signature": valid["signature"][::-1]},
+        {**valid, "expires": str(int(valid["expires"]) + 3600)},
+        {**valid, "user": str(caller.id if caller else 1)},  # claiming it for someone
+    ):
+        refused = await env.api.request("GET", path, as_user=caller, params=forged)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"] == "download_link_invalid"
+    assert (await reload(env, ModuleVersion, version.id)).download_count == 1
+
+
 async def check_signing_keys(r, w, role, env):
     """The key that signed the archives is listed, and its public key verifies them."""
     assert "PRIVATE" not in r.text
@@ -99,6 +138,7 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("GET", DL): check_download,
     ("GET", DL + "/{version}"): check_download,
     ("GET", FILES): check_file_served,
+    ("GET", FETCH): check_download_link_followed,
     ("GET", D + "/signing-keys"): check_signing_keys,
 }
 

@@ -1,6 +1,6 @@
 """Version ingestion end to end: multipart upload → Temporal dev server → worker activities
 (archive checks, manifest, hash, bandit, pip-audit against a local OSV, ECDSA signing,
-storage, index) → Postgres; then download and check the signature with openssl."""
+storage, index) → Postgres; then download and check the signed statement with openssl."""
 
 import base64
 import hashlib
@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from domain.module_signature import statement
 from models.module import ModuleVersion
 from models.platform import AuditLogEntry
 from tests import archives
@@ -104,18 +105,37 @@ async def test_sample_goes_from_upload_to_published_and_verifies_with_openssl(
     downloaded = await fetch(api, redirect.headers["location"])
     assert downloaded == data
 
+    # The pipeline signs the statement naming this module, version and hash (format v2),
+    # and the version's record shows what was signed.
+    text = statement(
+        slug=module["slug"],
+        technical_name=archives.TECHNICAL_NAME,
+        version="1.0.0",
+        sha256=version["sha256"],
+    )
+    assert version["signature_format"] == "fastvue-module-signature/v2"
+    assert version["signed_statement"] == text
+    assert redirect.headers["x-signature-format"] == "fastvue-module-signature/v2"
+    assert redirect.headers["x-signature"] == version["signature"]
     keys = (await api.request("GET", "/api/v1/marketplace/signing-keys")).json()
     key = next(k for k in keys if k["key_id"] == redirect.headers["x-signature-key-id"])
     (tmp_path / "module.zip").write_bytes(downloaded)
+    (tmp_path / "statement.txt").write_text(text)
     (tmp_path / "pub.pem").write_text(key["public_key_pem"])
     (tmp_path / "sig.der").write_bytes(base64.b64decode(redirect.headers["x-signature"]))
-    checked = subprocess.run(
-        ["openssl", "dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig.der", "module.zip"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    assert checked.returncode == 0 and "Verified OK" in checked.stdout, checked.stderr
+
+    def openssl_verifies(message: str) -> bool:
+        checked = subprocess.run(
+            ["openssl", "dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig.der", message],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        assert checked.returncode in (0, 1), checked.stderr
+        return checked.returncode == 0 and "Verified OK" in checked.stdout
+
+    assert openssl_verifies("statement.txt")
+    assert not openssl_verifies("module.zip"), "no longer a signature of the bytes alone"
 
 
 async def test_a_repeated_upload_is_the_same_version_and_a_changed_one_is_refused(

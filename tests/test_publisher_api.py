@@ -643,6 +643,26 @@ async def test_the_slug_is_frozen_after_the_draft(api, make, status):
     assert same.json()["status"] == status.value
 
 
+@pytest.mark.parametrize("version_status", ["processing", "rejected", "published"])
+async def test_a_draft_keeps_its_slug_once_a_version_was_uploaded(api, make, version_status):
+    """A version's signature names the module's slug (the signed statement): renaming the
+    draft afterwards would leave signatures naming a module that no longer exists."""
+    user, publisher = await make.publisher()
+    module = await make.module(publisher, status=ModuleStatus.DRAFT)
+    renamed = await api.request(
+        "PUT", f"{MODULES}/{module.id}", as_user=user, json={"slug": "before-any-version"}
+    )
+    assert renamed.status_code == 200, "a draft without versions may still rename"
+    await make.version(module, status=version_status)
+
+    refused = await api.request(
+        "PUT", f"{MODULES}/{module.id}", as_user=user, json={"slug": "after-a-version"}
+    )
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "slug_frozen"
+    assert (await get_module(api, user, module.id))["slug"] == "before-any-version"
+
+
 @pytest.mark.parametrize(
     ("status", "code"),
     [

@@ -1,5 +1,6 @@
 """Code signing: signatures verify in Python and with the stock openssl CLI, rotation keeps
-old signatures valid, the development key is made once, bad keys are refused."""
+old signatures valid, the development key is made once, bad keys are refused; a signed
+statement binds the signature to one module, version and archive."""
 
 import base64
 import hashlib
@@ -11,8 +12,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from domain import module_signature
 from integrations import signing
-from integrations.signing import KeyRing, key_id, verify_with_public_pem
+from integrations.signing import (
+    KeyRing,
+    key_id,
+    statement_verifies_with_public_pem,
+    verify_with_public_pem,
+)
 
 
 def _p256() -> ec.EllipticCurvePrivateKey:
@@ -215,3 +222,103 @@ def test_keyring_refuses_other_curves():
         KeyRing(ec.generate_private_key(ec.SECP384R1()))
     with pytest.raises(ValueError, match="P-256"):
         KeyRing(_p256(), [ec.generate_private_key(ec.SECP256K1()).public_key()])
+
+
+# --- signed statements (format v2) -----------------------------------------------------------
+
+SHA_A = hashlib.sha256(b"module a").hexdigest()
+
+
+def _statement(slug="acme-charts", technical_name="acme_charts", version="1.2.0", sha256=SHA_A):
+    return module_signature.statement(
+        slug=slug, technical_name=technical_name, version=version, sha256=sha256
+    )
+
+
+def _openssl_verifies_bytes(tmp_path: Path, data: bytes, pem: str, signature_b64: str) -> bool:
+    message = tmp_path / "statement.txt"
+    message.write_bytes(data)
+    return _openssl_verifies(tmp_path, message, pem, signature_b64)
+
+
+def test_the_statement_is_a_documented_byte_form():
+    assert _statement() == (
+        "fastvue-module-signature/v2\n"
+        "module: acme-charts\n"
+        "technical_name: acme_charts\n"
+        "version: 1.2.0\n"
+        f"sha256: {SHA_A}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        {"slug": "acme-charts\nversion: 9.9.9"},
+        {"slug": "Acme Charts"},
+        {"technical_name": "acme_charts "},
+        {"version": "1.2.0\nsha256: " + "0" * 64},
+        {"version": ""},
+        {"sha256": SHA_A.upper()},
+        {"sha256": SHA_A[:-1]},
+    ],
+)
+def test_a_statement_part_that_could_read_as_another_is_refused(part):
+    with pytest.raises(ValueError, match="cannot be part of a signed statement"):
+        _statement(**part)
+
+
+def test_a_statement_signature_verifies_in_python_and_with_openssl(tmp_path):
+    ring = KeyRing(_p256())
+    text = _statement()
+    signed = ring.sign_statement(text)
+    pem = ring.public_keys()[0].pem
+
+    assert signed.key_id == ring.current_key_id
+    assert ring.verify_statement(text, signed.signature_b64, signed.key_id)
+    assert statement_verifies_with_public_pem(text, signed.signature_b64, pem)
+    assert _openssl_verifies_bytes(tmp_path, text.encode(), pem, signed.signature_b64)
+    assert not ring.verify_statement(text, signed.signature_b64, "0123456789abcdef")
+
+
+def test_a_signature_for_module_a_does_not_pass_for_module_b(tmp_path):
+    """The audit's finding: the hash-only signature says nothing of which module the bytes
+    are, so a marketplace-signed archive of A passed the documented check presented as B.
+    A statement signature names the module, version and hash: it passes only for A."""
+    ring = KeyRing(_p256())
+    pem = ring.public_keys()[0].pem
+    archive_a = _archive(tmp_path)
+
+    legacy = ring.sign_file(archive_a)  # what was signed before statements
+    assert _openssl_verifies(tmp_path, archive_a, pem, legacy.signature_b64), (
+        "the old check holds for A's archive whichever module it is said to be"
+    )
+
+    sha = signing.file_sha256(archive_a).hex()
+    signed_a = ring.sign_statement(_statement(sha256=sha))
+    for claimed in (
+        _statement(slug="other-module", technical_name="other_module", sha256=sha),
+        _statement(slug="other-module", sha256=sha),
+        _statement(technical_name="other_module", sha256=sha),
+        _statement(version="1.2.1", sha256=sha),
+        _statement(sha256=hashlib.sha256(b"another archive").hexdigest()),
+    ):
+        assert not ring.verify_statement(claimed, signed_a.signature_b64, signed_a.key_id)
+        assert not statement_verifies_with_public_pem(claimed, signed_a.signature_b64, pem)
+        assert not _openssl_verifies_bytes(tmp_path, claimed.encode(), pem, signed_a.signature_b64)
+    assert ring.verify_statement(_statement(sha256=sha), signed_a.signature_b64, signed_a.key_id)
+    # Nor does a statement signature pass as a hash-only one, or the other way round.
+    assert not ring.verify_file(archive_a, signed_a.signature_b64, signed_a.key_id)
+    assert not ring.verify_statement(_statement(sha256=sha), legacy.signature_b64, legacy.key_id)
+
+
+def test_legacy_signatures_still_verify_after_rotation(tmp_path):
+    key_a, key_b = _p256(), _p256()
+    archive = _archive(tmp_path)
+    legacy = KeyRing(key_a).sign_file(archive)
+    rotated = KeyRing(key_b, [key_a.public_key()])
+    assert rotated.verify_file(archive, legacy.signature_b64, legacy.key_id)
+    text = _statement(sha256=signing.file_sha256(archive).hex())
+    new = rotated.sign_statement(text)
+    assert new.key_id != legacy.key_id
+    assert rotated.verify_statement(text, new.signature_b64, new.key_id)

@@ -151,8 +151,8 @@ async def module_detail(
     slug: ModuleSlug, request: Request, session: SessionDep, viewer: Viewer
 ) -> ModuleDetail:
     """A module's page, with the newest published version to download and verify. Counts
-    a view: once per session (``X-Session-Id``, else the caller's IP and user agent) per
-    30 minutes."""
+    a view once per UTC day: per signed-in user, else per session (``X-Session-Id``, else
+    the caller's IP and user agent), at most 5 anonymous ones per client address."""
     user_id = viewer.user.id if viewer else None
     module, latest = await catalog.module_page(session, slug, user_id)
     detail = ModuleDetail.model_validate(

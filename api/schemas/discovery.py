@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas import InCurrency, Money, Page
+from domain.module_signature import SignatureFormat
 from domain.modules import LicenseType, SubscriptionPeriod, Visibility
 
 
@@ -67,6 +68,15 @@ class LatestVersion(BaseModel):
     size: int | None = Field(validation_alias="zip_file_size")
     signature: str | None
     signature_key_id: str | None
+    signature_format: SignatureFormat = Field(
+        description="What the signature covers: fastvue-module-signature/v2 signs "
+        "signed_statement; archive-sha256/v1 (versions signed before statements) the "
+        "archive's SHA-256 only"
+    )
+    signed_statement: str | None = Field(
+        description="The exact text (UTF-8) a v2 signature covers: module slug, technical "
+        "name, version and the archive's SHA-256; null for v1"
+    )
     min_fastvue_version: str | None
     max_fastvue_version: str | None
     is_prerelease: bool
@@ -102,6 +112,15 @@ class PublicVersionOut(BaseModel):
     size: int | None = Field(validation_alias="zip_file_size")
     signature: str | None
     signature_key_id: str | None
+    signature_format: SignatureFormat = Field(
+        description="What the signature covers: fastvue-module-signature/v2 signs "
+        "signed_statement; archive-sha256/v1 (versions signed before statements) the "
+        "archive's SHA-256 only"
+    )
+    signed_statement: str | None = Field(
+        description="The exact text (UTF-8) a v2 signature covers: module slug, technical "
+        "name, version and the archive's SHA-256; null for v1"
+    )
     download_count: int
     published_at: datetime | None
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from api.schemas import MultiLine, Strict
 from domain.ingest import IngestProgress
+from domain.module_signature import SignatureFormat
 from domain.versions import PipelineStep, VersionStatus
 
 VERSION_PATTERN = r"^[0-9A-Za-z.+-]{1,50}$"
@@ -29,6 +30,15 @@ class ModuleVersionOut(BaseModel):
     size: int | None = Field(validation_alias="zip_file_size")
     signature: str | None
     signature_key_id: str | None
+    signature_format: SignatureFormat = Field(
+        description="What the signature covers: fastvue-module-signature/v2 signs "
+        "signed_statement; archive-sha256/v1 (versions signed before statements) the "
+        "archive's SHA-256 only"
+    )
+    signed_statement: str | None = Field(
+        description="The exact text (UTF-8) a v2 signature covers: module slug, technical "
+        "name, version and the archive's SHA-256; null for v1"
+    )
     min_fastvue_version: str | None
     max_fastvue_version: str | None
     release_notes: str | None

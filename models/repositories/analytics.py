@@ -8,7 +8,7 @@ The caller fills empty buckets (``domain.analytics.fill_series``).
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
@@ -60,28 +60,48 @@ async def best_effort(
         return None
 
 
+def utc_day_start() -> ColumnElement[datetime]:
+    """The start of the current UTC day, by the database's clock."""
+    return func.date_trunc(
+        literal_column("'day'"), func.now(), literal_column("'UTC'"), type_=DateTime(timezone=True)
+    )
+
+
+async def advisory_lock(session: AsyncSession, key: str) -> None:
+    """A transaction-scoped lock on ``key``: concurrent identical events wait for each other,
+    and the check that follows (its own statement) sees what the other committed."""
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(literal(key), 0)))
+    )
+
+
 async def record_view(
     session: AsyncSession,
     module_id: int,
     user_id: int | None,
     context: RequestContext,
-    window: timedelta,
+    per_address: int,
 ) -> bool:
-    """Count a view of the module unless the same session had one counted within
-    ``window``; True when counted. The row and ``view_count`` change together.
-
-    A transaction-scoped advisory lock on (module, session) makes concurrent identical
-    views wait for each other, and the check runs after the lock in its own statement, so
-    it sees a view committed meanwhile: one row, however many arrive at once."""
-    key = f"view:{module_id}:{context.session_id}"
-    await session.execute(
-        select(func.pg_advisory_xact_lock(func.hashtextextended(literal(key), 0)))
-    )
-    recent = exists().where(
-        ModuleView.module_id == module_id,
-        ModuleView.session_id == context.session_id,
-        ModuleView.created_at > func.now() - literal(window),
-    )
+    """Count a view of the module unless this viewer already has one today (UTC): a user
+    once a day; an anonymous session once a day, and at most ``per_address`` anonymous
+    views a day from one client address, whatever sessions it names. True when counted;
+    the row and ``view_count`` change together (``domain.analytics``, Tracking)."""
+    today = ModuleView.created_at >= utc_day_start()
+    if user_id is not None:
+        await advisory_lock(session, f"view:{module_id}:user:{user_id}")
+        allowed = ~exists().where(
+            ModuleView.module_id == module_id, ModuleView.user_id == user_id, today
+        )
+    else:
+        await advisory_lock(session, f"view:{module_id}:address:{context.ip_address}")
+        anonymous = (ModuleView.module_id == module_id, ModuleView.user_id.is_(None), today)
+        same_session = exists().where(*anonymous, ModuleView.session_id == context.session_id)
+        from_address = (
+            select(func.count())
+            .where(*anonymous, ModuleView.ip_address.is_not_distinct_from(context.ip_address))
+            .scalar_subquery()
+        )
+        allowed = ~same_session & (from_address < per_address)
     added = (
         insert(ModuleView)
         .from_select(
@@ -102,7 +122,7 @@ async def record_view(
                 literal(context.referrer, String),
                 literal(context.country_code, String),
                 literal(context.user_agent, String),
-            ).where(~recent),
+            ).where(allowed),
         )
         .returning(ModuleView.module_id)
         .cte("added")

@@ -1,6 +1,6 @@
 """Queries behind downloads: finding what may be downloaded, and counting downloads."""
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.versions import DOWNLOADABLE
@@ -8,6 +8,7 @@ from models.analytics import ModuleDownload
 from models.commerce import License
 from models.module import MarketplaceModule, ModuleVersion
 from models.publisher import Publisher
+from models.repositories.analytics import advisory_lock, utc_day_start
 
 
 async def module_by_slug(
@@ -37,9 +38,51 @@ async def downloadable_version(
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def record_download(session: AsyncSession, download: ModuleDownload) -> None:
-    """The event row and both counters, together in the caller's transaction (so they
-    always agree). A counter is not an edit: ``updated_at`` stays as it was."""
+async def downloadable_by_id(
+    session: AsyncSession, version_id: int
+) -> tuple[MarketplaceModule, ModuleVersion] | None:
+    """The version with its module, when it is published or deprecated and signed."""
+    row = (
+        await session.execute(
+            select(MarketplaceModule, ModuleVersion)
+            .join(ModuleVersion, ModuleVersion.module_id == MarketplaceModule.id)
+            .where(
+                ModuleVersion.id == version_id,
+                ModuleVersion.status.in_(list(DOWNLOADABLE)),
+                ModuleVersion.zip_file_hash.is_not(None),
+                ModuleVersion.signature.is_not(None),
+            )
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+async def record_download(session: AsyncSession, download: ModuleDownload) -> bool:
+    """Count a download unless the same downloader (``user_id``, else ``ip_address``) has
+    this version counted today (UTC); True when counted. The event row and both counters
+    change together in the caller's transaction (so they always agree). A counter is not
+    an edit: ``updated_at`` stays as it was."""
+    if download.user_id is not None:
+        who = ModuleDownload.user_id == download.user_id
+        key = f"user:{download.user_id}"
+    else:
+        who = ModuleDownload.user_id.is_(None) & ModuleDownload.ip_address.is_not_distinct_from(
+            download.ip_address
+        )
+        key = f"address:{download.ip_address}"
+    await advisory_lock(session, f"download:{download.version_id}:{key}")
+    already = await session.scalar(
+        select(
+            exists().where(
+                ModuleDownload.module_id == download.module_id,
+                ModuleDownload.version_id == download.version_id,
+                who,
+                ModuleDownload.created_at >= utc_day_start(),
+            )
+        )
+    )
+    if already:
+        return False
     session.add(download)
     await session.flush()
     await session.execute(
@@ -58,6 +101,7 @@ async def record_download(session: AsyncSession, download: ModuleDownload) -> No
             updated_at=ModuleVersion.updated_at,
         )
     )
+    return True
 
 
 async def licenses_for(session: AsyncSession, user_id: int, module_id: int) -> list[License]:
