@@ -127,10 +127,10 @@ def _registered_by_someone_else(url: str) -> tuple[int, str]:
                 await session.commit()
                 session_token, _ = credentials.issue_access_token(
                     user.id,
+                    token_version=user.token_version,
                     secret=JWT,
                     issuer="i",
                     ttl=timedelta(minutes=5),
-                    password_hash=user.password_hash,
                 )
                 return user.id, session_token
         finally:
