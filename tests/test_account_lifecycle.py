@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from activities.notifications import NotificationActivities
+from domain.accounts import TokenPurpose, mask_destination, token_mail
 from integrations.mail import SmtpMailer
 from models.platform import AuditLogEntry, NotificationOutbox
 from models.repositories.outbox import REDACTED
@@ -470,3 +471,36 @@ async def test_redirecting_payouts_takes_the_password_and_mails_a_notice(api, ma
             )
         ).all()
     assert "current_password" not in changes and PASSWORD not in str(changes)
+
+
+# --- the pure rules (no database) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("destination", "shown"),
+    [
+        ("owner.payouts@example.com", "ow***@example.com"),
+        ("a@b.co", "a***@b.co"),
+        ("acct_1Nv0FGQ9RKHgCVdK", "acct_***CVdK"),
+        ("acct_1", "***"),
+        (None, "none"),
+    ],
+)
+def test_a_payout_destination_is_masked_in_the_notice(destination, shown):
+    assert mask_destination(destination) == shown
+
+
+@pytest.mark.parametrize(
+    ("purpose", "ttl", "says"),
+    [
+        (TokenPurpose.VERIFY_EMAIL, timedelta(days=2), "for 2 days"),
+        (TokenPurpose.RESET_PASSWORD, timedelta(hours=1), "for 1 hour"),
+        (TokenPurpose.RESET_PASSWORD, timedelta(minutes=90), "for 90 minutes"),
+    ],
+)
+def test_a_code_mail_says_what_to_call_and_how_long_the_code_lasts(purpose, ttl, says):
+    mail = token_mail(purpose, "the-code", ttl, "https://market.example/")
+    assert "\n    the-code\n" in mail.body and says in mail.body
+    route = "verify-email" if purpose is TokenPurpose.VERIFY_EMAIL else "password-reset/confirm"
+    assert f"POST https://market.example/api/v1/auth/{route} " in mail.body
+    assert "\n" not in mail.subject
