@@ -69,6 +69,32 @@ class Settings(BaseSettings):
         default=2, ge=1, description="password hashes and checks run at once, off the event loop"
     )
     api_token_max_ttl: timedelta = timedelta(days=365)
+    email_verification_ttl: timedelta = Field(
+        default=timedelta(days=2), description="how long a mailed verification token is good"
+    )
+    password_reset_ttl: timedelta = Field(
+        default=timedelta(hours=1), description="how long a mailed password reset token is good"
+    )
+    verification_mail_rate_per_account: str = Field(
+        default="3/hour", description="verification mails one account may ask to be sent again"
+    )
+    password_reset_rate_per_email: str = Field(
+        default="3/hour",
+        description="password reset requests for one address, whether or not it has an account",
+    )
+    password_reset_rate_per_client: str = Field(
+        default="10/hour", description="password reset requests from one client address"
+    )
+    email_token_rate_per_client: str = Field(
+        default="30/hour",
+        description="mailed tokens (verification, password reset) one client address may "
+        "redeem or try",
+    )
+    password_check_failures_per_account: str = Field(
+        default="5/15minutes",
+        description="wrong current passwords (password change, payout destination) one "
+        "signed-in account may send before it backs off",
+    )
 
     review_reminder_after: timedelta = timedelta(days=3)
     review_escalate_after_reminders: int = 2

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.body_limit import BodyLimitMiddleware
 from api.errors import ErrorBody, ValidationErrorBody, install_error_handlers
 from api.routers import (
+    admin_accounts,
     admin_payouts,
     admin_publishers,
     auth,
@@ -121,6 +122,7 @@ def create_app(
         publisher_payouts.router,
         admin_payouts.router,
         admin_publishers.router,
+        admin_accounts.router,
         platform_settings.router,
     ):
         app.include_router(router)

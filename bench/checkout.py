@@ -287,7 +287,11 @@ async def seed(sessions, settings: Settings, groups: list[int]) -> tuple[Catalog
             module_ids = [rng.choice(by_publisher[p]) for p in chosen]
             cart_rows += [{"user_id": user_id, "module_id": m} for m in module_ids]
             token, _ = issue_access_token(
-                user_id, secret=BENCH_SECRET, issuer=settings.jwt_issuer, ttl=timedelta(hours=2)
+                user_id,
+                token_version=0,  # a fresh account's
+                secret=BENCH_SECRET,
+                issuer=settings.jwt_issuer,
+                ttl=timedelta(hours=2),
             )
             buyers.append(Buyer(user_id, {"Authorization": f"Bearer {token}"}, module_ids))
         await session.execute(insert(CartItem), cart_rows)

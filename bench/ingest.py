@@ -280,7 +280,11 @@ async def seed(sessions, settings: Settings, count: int) -> list[Listing]:
     tokens = {}
     for user_id, _ in owners:
         token, _ = issue_access_token(
-            user_id, secret=BENCH_SECRET, issuer=settings.jwt_issuer, ttl=timedelta(hours=1)
+            user_id,
+            token_version=0,  # a fresh account's
+            secret=BENCH_SECRET,
+            issuer=settings.jwt_issuer,
+            ttl=timedelta(hours=1),
         )
         tokens[user_id] = {"Authorization": f"Bearer {token}"}
     return [

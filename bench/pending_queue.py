@@ -76,7 +76,11 @@ async def main() -> None:
         engine = make_engine(url)
         admin_id = await seed(make_sessionmaker(engine))
         token, _ = issue_access_token(
-            admin_id, secret=BENCH_SECRET, issuer=settings.jwt_issuer, ttl=timedelta(hours=1)
+            admin_id,
+            token_version=0,  # a fresh account's
+            secret=BENCH_SECRET,
+            issuer=settings.jwt_issuer,
+            ttl=timedelta(hours=1),
         )
         headers = {"Authorization": f"Bearer {token}"}
         app = create_app(settings, engine, TemporalConnector(lambda: asyncio.sleep(0)))

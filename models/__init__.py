@@ -18,7 +18,7 @@ from models.module import MarketplaceCategory, MarketplaceModule, ModuleVersion
 from models.platform import AuditLogEntry, NotificationOutbox, PlatformSetting
 from models.publisher import Publisher, PublisherStats
 from models.review import ModuleReview, ReviewReport, ReviewVote
-from models.user import ApiToken, User
+from models.user import ApiToken, EmailToken, User
 
 __all__ = [
     "ApiToken",
@@ -27,6 +27,7 @@ __all__ = [
     "CartItem",
     "Coupon",
     "EarningEntry",
+    "EmailToken",
     "License",
     "LicenseActivation",
     "MarketplaceCategory",

@@ -4,6 +4,7 @@ checks and the CLI creates, in one place for both."""
 import asyncio
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -47,50 +48,66 @@ class PasswordHashing:
             return await asyncio.to_thread(verify_password, password, password_hash)
 
 
-def password_stamp(password_hash: str) -> str:
-    """What an access token carries of the password it was issued on: a new password
-    (a new salted hash) ends every session issued before."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
-
-
 def issue_access_token(
     user_id: int,
     *,
+    token_version: int,
     secret: str,
     issuer: str,
     ttl: timedelta,
-    password_hash: str | None = None,
 ) -> tuple[str, datetime]:
-    """With ``password_hash`` (as sign-in does), the token is good only while the account
-    keeps that password (``password_stamp``)."""
+    """A signed-in session: good until it expires, and only while the account's token
+    version is still ``token_version`` (a password change or reset, or disabling the
+    account, bumps it and so ends every session issued before)."""
     now = datetime.now(UTC)
     expires = now + ttl
-    claims = {"sub": str(user_id), "iss": issuer, "iat": now, "exp": expires, "typ": "access"}
-    if password_hash is not None:
-        claims["pwd"] = password_stamp(password_hash)
+    claims = {
+        "sub": str(user_id),
+        "iss": issuer,
+        "iat": now,
+        "exp": expires,
+        "typ": "access",
+        "ver": token_version,
+    }
     return jwt.encode(claims, secret, algorithm="HS256"), expires
 
 
-def read_access_token(token: str, *, secret: str, issuer: str) -> tuple[int, str | None] | None:
-    """The user id and password stamp (None if it has none) in a valid, unexpired token of
-    ours; None for anything else."""
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: int
+    token_version: int
+
+
+def read_access_token(token: str, *, secret: str, issuer: str) -> AccessClaims | None:
+    """The user id and token version in a valid, unexpired access token of ours; None for
+    anything else, a token without a version among them."""
     try:
         claims = jwt.decode(
             token,
             secret,
             algorithms=["HS256"],
             issuer=issuer,
-            options={"require": ["sub", "exp", "iss"]},
+            options={"require": ["sub", "exp", "iss", "ver"]},
         )
     except jwt.PyJWTError:
         return None
-    if claims.get("typ") != "access":
+    version = claims.get("ver")
+    if claims.get("typ") != "access" or type(version) is not int:
         return None
-    stamp = claims.get("pwd")
     try:
-        return int(claims["sub"]), stamp if isinstance(stamp, str) else None
+        return AccessClaims(int(claims["sub"]), version)
     except (TypeError, ValueError):
         return None
+
+
+def new_email_token() -> tuple[str, str]:
+    """A secret to mail (single use, 256 random bits) and the SHA-256 to store."""
+    secret = secrets.token_urlsafe(32)
+    return secret, hash_email_token(secret)
+
+
+def hash_email_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def new_api_token() -> tuple[str, str, str]:

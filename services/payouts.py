@@ -4,6 +4,7 @@ and sets about its own payouts (history, details, payout settings, earnings repo
 
 Every admin action is audited."""
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import processes
+from domain.accounts import MailKind, payout_destination_mail
 from domain.errors import Conflict, DomainError, NotFound
 from domain.payouts import (
     MonthlyPayoutsInput,
@@ -23,11 +25,14 @@ from domain.payouts import (
     check_settings,
     earnings_csv,
 )
+from integrations.rate_limit import RateLimiter
 from integrations.temporal.front_door import StartPolicy, TemporalFrontDoor
 from integrations.wiring import payout_options_from
 from models.analytics import PublisherPayout
 from models.publisher import Publisher
-from models.repositories import audit, payouts, publishers
+from models.repositories import audit, outbox, payouts, publishers, users
+from services import accounts
+from services.credentials import PasswordHashing
 from settings import Settings
 
 MAX_REPORT_DAYS = 366
@@ -303,11 +308,25 @@ async def details(session: AsyncSession, publisher: Publisher, payout_id: int) -
 
 
 async def update_settings(
-    session: AsyncSession, publisher: Publisher, method: PayoutMethod, changes: dict[str, Any]
+    session: AsyncSession,
+    publisher: Publisher,
+    method: PayoutMethod,
+    changes: dict[str, Any],
+    *,
+    current_password: str,
+    passwords: PasswordHashing,
+    limiter: RateLimiter,
+    settings: Settings,
 ) -> Publisher:
     """Where payouts go from the next transfer on (one under way keeps its destination).
     ``changes`` holds the fields sent: one left out keeps its stored value, ``None``
-    clears it."""
+    clears it. Money goes where this says: the owner re-enters their password
+    (``wrong_password``, 403, and nothing changes) and is mailed a notice of the change."""
+    owner = await users.get_user(session, publisher.user_id)
+    assert owner is not None
+    await accounts.confirm_password(
+        owner, current_password, passwords=passwords, limiter=limiter, settings=settings
+    )
     merged = {
         "paypal_email": changes.get("paypal_email", publisher.paypal_email),
         "stripe_account_id": changes.get("stripe_account_id", publisher.stripe_account_id),
@@ -325,6 +344,19 @@ async def update_settings(
         entity_type="publisher",
         entity_id=publisher.id,
         changes=changes,
+    )
+    destination = {
+        PayoutMethod.PAYPAL: publisher.paypal_email,
+        PayoutMethod.STRIPE: publisher.stripe_account_id,
+    }.get(method)
+    mail = payout_destination_mail(method.value, destination)
+    await outbox.enqueue(
+        session,
+        key=f"{MailKind.PAYOUT_DESTINATION_CHANGED}:{publisher.id}:{uuid.uuid4().hex}",
+        kind=MailKind.PAYOUT_DESTINATION_CHANGED,
+        to=owner.email,
+        subject=mail.subject,
+        body=mail.body,
     )
     await session.commit()
     return publisher

@@ -23,6 +23,7 @@ from models.repositories.listed import SUSPENDED
 from models.repositories.publishers import PublisherRow as PublisherRow
 from models.repositories.publishers import Revenue
 from models.user import User
+from services.accounts import require_verified_email
 from settings import Settings
 
 log = logging.getLogger("marketplace.admin")
@@ -37,9 +38,12 @@ async def become_publisher(
     session: AsyncSession, user: User, values: dict[str, Any], *, settings: Settings
 ) -> Publisher:
     """Become a publisher, at the platform's commission rate of the day. ``values``: the
-    profile fields and ``slug`` (None: made from the display name)."""
+    profile fields and ``slug`` (None: made from the display name). The account's address
+    must be verified (``email_not_verified``): buyers and payouts must reach whoever
+    publishes."""
     if await publishers.get_publisher_of_user(session, user.id) is not None:
         raise Conflict("already_publisher", "this account already has a publisher profile")
+    require_verified_email(user, "become a publisher")
     slug = values.get("slug") or slugify(values["display_name"])
     if not slug:
         raise DomainError("slug_required", "choose a slug: the display name has no usable letters")

@@ -15,9 +15,14 @@ numbers) apart between cells; the one id an allowed call would otherwise reuse, 
 
 Callers: nobody signed in, a consumer, a publisher who does not own the resources, the
 publisher who owns them (the module, the API token), and an admin without a publisher
-profile. Module endpoints act on a draft owned by the owner; approve/reject act on a
-pending module owned by the owner. The admin's approve/reject cells need a worker to see
-the rows, so they run on committed data with a real worker (``via_worker``).
+profile. Every caller's address is verified but the consumer's: it holds an unspent
+verification code, so it alone may ask for another and cannot become a publisher yet
+(the admin can). The owner holds an unspent password reset code; either code is the
+credential of its route, whoever sends it. Admins disable the consumer and enable
+``disabled``, an account (no caller) disabled three days ago. Module endpoints act on a
+draft owned by the owner; approve/reject act on a pending module owned by the owner. The
+admin's approve/reject cells need a worker to see the rows, so they run on committed data
+with a real worker (``via_worker``).
 
 Version endpoints act on the draft's released 0.9.0; an upload sends the draft the sample
 package (a new 1.0.0) and its ingestion is started, then ended by the check. Downloads
@@ -141,7 +146,7 @@ from models.module import MarketplaceCategory, MarketplaceModule
 from models.platform import AuditLogEntry, NotificationOutbox
 from models.publisher import Publisher
 from models.review import ModuleReview, ReviewReport, ReviewVote
-from models.user import ApiToken, User
+from models.user import ApiToken, EmailToken, User
 from services import credentials as security
 from tests import archives
 from tests.conftest import Api
@@ -189,6 +194,8 @@ AUTHOR = Outcome(403, "not_review_author")  # a published review is its author's
 OWNREV = Outcome(403, "own_review")  # nobody votes on or reports their own review
 NOREV = Outcome(404, "review_not_found")  # a review of another's module is as good as absent
 NOPAY = Outcome(404, "payout_not_found")  # another publisher's payout likewise
+UNVER = Outcome(403, "email_not_verified")  # an unverified address cannot become a publisher
+VERIF = Outcome(409, "already_verified")  # no new code for an address already verified
 
 AU = "/api/v1/auth"
 P = "/api/v1/publisher"
@@ -216,6 +223,7 @@ PA = P + "/analytics"
 AP = A + "/publishers"
 PO = P + "/payouts"
 APO = A + "/payouts"
+ACC = A + "/accounts"
 PAYOUT_REFUSED = "receiver_unconfirmed: the PayPal account is not confirmed"
 RUN_PERIOD = "2000-01"  # the first month there is: no ledger entry is that old
 
@@ -282,6 +290,9 @@ class World:
     sale: Order  # the shop owner's, paid on the 10th of last month: ``private`` (20.00 USD)
     earning: EarningEntry  # the owner's ledger sale for it: 20.00 gross, 6.00 commission
     payout: PublisherPayout  # the owner's for last month, paying ``earning``: failed (PayPal)
+    disabled: User  # an account (no caller) an admin disabled three days ago
+    verify_token: str  # mailed to the consumer (whose address is not verified yet), unspent
+    reset_token: str  # a password reset code mailed to the owner, unspent
 
     def publisher_of(self, role: str) -> Publisher | None:
         return {"owner": self.owner_publisher, "other_publisher": self.other_publisher}.get(role)
@@ -316,6 +327,7 @@ async def build_world(sessions, shelf: Shelf) -> World:
             password_hash=_PASSWORD_HASH,
             full_name="Matrix User",
             role=role,
+            email_verified_at=datetime.now(UTC),
         )
 
     def module(
@@ -336,9 +348,11 @@ async def build_world(sessions, shelf: Shelf) -> World:
         slug = unique("pub")
         return Publisher(user_id=owner.id, display_name=slug, slug=slug, status="active")
 
+    consumer = user(Role.CONSUMER)
+    consumer.email_verified_at = None  # never confirmed the address it registered with
     callers = {
         "anonymous": None,
-        "consumer": user(Role.CONSUMER),
+        "consumer": consumer,
         "other_publisher": user(Role.PUBLISHER),
         "owner": user(Role.PUBLISHER),
         "admin": user(Role.ADMIN),
@@ -354,11 +368,36 @@ async def build_world(sessions, shelf: Shelf) -> World:
         scopes=["account"],
     )
     banned_owner = user(Role.PUBLISHER)
+    disabled = user(Role.CONSUMER)
+    disabled.is_active, disabled.disabled_reason = False, "chargeback fraud"
+    disabled.disabled_at, disabled.token_version = datetime.now(UTC) - timedelta(days=3), 1
+    verify_token, verify_hash = security.new_email_token()
+    reset_token, reset_hash = security.new_email_token()
     async with sessions() as session:
         session.add_all(
-            [u for u in callers.values() if u is not None] + [banned_owner, category, token]
+            [u for u in callers.values() if u is not None]
+            + [banned_owner, disabled, category, token]
         )
         await session.flush()
+        in_a_while = datetime.now(UTC) + timedelta(hours=1)
+        session.add_all(
+            [
+                EmailToken(
+                    user_id=consumer.id,
+                    purpose="verify_email",
+                    token_hash=verify_hash,
+                    email=consumer.email,
+                    expires_at=in_a_while,
+                ),
+                EmailToken(
+                    user_id=callers["owner"].id,
+                    purpose="reset_password",
+                    token_hash=reset_hash,
+                    email=callers["owner"].email,
+                    expires_at=in_a_while,
+                ),
+            ]
+        )
         other_publisher = publisher(callers["other_publisher"])
         owner_publisher = publisher(callers["owner"])
         owner_publisher.payout_method, owner_publisher.paypal_email = "paypal", "pay@owner.test"
@@ -488,6 +527,9 @@ async def build_world(sessions, shelf: Shelf) -> World:
         sale=sale,
         earning=earning,
         payout=payout,
+        disabled=disabled,
+        verify_token=verify_token,
+        reset_token=reset_token,
     )
 
 
@@ -779,6 +821,7 @@ def url_of(
         report_id=world.report.id,
         publisher_id=(world.banned if path.endswith("/reinstate") else world.owner_publisher).id,
         payout_id=world.payout.id,
+        user_id=(world.disabled if path.endswith("/enable") else world.callers["consumer"]).id,
     )
 
 
@@ -794,6 +837,14 @@ def body_of(method: str, path: str, world: World) -> dict:
             "data": {"username": world.callers["owner"].email, "password": PASSWORD}
         },
         ("POST", AU + "/tokens"): {"json": {"name": "matrix", "scopes": ["account"]}},
+        ("POST", AU + "/verify-email"): {"json": {"token": world.verify_token}},
+        ("POST", AU + "/password"): {
+            "json": {"current_password": PASSWORD, "new_password": f"new password {tag}"}
+        },
+        ("POST", AU + "/password-reset"): {"json": {"email": f"matrix-{tag}@example.com"}},
+        ("POST", AU + "/password-reset/confirm"): {
+            "json": {"token": world.reset_token, "new_password": f"new password {tag}"}
+        },
         ("POST", P + "/register"): {"json": {"display_name": f"Matrix {tag}"}},
         ("PUT", P + "/profile"): {"json": {"bio": f"bio {tag}"}},
         ("POST", M): {
@@ -851,9 +902,15 @@ def body_of(method: str, path: str, world: World) -> dict:
         ("POST", RR + "/{report_id}/dismiss"): {"note": "nothing wrong with it"},
         ("POST", AP + "/{publisher_id}/suspend"): {"reason": "counterfeit listings"},
         ("POST", AP + "/{publisher_id}/reinstate"): {"note": "appeal accepted"},
+        ("POST", ACC + "/{user_id}/disable"): {"reason": "sells stolen licenses"},
+        ("POST", ACC + "/{user_id}/enable"): {"note": "chargeback withdrawn"},
         ("PUT", A + "/settings"): {"refund_window_days": 30},
         ("POST", A + "/modules/{module_id}/feature"): {"order": 3},
-        ("POST", PO + "/settings"): {"payout_method": "stripe", "stripe_account_id": f"acct_{tag}"},
+        ("POST", PO + "/settings"): {
+            "current_password": PASSWORD,
+            "payout_method": "stripe",
+            "stripe_account_id": f"acct_{tag}",
+        },
         ("POST", APO + "/runs"): {"period": RUN_PERIOD},
         ("POST", APO + "/{payout_id}/mark-paid"): {"reference": f"wire {tag}"},
     }

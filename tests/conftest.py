@@ -172,8 +172,11 @@ class Api:
     settings: Settings
 
     def token_for(self, user) -> dict[str, str]:
+        """A session of ``user`` at the token version the object holds (a test that bumps
+        it signs in again with a reloaded user)."""
         token, _ = issue_access_token(
             user.id,
+            token_version=user.token_version,
             secret=JWT_SECRET,
             issuer=self.settings.jwt_issuer,
             ttl=timedelta(minutes=5),

@@ -28,7 +28,10 @@ def unique(prefix: str) -> str:
 class Factory:
     sessions: async_sessionmaker
 
-    async def user(self, role: Role = Role.CONSUMER, email: str | None = None) -> User:
+    async def user(
+        self, role: Role = Role.CONSUMER, email: str | None = None, *, verified: bool = True
+    ) -> User:
+        """An account; its address verified unless ``verified`` is False."""
         async with self.sessions() as session:
             user = await users.create_user(
                 session,
@@ -37,6 +40,8 @@ class Factory:
                 full_name="Test User",
                 role=role,
             )
+            if verified:
+                user.email_verified_at = datetime.now(UTC)
             await session.commit()
             return user
 

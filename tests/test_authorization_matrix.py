@@ -19,6 +19,7 @@ import pytest
 
 from tests.authorization_fixtures import *  # noqa: F403  (the cells' fixtures)
 from tests.authorization_world import (
+    ACC,
     ANON,
     AP,
     APO,
@@ -59,6 +60,8 @@ from tests.authorization_world import (
     RV,
     SCOPE,
     SUB,
+    UNVER,
+    VERIF,
     WH,
     WORKER,
     A,
@@ -87,7 +90,14 @@ MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]
     ("POST",   AU + "/tokens"):                       (ANON,   OK201,  OK201,  OK201,  OK201),
     ("GET",    AU + "/tokens"):                       (ANON,   OK200,  OK200,  OK200,  OK200),
     ("DELETE", AU + "/tokens/{token_id}"):            (ANON,   NOTOK,  NOTOK,  OK204,  NOTOK),
-    ("POST",   P + "/register"):                      (ANON,   OK201,  ISPUB,  ISPUB,  OK201),
+    # the account's lifecycle: a mailed code is the credential of its route, whoever sends
+    # it (the consumer's verification, the owner's reset); only the consumer is unverified
+    ("POST",   AU + "/verify-email"):                 (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("POST",   AU + "/verify-email/resend"):          (ANON,   OK202,  VERIF,  VERIF,  VERIF),
+    ("POST",   AU + "/password"):                     (ANON,   OK200,  OK200,  OK200,  OK200),
+    ("POST",   AU + "/password-reset"):               (OK202,  OK202,  OK202,  OK202,  OK202),
+    ("POST",   AU + "/password-reset/confirm"):       (OK204,  OK204,  OK204,  OK204,  OK204),
+    ("POST",   P + "/register"):                      (ANON,   UNVER,  ISPUB,  ISPUB,  OK201),
     ("GET",    P + "/profile"):                       (ANON,   SCOPE,  OK200,  OK200,  NOPUB),
     ("PUT",    P + "/profile"):                       (ANON,   SCOPE,  OK200,  OK200,  NOPUB),
     ("POST",   P + "/verify"):                        (ANON,   SCOPE,  OK202,  OK202,  NOPUB),
@@ -209,6 +219,9 @@ MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]
     ("POST",   AP + "/{publisher_id}/verify"):        (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
     ("POST",   AP + "/{publisher_id}/suspend"):       (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
     ("POST",   AP + "/{publisher_id}/reinstate"):     (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    # accounts: the consumer is disabled, ``disabled`` enabled again
+    ("POST",   ACC + "/{user_id}/disable"):           (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("POST",   ACC + "/{user_id}/enable"):            (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
     ("GET",    A + "/settings"):                      (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
     ("PUT",    A + "/settings"):                      (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
     ("POST",   A + "/modules/{module_id}/feature"):   (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),

@@ -1,13 +1,16 @@
 """The `marketplace` command as an operator uses it, in real subprocesses."""
 
 import asyncio
+import email
+import email.policy
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -127,10 +130,10 @@ def _registered_by_someone_else(url: str) -> tuple[int, str]:
                 await session.commit()
                 session_token, _ = credentials.issue_access_token(
                     user.id,
+                    token_version=user.token_version,
                     secret=JWT,
                     issuer="i",
                     ttl=timedelta(minutes=5),
-                    password_hash=user.password_hash,
                 )
                 return user.id, session_token
         finally:
@@ -194,6 +197,32 @@ def test_admin_create_promote_takes_the_operators_password_and_ends_the_old_acce
     assert not credentials.verify_password(ATTACKER_PASSWORD, password_hash)
     assert live == 0, "the account's API tokens are revoked"
     assert not session_works, "a session signed in before the promotion is over"
+    assert "IS UNVERIFIED" in result.stderr, "the operator hears nobody proved the address"
+
+
+def test_admin_create_promote_of_a_verified_address_says_nothing_of_verification(
+    migrated_db,
+):
+    user_id, _session = _registered_by_someone_else(migrated_db)
+
+    async def verified() -> None:
+        engine = make_engine(migrated_db, pool_size=1)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                user = await users.get_user(session, user_id)
+                user.email_verified_at = datetime.now(UTC)
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(verified())
+    result = CliRunner().invoke(
+        app,
+        ["admin", "create", "boss@example.com", "--promote"],
+        env={"MARKETPLACE_ADMIN_PASSWORD": OPERATOR_PASSWORD},
+    )
+    assert result.exit_code == 0, result.output
+    assert "WARNING" in result.stderr and "UNVERIFIED" not in result.stderr
 
 
 def _free_port() -> int:
@@ -312,6 +341,20 @@ def _bearer(base: str, email: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+def _mailed_code(mail_dir: Path, to: str) -> str:
+    """The verification code the running system mailed to ``to`` (the file mail backend),
+    once the worker has delivered it."""
+    deadline = time.monotonic() + HTTP_TIMEOUT
+    while time.monotonic() < deadline:
+        for path in sorted(mail_dir.glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if message["To"] == to and message["Subject"] == "Confirm your email address":
+                [code] = re.findall(r"^    (\S{20,})\r?$", message.get_content(), re.MULTILINE)
+                return code
+        time.sleep(0.5)
+    raise AssertionError(f"no verification mail to {to} in {mail_dir}")
+
+
 def test_publish_and_verify_from_the_terminal_against_the_running_system(
     outside_tmp, tmp_path, monkeypatch
 ):
@@ -340,6 +383,11 @@ def test_publish_and_verify_from_the_terminal_against_the_running_system(
                 timeout=HTTP_TIMEOUT,
             ).raise_for_status()
             owner = _bearer(base, "pub@example.com", password)
+            httpx.post(
+                f"{base}/api/v1/auth/verify-email",
+                json={"token": _mailed_code(outside_tmp / "data" / "mail", "pub@example.com")},
+                timeout=HTTP_TIMEOUT,
+            ).raise_for_status()
             httpx.post(
                 f"{base}/api/v1/publisher/register",
                 headers=owner,

@@ -41,6 +41,8 @@ JSON = {"content-type": "application/json"}
 REGISTER = "/api/v1/auth/register"
 TOKEN = "/api/v1/auth/token"
 TOKENS = "/api/v1/auth/tokens"
+AU = "/api/v1/auth"
+ACCOUNTS = "/api/v1/admin/marketplace/accounts"
 PUB_REGISTER = "/api/v1/publisher/register"
 PROFILE = "/api/v1/publisher/profile"
 MODULES = "/api/v1/publisher/modules"
@@ -84,6 +86,7 @@ async def build_world(sessions) -> World:
             password_hash=_PASSWORD_HASH,
             full_name="Hostile Test",
             role=role,
+            email_verified_at=datetime.now(UTC),
         )
 
     def publisher(owner: User) -> Publisher:
@@ -279,6 +282,44 @@ CASES = [
     case("register: empty body", "POST", REGISTER, "anonymous", 422, V),
     case("register: form instead of JSON", "POST", REGISTER, "anonymous", 422, V,
          data={"email": "eve@example.com", "password": PASSWORD}),
+    # ---- the account's lifecycle --------------------------------------------------------
+    case("verify email: token a number", "POST", AU + "/verify-email", "anonymous", 422, V,
+         json={"token": 12345}),
+    case("verify email: token over 200", "POST", AU + "/verify-email", "anonymous", 422, V,
+         json={"token": n(201)}),
+    case("verify email: NUL in token", "POST", AU + "/verify-email", "anonymous", 422, V,
+         json={"token": "abc\x00"}),
+    case("verify email: a code never sent", "POST", AU + "/verify-email", "anonymous", 400,
+         "invalid_token", json={"token": SQL}),
+    case("password: unknown field", "POST", AU + "/password", "consumer", 422, V,
+         json={"current_password": PASSWORD, "new_password": n(12), "role": "admin"}),
+    case("password: new one too short", "POST", AU + "/password", "consumer", 422, V,
+         json={"current_password": PASSWORD, "new_password": "short"}),
+    case("password: new one over 256", "POST", AU + "/password", "consumer", 422, V,
+         json={"current_password": PASSWORD, "new_password": n(257)}),
+    case("password: wrong current one", "POST", AU + "/password", "consumer", 403,
+         "wrong_password", json={"current_password": SQL, "new_password": n(12)}),
+    case("password: revoke flag a word", "POST", AU + "/password", "consumer", 422, V,
+         json={"current_password": PASSWORD, "new_password": n(12), "revoke_api_tokens": "yes"}),
+    case("reset: not an email", "POST", AU + "/password-reset", "anonymous", 422, V,
+         json={"email": SQL}),
+    case("reset: email a list", "POST", AU + "/password-reset", "anonymous", 422, V,
+         json={"email": ["eve@example.com"]}),
+    case("reset confirm: a code never sent", "POST", AU + "/password-reset/confirm",
+         "anonymous", 400, "invalid_token", json={"token": n(43), "new_password": n(12)}),
+    case("reset confirm: no new password", "POST", AU + "/password-reset/confirm",
+         "anonymous", 422, V, json={"token": n(43)}),
+    case("disable: no reason", "POST", ACCOUNTS + "/{w.callers[consumer].id}/disable",
+         "admin", 422, V, json={}),
+    case("disable: reason over 2000", "POST", ACCOUNTS + "/{w.callers[consumer].id}/disable",
+         "admin", 422, V, json={"reason": n(2001)}),
+    case("disable: bidi control in reason", "POST",
+         ACCOUNTS + "/{w.callers[consumer].id}/disable", "admin", 422, V,
+         json={"reason": "fraud\u202e"}),
+    case("disable: oneself", "POST", ACCOUNTS + "/{w.callers[admin].id}/disable", "admin",
+         403, "cannot_disable_self", json={"reason": "testing"}),
+    case("enable: an active account", "POST", ACCOUNTS + "/{w.callers[consumer].id}/enable",
+         "admin", 409, "not_disabled", json={}),
     case_w("register: taken email, other case and padded", "POST", REGISTER, "anonymous",
            409, "email_taken",
            lambda w: {"json": {"email": f"  {w.callers['consumer'].email.upper()} ",
@@ -807,6 +848,8 @@ ABSENT_ID = "2147483647"  # the largest id the column can hold: well-formed, but
 ID_ENDPOINTS = [
     # method, path ({id} is replaced), caller, request, error for a well-formed absent id
     ("DELETE", TOKENS + "/{id}", "publisher", {}, "token_not_found"),
+    ("POST", ACCOUNTS + "/{id}/disable", "admin", {"json": {"reason": "x"}}, "user_not_found"),
+    ("POST", ACCOUNTS + "/{id}/enable", "admin", {"json": {}}, "user_not_found"),
     ("GET", MODULES + "/{id}", "publisher", {}, "module_not_found"),
     ("PUT", MODULES + "/{id}", "publisher", {"json": {"display_name": "x"}}, "module_not_found"),
     ("DELETE", MODULES + "/{id}", "publisher", {}, "module_not_found"),

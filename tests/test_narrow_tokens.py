@@ -2,6 +2,7 @@
 token of an admin is no admin, and a listing-automation token cannot touch money."""
 
 from domain.access import Scope
+from tests.factories import PASSWORD
 from tests.review_helpers import reviewable, reviews_of
 
 
@@ -39,7 +40,11 @@ async def test_a_listings_token_cannot_read_earnings_or_redirect_payouts(api, ma
     moved = await api.http.post(
         settings,
         headers=narrow,
-        json={"payout_method": "paypal", "paypal_email": "thief@example.com"},
+        json={
+            "current_password": PASSWORD,
+            "payout_method": "paypal",
+            "paypal_email": "thief@example.com",
+        },
     )
     assert moved.status_code == 403 and moved.json()["error"] == "insufficient_scope"
     for path in ("", "/settings", "/earnings.csv"):

@@ -20,6 +20,7 @@ from models.module import MarketplaceModule
 from models.platform import AuditLogEntry, NotificationOutbox
 from models.publisher import Publisher
 from models.user import User
+from tests.factories import PASSWORD
 from tests.payouts_ledger import Ledger, day_of
 
 pytestmark = pytest.mark.workflow
@@ -162,14 +163,22 @@ async def test_payout_settings_are_validated_and_audited(api, world, db):
         "POST",
         f"{BASE}/settings",
         as_user=owner,
-        json={"payout_method": "stripe", "stripe_account_id": "acct_1Nv0FGQ9RKHgCVdK"},
+        json={
+            "current_password": PASSWORD,
+            "payout_method": "stripe",
+            "stripe_account_id": "acct_1Nv0FGQ9RKHgCVdK",
+        },
     )
     assert stripe.status_code == 200, stripe.text
     paypal = await api.request(
         "POST",
         f"{BASE}/settings",
         as_user=owner,
-        json={"payout_method": "paypal", "paypal_email": "me@example.com"},
+        json={
+            "current_password": PASSWORD,
+            "payout_method": "paypal",
+            "paypal_email": "me@example.com",
+        },
     )
     assert paypal.json() == {
         "payout_method": "paypal",
@@ -180,7 +189,7 @@ async def test_payout_settings_are_validated_and_audited(api, world, db):
         "POST",
         f"{BASE}/settings",
         as_user=owner,
-        json={"payout_method": "stripe", "stripe_account_id": None},
+        json={"current_password": PASSWORD, "payout_method": "stripe", "stripe_account_id": None},
     )
     assert (cleared.status_code, cleared.json()["error"]) == (400, "stripe_account_required")
     async with db() as session:
@@ -198,14 +207,55 @@ async def test_payout_settings_are_validated_and_audited(api, world, db):
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
-        ({"payout_method": "paypal"}, 400, "paypal_email_required"),
-        ({"payout_method": "stripe"}, 400, "stripe_account_required"),
-        ({"payout_method": "wire"}, 422, "validation_error"),
-        ({"payout_method": "stripe", "stripe_account_id": "cus_123"}, 422, "validation_error"),
-        ({"payout_method": "stripe", "stripe_account_id": "acct_1;DROP"}, 422, "validation_error"),
-        ({"payout_method": "paypal", "paypal_email": "not-an-email"}, 422, "validation_error"),
-        ({"payout_method": "paypal", "paypal_email": "a@b.co", "iban": "x"}, 422, None),
-        ({"payout_method": "manual", "paypal_email": "a\u0000@b.co"}, 422, None),
+        ({"current_password": PASSWORD, "payout_method": "paypal"}, 400, "paypal_email_required"),
+        ({"current_password": PASSWORD, "payout_method": "stripe"}, 400, "stripe_account_required"),
+        ({"current_password": PASSWORD, "payout_method": "wire"}, 422, "validation_error"),
+        (
+            {
+                "current_password": PASSWORD,
+                "payout_method": "stripe",
+                "stripe_account_id": "cus_123",
+            },
+            422,
+            "validation_error",
+        ),
+        (
+            {
+                "current_password": PASSWORD,
+                "payout_method": "stripe",
+                "stripe_account_id": "acct_1;DROP",
+            },
+            422,
+            "validation_error",
+        ),
+        (
+            {
+                "current_password": PASSWORD,
+                "payout_method": "paypal",
+                "paypal_email": "not-an-email",
+            },
+            422,
+            "validation_error",
+        ),
+        (
+            {
+                "current_password": PASSWORD,
+                "payout_method": "paypal",
+                "paypal_email": "a@b.co",
+                "iban": "x",
+            },
+            422,
+            None,
+        ),
+        (
+            {
+                "current_password": PASSWORD,
+                "payout_method": "manual",
+                "paypal_email": "a\u0000@b.co",
+            },
+            422,
+            None,
+        ),
         ({}, 422, "validation_error"),
     ],
 )
@@ -226,7 +276,10 @@ async def test_a_suspended_publisher_may_look_but_not_redirect_payouts(api, worl
     assert (await api.request("GET", f"{BASE}/settings", as_user=owner)).status_code == 200
     assert (await api.request("GET", BASE, as_user=owner)).status_code == 200
     changed = await api.request(
-        "POST", f"{BASE}/settings", as_user=owner, json={"payout_method": "manual"}
+        "POST",
+        f"{BASE}/settings",
+        as_user=owner,
+        json={"current_password": PASSWORD, "payout_method": "manual"},
     )
     assert (changed.status_code, changed.json()["error"]) == (403, "publisher_suspended")
 

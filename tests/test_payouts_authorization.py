@@ -74,8 +74,10 @@ async def check_payout_settings(r, w, role, env):
 
 
 async def check_payout_settings_changed(r, w, role, env):
-    """The caller's own settings change (a PayPal address kept), nobody else's; audited."""
+    """The caller's own settings change (a PayPal address kept), nobody else's; audited
+    (never the password re-entered for it); the caller is mailed a notice."""
     sent = json.loads(r.request.content)
+    assert sent.pop("current_password")
     kept = "pay@owner.test" if role == "owner" else None
     assert r.json() == sent | {"paypal_email": kept}
     mine, theirs = (
@@ -94,6 +96,8 @@ async def check_payout_settings_changed(r, w, role, env):
         None,
     )
     assert await audited(env, "publisher.payout_settings", mine.id) == [(w.callers[role].id, sent)]
+    [(to, _key)] = await mail_of(env, "account.payout_destination_changed")
+    assert to == w.callers[role].email
 
 
 async def check_earnings_report(r, w, role, env):

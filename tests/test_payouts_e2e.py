@@ -23,6 +23,7 @@ from models.commerce import EarningEntry
 from models.platform import NotificationOutbox
 from models.publisher import Publisher
 from services.payouts import start_month
+from tests.factories import PASSWORD
 from tests.helpers import eventually, front_door
 from tests.payouts_fake import PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, STRIPE_KEY, PayoutsServer
 from tests.payouts_ledger import (
@@ -341,7 +342,11 @@ async def test_failed_transfers_keep_their_entries_and_are_retried_once_fixed(
             "POST",
             "/api/v1/publisher/payouts/settings",
             as_user=await make_committed.reload(type(admin), nowhere.user_id),
-            json={"payout_method": "paypal", "paypal_email": "found@example.com"},
+            json={
+                "current_password": PASSWORD,
+                "payout_method": "paypal",
+                "paypal_email": "found@example.com",
+            },
         )
         assert settings_response.status_code == 200, settings_response.text
         for row in (refused, missing):

@@ -88,6 +88,12 @@ def test_retry_after_is_when_the_limiter_admits_again(rule, start, pause):
 RATE_LIMITED_CALLS = [
     ("post", "/api/v1/auth/register"),
     ("post", "/api/v1/auth/token"),
+    ("post", "/api/v1/auth/verify-email"),
+    ("post", "/api/v1/auth/verify-email/resend"),
+    ("post", "/api/v1/auth/password"),
+    ("post", "/api/v1/auth/password-reset"),
+    ("post", "/api/v1/auth/password-reset/confirm"),
+    ("post", "/api/v1/publisher/payouts/settings"),
     ("post", "/api/v1/marketplace/licenses/{key}/activate"),
     ("post", "/api/v1/marketplace/licenses/{key}/verify"),
     ("post", "/api/v1/marketplace/licenses/{key}/deactivate"),

@@ -4,7 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import EarningsReaderDep, PayoutSettingsDep, SessionDep
+from api.deps import (
+    EarningsReaderDep,
+    PasswordsDep,
+    PayoutSettingsDep,
+    RateLimiterDep,
+    SessionDep,
+    SettingsDep,
+)
+from api.errors import RATE_LIMITED
 from api.params import DayQuery, IdPath, Limit, Offset
 from api.schemas import Page
 from api.schemas.payouts import (
@@ -25,13 +33,30 @@ async def payout_settings(publisher: EarningsReaderDep) -> PayoutSettingsOut:
     return PayoutSettingsOut.of(publisher)
 
 
-@router.post("/settings", response_model=PayoutSettingsOut)
+@router.post("/settings", response_model=PayoutSettingsOut, responses=RATE_LIMITED)
 async def update_payout_settings(
-    body: PayoutSettingsIn, publisher: PayoutSettingsDep, session: SessionDep
+    body: PayoutSettingsIn,
+    publisher: PayoutSettingsDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: RateLimiterDep,
+    passwords: PasswordsDep,
 ) -> PayoutSettingsOut:
-    """Where payouts go from the next transfer on (one under way keeps its destination)."""
-    changes = body.model_dump(exclude_unset=True, mode="json")
-    updated = await payouts.update_settings(session, publisher, body.payout_method, changes)
+    """Where payouts go from the next transfer on (one under way keeps its destination).
+    The account's password is re-entered (``current_password``): a wrong one is
+    ``wrong_password`` (403) and changes nothing; wrong ones back off per account. The
+    account is mailed a notice of every change."""
+    changes = body.model_dump(exclude_unset=True, exclude={"current_password"}, mode="json")
+    updated = await payouts.update_settings(
+        session,
+        publisher,
+        body.payout_method,
+        changes,
+        current_password=body.current_password,
+        passwords=passwords,
+        limiter=limiter,
+        settings=settings,
+    )
     return PayoutSettingsOut.of(updated)
 
 

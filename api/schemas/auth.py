@@ -4,8 +4,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from api.schemas import Int, SingleLine, Strict
+from api.schemas import Flag, Int, MultiLine, SingleLine, Strict
 from domain.access import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, Role, Scope
+from domain.review import REASON_MAX
+
+MAILED_TOKEN_MAX = 200
 
 
 class RegisterIn(Strict):
@@ -21,6 +24,10 @@ class UserOut(BaseModel):
     email: str
     full_name: str | None
     role: Role
+    email_verified: bool = Field(
+        description="whether the owner confirmed the address with a mailed code; an "
+        "unverified account cannot become a publisher"
+    )
     created_at: datetime
 
 
@@ -57,3 +64,55 @@ class ApiTokenOut(BaseModel):
 
 class ApiTokenCreated(ApiTokenOut):
     token: str = Field(description="The secret. Shown only in this response.")
+
+
+# --- the account's lifecycle ----------------------------------------------------------
+
+
+class MailedTokenIn(Strict):
+    token: str = Field(min_length=1, max_length=MAILED_TOKEN_MAX, description="the mailed code")
+
+
+class EmailVerifiedOut(BaseModel):
+    email: str
+    email_verified: bool
+
+
+class AcceptedOut(BaseModel):
+    detail: str
+
+
+class PasswordChangeIn(Strict):
+    current_password: str = Field(min_length=1, max_length=PASSWORD_MAX)
+    new_password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+    revoke_api_tokens: Flag = Field(
+        default=False, description="revoke every API token of the account as well"
+    )
+
+
+class PasswordResetIn(Strict):
+    email: EmailStr = Field(max_length=EMAIL_MAX)
+
+
+class PasswordResetConfirmIn(MailedTokenIn):
+    new_password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+
+
+class AccountDisableIn(Strict):
+    reason: MultiLine = Field(min_length=1, max_length=REASON_MAX)
+
+
+class AccountEnableIn(Strict):
+    note: MultiLine | None = Field(default=None, max_length=REASON_MAX)
+
+
+class AdminAccountOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    role: Role
+    is_active: bool
+    email_verified: bool
+    disabled_at: datetime | None
+    disabled_reason: str | None

@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, EmailStr, Field
 
 from api.schemas import InCurrency, Money, SingleLine, Strict
+from domain.access import PASSWORD_MAX
 from domain.payouts import STRIPE_ACCOUNT_PATTERN, PayoutMethod
 from models.analytics import PublisherPayout
 from models.publisher import Publisher
@@ -93,8 +94,10 @@ class PayoutDetailOut(PayoutOut):
 
 
 class PayoutSettingsIn(Strict):
-    """Fields left out keep their stored value; ``null`` clears one."""
+    """Fields left out keep their stored value; ``null`` clears one. ``current_password``
+    is the account's password, re-entered: a session alone cannot redirect payouts."""
 
+    current_password: str = Field(min_length=1, max_length=PASSWORD_MAX)
     payout_method: PayoutMethod
     paypal_email: EmailStr | None = Field(default=None, max_length=200)
     stripe_account_id: str | None = Field(

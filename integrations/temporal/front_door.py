@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
+    ScheduleOverlapPolicy,
     WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowFailureError,
@@ -38,6 +39,8 @@ from integrations.temporal import MODULE_SLUG
 
 T = TypeVar("T")
 CONNECT_TIMEOUT = 5.0
+NUDGE_TIMEOUT = 2.0
+"""How long a caller waits for a best-effort schedule trigger (``nudge_schedule``)."""
 GONE = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
 """How Temporal answers a message to a workflow that does not run (any more)."""
 REFUSAL_KINDS = {"admin_required": ErrorKind.FORBIDDEN}
@@ -239,6 +242,23 @@ class TemporalFrontDoor:
             return False
         except WorkflowFailureError:
             pass
+        return True
+
+    async def nudge_schedule(self, schedule_id: str) -> bool:
+        """Run a schedule's action now rather than at its next time (skipped while a run
+        is going), for work someone is waiting for. Best effort: False when Temporal or
+        the schedule is not there, and the schedule's own timer does it later."""
+
+        async def trigger() -> None:
+            client = await self.client()
+            await client.get_schedule_handle(schedule_id).trigger(
+                overlap=ScheduleOverlapPolicy.SKIP
+            )
+
+        try:
+            await asyncio.wait_for(trigger(), NUDGE_TIMEOUT)
+        except (RPCError, TemporalUnavailable, TimeoutError):
+            return False
         return True
 
 

@@ -7,14 +7,25 @@ lock is released before any mail server is contacted.
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, DateTime, func, literal, select, update
+from sqlalchemy import ColumnElement, DateTime, case, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.accounts import SECRET_MAIL_KINDS
 from models.platform import NotificationOutbox
 
 KEY_LENGTH = 200
 ERROR_LENGTH = 2000
+REDACTED = "(redacted once delivered: it carried a single-use code)"
+
+
+def _body_after_delivery() -> ColumnElement[str]:
+    """The body a row keeps once it is sent or given up: a mail carrying a live token
+    (``SECRET_MAIL_KINDS``) keeps none of it."""
+    return case(
+        (NotificationOutbox.kind.in_(sorted(SECRET_MAIL_KINDS)), literal(REDACTED)),
+        else_=NotificationOutbox.body,
+    )
 
 
 async def enqueue(
@@ -76,6 +87,7 @@ async def mark_sent(session: AsyncSession, row_id: int, *, now: datetime | None 
             attempts=NotificationOutbox.attempts + 1,
             sent_at=clock,
             next_attempt_at=clock,
+            body=_body_after_delivery(),
         )
     )
 
@@ -96,7 +108,7 @@ async def mark_failed(
         "last_error": error[:ERROR_LENGTH],
     }
     if retry_after is None:
-        values |= {"status": "failed", "next_attempt_at": clock}
+        values |= {"status": "failed", "next_attempt_at": clock, "body": _body_after_delivery()}
     else:
         values["next_attempt_at"] = clock + retry_after
     await session.execute(

@@ -6,11 +6,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.repositories.errors import unique_violations
-from models.user import ApiToken, User
+from models.user import ApiToken, EmailToken, User
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, user_id)
+
+
+async def get_user_for_update(session: AsyncSession, user_id: int) -> User | None:
+    """The account, locked until the transaction ends (its token version is bumped)."""
+    return await session.get(User, user_id, with_for_update=True, populate_existing=True)
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -69,5 +74,44 @@ async def revoke_tokens(session: AsyncSession, user_id: int, at: datetime) -> in
         update(ApiToken)
         .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def add_email_token(session: AsyncSession, token: EmailToken) -> EmailToken:
+    session.add(token)
+    await session.flush()
+    return token
+
+
+async def take_email_token(
+    session: AsyncSession, token_hash: str, purpose: str
+) -> EmailToken | None:
+    """The unspent token of ``purpose`` with this hash, locked so that two redemptions at
+    once cannot both spend it."""
+    result = await session.execute(
+        select(EmailToken)
+        .where(
+            EmailToken.token_hash == token_hash,
+            EmailToken.purpose == purpose,
+            EmailToken.used_at.is_(None),
+        )
+        .with_for_update()
+    )
+    return result.scalar_one_or_none()
+
+
+async def spend_email_tokens(
+    session: AsyncSession, user_id: int, purpose: str, at: datetime
+) -> int:
+    """Mark every unspent token of the account for ``purpose`` spent; how many were."""
+    result = await session.execute(
+        update(EmailToken)
+        .where(
+            EmailToken.user_id == user_id,
+            EmailToken.purpose == purpose,
+            EmailToken.used_at.is_(None),
+        )
+        .values(used_at=at)
     )
     return int(getattr(result, "rowcount", 0) or 0)
