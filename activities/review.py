@@ -8,6 +8,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.notifications import queue_mail
+from domain.decisions import (
+    DecisionCheck,
+    DecisionRefused,
+    VerifiedDecision,
+    check_decision_request,
+)
 from domain.modules import ModuleStatus
 from domain.review import ReviewDecision, ReviewOutcome, ReviewReminder
 from integrations.mail import Mailer
@@ -27,6 +33,32 @@ class ReviewActivities:
     admin_email: str
     public_base_url: str | None = None
     """Where links in mails point; without it mails carry no links."""
+
+    @activity.defn(name="review.verify_decision")
+    async def verify_decision(self, check: DecisionCheck) -> VerifiedDecision:
+        """The decision a decision update's reference stands for, once the reference is
+        checked and claimed for this update (``domain.decisions``); a refusal is a
+        non-retryable error the workflow hands to the update's sender. Safe to retry: the
+        update that claimed the reference is let through again."""
+        async with self.sessions.begin() as session:
+            reference = check.reference
+            recorded = await audit.decision_request(session, reference.audit_id)
+            now = await audit.database_now(session)
+            try:
+                verified = check_decision_request(recorded, check, now)
+                claimant = await audit.claim_decision_request(
+                    session, reference.audit_id, check.claimant
+                )
+                if claimant != check.claimant:
+                    raise DecisionRefused(
+                        "decision_reference_used",
+                        f"decision request {reference.audit_id} was used already",
+                    )
+            except DecisionRefused as refused:
+                raise ApplicationError(
+                    refused.detail, type=refused.code, non_retryable=True
+                ) from None
+            return verified
 
     @activity.defn(name="review.apply_decision")
     async def apply_decision(self, request: ApplyDecisionInput) -> ReviewOutcome:
