@@ -136,7 +136,7 @@ from models.commerce import (
     Order,
     Subscription,
 )
-from models.module import MarketplaceCategory, MarketplaceModule
+from models.module import ListingRevision, MarketplaceCategory, MarketplaceModule
 from models.platform import AuditLogEntry, NotificationOutbox
 from models.publisher import Publisher
 from models.review import ModuleReview, ReviewReport, ReviewVote
@@ -187,6 +187,7 @@ ISPUB = Outcome(409, "already_publisher")
 AUTHOR = Outcome(403, "not_review_author")  # a published review is its author's to change
 OWNREV = Outcome(403, "own_review")  # nobody votes on or reports their own review
 NOREV = Outcome(404, "review_not_found")  # a review of another's module is as good as absent
+NOLREV = Outcome(404, "no_revision")  # the owner's draft never had a listing revision
 NOPAY = Outcome(404, "payout_not_found")  # another publisher's payout likewise
 
 AU = "/api/v1/auth"
@@ -254,6 +255,7 @@ class World:
     released: MarketplaceModule  # published, public, free, never downloaded: the owner's
     versions: dict[str, ModuleVersion]  # released: 1.1.0 deprecated, 1.2.0 latest; draft: 0.9.0
     held: ModuleVersion  # the pending module's 1.0.0, held for manual review
+    revision: ListingRevision  # released's listing changes, pending review
     archives: dict[str, Archive]  # what each of ``versions`` stores, by number
     files_link: str  # a valid signed link (path and query) to the 1.2.0 archive
     license: License  # the owner's, for ``listed``: 2 seats, one held by ``seat``
@@ -436,6 +438,14 @@ async def build_world(sessions, shelf: Shelf) -> World:
             workflow_id=f"ingest-{pending.slug}-1.0.0",
         )
         session.add(held)
+        revision = ListingRevision(
+            module=released,
+            key=uuid.uuid4().hex,
+            changes={"description": "Proposed by the owner."},
+            status="pending",
+            submitted_by=callers["owner"].id,
+        )
+        session.add(revision)
         await session.commit()
     return World(
         callers=callers,
@@ -450,6 +460,7 @@ async def build_world(sessions, shelf: Shelf) -> World:
         released=released,
         versions=versions,
         held=held,
+        revision=revision,
         archives=shelf.archives,
         files_link=signed_link(shelf.storage, shelf.archives["1.2.0"]),
         license=bought,
@@ -750,6 +761,7 @@ def url_of(
         slug=slugged.slug,
         version="1.1.0" if download and downloads_of is world.released else "0.9.0",
         version_id=world.held.id,
+        revision_id=world.revision.id,
         key=world.sub_key if path.startswith(SUB) else world.license_key,
         item_id=world.cart_item.id,
         order_id=world.order.id,
@@ -793,6 +805,8 @@ def body_of(method: str, path: str, world: World) -> dict:
         ("PUT", V + "/{version}"): {"json": {"release_notes": f"Notes {tag}"}},
         ("POST", A + "/versions/{version_id}/approve"): {"json": {"note": "audited by hand"}},
         ("POST", A + "/versions/{version_id}/reject"): {"json": {"reason": "audit it first"}},
+        ("POST", A + "/revisions/{revision_id}/approve"): {"json": {"note": "fine"}},
+        ("POST", A + "/revisions/{revision_id}/reject"): {"json": {"reason": "misleading"}},
         ("GET", DL + "/{version}"): {"params": {"redirect": "false"}},
         ("POST", L + "/{key}/verify"): {"json": {"instance_id": "inst-1", "nonce": f"n-{tag}"}},
         ("POST", L + "/{key}/activate"): {
