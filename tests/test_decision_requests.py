@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from activities.review import ReviewActivities
 from domain import processes
 from domain.decisions import (
     DECISION_REQUEST_MAX_AGE,
@@ -27,6 +28,7 @@ from domain.decisions import (
 )
 from domain.modules import ModuleStatus
 from domain.review import ReviewState
+from integrations.mail import FileMailer
 from models.module import MarketplaceModule, ModuleVersion
 from models.platform import AuditLogEntry
 from models.repositories import audit
@@ -105,6 +107,37 @@ def test_a_request_that_does_not_stand_is_refused(row, code):
     with pytest.raises(DecisionRefused) as refused:
         check_decision_request(row, CHECK, NOW)
     assert refused.value.code == code
+
+
+# --- the activity, on the database ---------------------------------------------------------
+
+
+async def test_the_activity_lets_the_claiming_update_retry_and_refuses_any_other(
+    committed, make_committed, settings
+):
+    steps = ReviewActivities(
+        sessions=committed,
+        mailer=FileMailer(settings.mail_dir),
+        mail_from=settings.mail_from,
+        admin_email="admins@example.com",
+    )
+    admin = await make_committed.admin()
+    _, publisher = await make_committed.publisher()
+    module = await make_committed.module(publisher, ModuleStatus.PENDING)
+    audit_id = await decision_request(committed, admin.id, DecisionSubject.MODULE, module.id)
+    check = DecisionCheck(
+        reference=DecisionReference(admin_id=admin.id, audit_id=audit_id),
+        subject=DecisionSubject.MODULE,
+        entity_id=module.id,
+        claimant="review-x/run-1/update-1",
+    )
+
+    first = await steps.verify_decision(check)
+    assert (first.action, first.admin_id) == (DecisionAction.APPROVE, admin.id)
+    assert await steps.verify_decision(check) == first, "a retried activity passes again"
+    with pytest.raises(ApplicationError) as refused:
+        await steps.verify_decision(check.model_copy(update={"claimant": "review-x/run-2/u"}))
+    assert (refused.value.type, refused.value.non_retryable) == ("decision_reference_used", True)
 
 
 # --- end to end ----------------------------------------------------------------------------
