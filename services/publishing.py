@@ -148,7 +148,9 @@ async def update_module(
         }
         changes["price"] = _checked_price(merged)
     proposal = None
-    if listing.needs_review(ModuleStatus(module.status)):
+    if listing.needs_review(ModuleStatus(module.status)) and (
+        changes.keys() & set(listing.REVIEWED_FIELDS)
+    ):
         proposal = await listing_revisions.propose(
             session, module, changes, user_id=publisher.user_id
         )
