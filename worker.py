@@ -30,6 +30,7 @@ from models.db import make_engine, make_sessionmaker
 from settings import Settings
 from workflows import notifications, payouts, stats_rollup
 from workflows.checkout import CheckoutWorkflow
+from workflows.listing_revision import ListingRevisionReviewWorkflow
 from workflows.module_review import ModuleReviewWorkflow
 from workflows.refund import RefundWorkflow
 from workflows.subscription import SubscriptionWorkflow
@@ -39,6 +40,7 @@ log = logging.getLogger("marketplace.worker")
 
 WORKFLOWS = [
     ModuleReviewWorkflow,
+    ListingRevisionReviewWorkflow,
     VersionIngestionWorkflow,
     CheckoutWorkflow,
     RefundWorkflow,

@@ -4,7 +4,6 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from domain.access import Role
 from domain.versions import PipelineStep, Reason, ScanVerdict, VersionStatus
 
 
@@ -51,10 +50,13 @@ class ScanOutcome(BaseModel):
 
 
 class VersionDecision(BaseModel):
+    """A decision the pipeline acts on, read from its verified decision request
+    (``domain.decisions``). Runs decided before decisions were references got this as the
+    update's payload (with an ``admin_role``, ignored); only their replays still do."""
+
     approve: bool
     reason: str | None = Field(default=None, max_length=2000)
     admin_id: int
-    admin_role: Role
 
 
 class PublishOutcome(BaseModel):

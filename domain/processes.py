@@ -43,6 +43,21 @@ class ModuleReview:
         return f"review-{module_slug}"
 
 
+class ListingRevisionReview:
+    TYPE = "ListingRevisionReview"
+    DECIDE = "decide"
+    """Update: an admin approves or rejects the revision (a decision reference)."""
+    WITHDRAW = "withdraw"
+    """Signal: the revision was replaced or the module archived."""
+    PROGRESS = "progress"
+
+    @staticmethod
+    def workflow_id(module_slug: str, revision_key: str) -> str:
+        """``listing-revision-{slug}-{key}``: the key is the revision's random key, never
+        handed out again (a restored database reuses row ids)."""
+        return f"listing-revision-{module_slug}-{revision_key}"
+
+
 class Checkout:
     TYPE = "Checkout"
     CONFIRM = "confirm"
@@ -115,6 +130,7 @@ class PublisherStatsRollup:
 ALL = (
     VersionIngestion,
     ModuleReview,
+    ListingRevisionReview,
     Checkout,
     Refund,
     Subscription,

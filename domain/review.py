@@ -6,17 +6,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from domain.access import Role
+from domain.decisions import DecisionAction as DecisionAction
 from domain.errors import Conflict, Forbidden
 from domain.modules import ModuleStatus
 
 REASON_MAX = 2000
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=REASON_MAX)]
-
-
-class DecisionAction(StrEnum):
-    APPROVE = "approve"
-    REJECT = "reject"
 
 
 class ReviewState(StrEnum):
@@ -35,10 +30,13 @@ class ReviewRequest(BaseModel):
 
 
 class ReviewDecision(BaseModel):
+    """A decision the workflow acts on, read from its verified decision request
+    (``domain.decisions``). Runs decided before decisions were references got this as the
+    update's payload (with an ``admin_role``, ignored); only their replays still do."""
+
     action: DecisionAction
     reason: Reason | None = None
     admin_id: int
-    admin_role: Role
 
     @model_validator(mode="after")
     def _reason_for_rejection(self) -> "ReviewDecision":
@@ -80,10 +78,9 @@ class ReviewProgress(BaseModel):
     outcome: ReviewOutcome | None = None
 
 
-def check_decision_allowed(decision: ReviewDecision, state: ReviewState) -> None:
-    """Refuse a decision by a non-admin, a second decision, or one on a withdrawn module."""
-    if decision.admin_role is not Role.ADMIN:
-        raise Forbidden("admin_required", "only an admin can decide a module review")
+def check_decision_allowed(state: ReviewState) -> None:
+    """Refuse a second decision, or one on a withdrawn module. Whether the admin may
+    decide is checked on the decision request (``domain.decisions``)."""
     if state is ReviewState.DECIDED:
         raise Conflict("already_decided", "this module review already has a decision")
     if state is ReviewState.WITHDRAWN:

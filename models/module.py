@@ -180,3 +180,35 @@ class ModuleVersion(Base, TimestampMixin):
             postgresql_where=text("is_latest"),
         ),
     )
+
+
+class ListingRevision(Base, TimestampMixin):
+    """Proposed changes to a published module's listing text and media, live only once an
+    admin approves them (``domain.listing``). At most one is pending per module."""
+
+    __tablename__ = "marketplace_listing_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    """Random; names the revision's review workflow."""
+    module_id: Mapped[int] = mapped_column(
+        ForeignKey("marketplace_modules.id", ondelete="CASCADE"), index=True
+    )
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    """The reviewed fields it changes, with their new values."""
+    status: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending")
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+
+    module: Mapped[MarketplaceModule] = relationship()
+
+    __table_args__ = (
+        Index(
+            "uq_listing_revision_pending",
+            "module_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )

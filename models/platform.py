@@ -31,6 +31,20 @@ class AuditLogEntry(Base, TimestampMixin):
     )
 
 
+class DecisionClaim(Base):
+    """A decision request (an audit row) used by the workflow update it was sent with: the
+    workflow's verifying activity claims it, so the same reference cannot decide twice."""
+
+    __tablename__ = "decision_claims"
+
+    audit_id: Mapped[int] = mapped_column(
+        ForeignKey("audit_log.id", ondelete="CASCADE"), primary_key=True
+    )
+    claimed_by: Mapped[str] = mapped_column(String(300))
+    """``workflow id/run id/update id`` of the update that used it."""
+    claimed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
 class PlatformSetting(Base, TimestampMixin):
     __tablename__ = "platform_settings"
 

@@ -3,12 +3,13 @@
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import processes
+from domain.decisions import DecisionAction, DecisionReference, DecisionSubject
 from domain.errors import Conflict, NotFound
 from domain.ingest import IngestProgress, IngestRequest, IngestTimeouts, VersionDecision
 from domain.versions import VersionStatus
 from integrations.temporal.front_door import TemporalFrontDoor
 from models.module import ModuleVersion
-from models.repositories import versions
+from models.repositories import audit, versions
 from settings import Settings
 
 
@@ -44,7 +45,7 @@ async def progress(workflows: TemporalFrontDoor, workflow_id: str) -> IngestProg
 
 
 async def decide(
-    workflows: TemporalFrontDoor, workflow_id: str, decision: VersionDecision
+    workflows: TemporalFrontDoor, workflow_id: str, decision: DecisionReference
 ) -> VersionStatus:
     status = await workflows.update(
         workflow_id,
@@ -75,17 +76,30 @@ async def decide_version(
     workflows: TemporalFrontDoor,
 ) -> tuple[ModuleVersion, VersionStatus]:
     """An admin's decision on a held version, sent to the pipeline that holds it; the
-    version as the pipeline left it, and the status the decision gave it."""
+    version as the pipeline left it, and the status the decision gave it.
+
+    The decision is recorded as a decision request in the audit log and committed; the
+    update carries only a reference to it, which the pipeline checks against the database
+    (``domain.decisions``)."""
     row = await versions.get_version(session, version_id)
     if row is None:
         raise NotFound("version_not_found", "no such version")
     if row.status != VersionStatus.MANUAL_REVIEW or not row.workflow_id:
         raise Conflict("not_in_manual_review", f"the version is {row.status}")
     workflow_id = row.workflow_id
-    # Nothing was written: end the transaction rather than hold it open while the pipeline
-    # decides; the version is read back afterwards, as the pipeline left it.
-    await session.rollback()
-    status = await decide(workflows, workflow_id, decision)
+    audit_id = await audit.record_decision_request(
+        session,
+        admin_id=decision.admin_id,
+        subject=DecisionSubject.VERSION,
+        entity_id=version_id,
+        action=DecisionAction.APPROVE if decision.approve else DecisionAction.REJECT,
+        reason=decision.reason,
+    )
+    # Commit the request before the pipeline reads it, and rather than hold the
+    # transaction open while the pipeline decides; the version is read back afterwards.
+    await session.commit()
+    reference = DecisionReference(admin_id=decision.admin_id, audit_id=audit_id)
+    status = await decide(workflows, workflow_id, reference)
     row = await versions.get_version(session, version_id)
     assert row is not None
     await session.refresh(row)

@@ -6,6 +6,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import processes
+from domain.decisions import DecisionReference, DecisionSubject
 from domain.errors import Conflict, NotFound
 from domain.modules import ModuleStatus
 from domain.review import (
@@ -18,7 +19,7 @@ from domain.review import (
 from domain.versions import DOWNLOADABLE
 from integrations.temporal.front_door import StartPolicy, TemporalFrontDoor
 from models.module import MarketplaceModule
-from models.repositories import modules, platform_settings, versions
+from models.repositories import audit, modules, platform_settings, versions
 from settings import Settings
 
 FINISHING_RUN_WAIT = timedelta(seconds=30)
@@ -75,9 +76,10 @@ async def start_review(
 
 
 async def decide(
-    workflows: TemporalFrontDoor, request: ReviewRequest, decision: ReviewDecision
+    workflows: TemporalFrontDoor, request: ReviewRequest, decision: DecisionReference
 ) -> ReviewOutcome:
-    """Send the decision as an update, starting the review first if it was never started."""
+    """Send the decision (a reference to its recorded request) as an update, starting the
+    review first if it was never started."""
     return await workflows.update_with_start(
         processes.ModuleReview.TYPE,
         request,
@@ -132,7 +134,11 @@ async def decide_module(
     """An admin's approval or rejection of a pending module, sent to its review workflow,
     which records it (the workflow's validator refuses a decision it cannot take). Refused
     here, before anything is sent, when the admin owns the module or when an approval
-    finds no version that passed the pipeline."""
+    finds no version that passed the pipeline.
+
+    The decision is recorded as a decision request in the audit log and committed; the
+    update carries only a reference to it, which the workflow checks against the database
+    (``domain.decisions``)."""
     module = await modules.get_module(session, module_id)
     if module is None:
         raise NotFound("module_not_found", "no such module")
@@ -150,10 +156,20 @@ async def decide_module(
     found = await modules.module_with_owner_email(session, module.id)
     assert found is not None
     request = await current_review_request(session, module, found[1], settings)
-    # Nothing was written: end the transaction rather than hold it open while the workflow
-    # decides; the module is read back afterwards, as the workflow left it.
-    await session.rollback()
-    await decide(workflows, request, decision)
+    audit_id = await audit.record_decision_request(
+        session,
+        admin_id=decision.admin_id,
+        subject=DecisionSubject.MODULE,
+        entity_id=module.id,
+        action=decision.action,
+        reason=decision.reason,
+    )
+    # Commit the request before the workflow reads it, and rather than hold the
+    # transaction open while the workflow decides; the module is read back afterwards.
+    await session.commit()
+    await decide(
+        workflows, request, DecisionReference(admin_id=decision.admin_id, audit_id=audit_id)
+    )
     module = await modules.get_module(session, module_id)
     assert module is not None
     await session.refresh(module)

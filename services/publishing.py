@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import listing, processes
 from domain import modules as rules
-from domain import processes
 from domain.errors import Conflict, DomainError, NotFound
 from domain.ingest import IngestProgress, IngestRequest
 from domain.modules import LicenseType, ModuleStatus, SubscriptionPeriod
@@ -26,10 +26,10 @@ from domain.versions import VersionStatus
 from integrations.search import SearchBackend, reindex_module
 from integrations.storage import ObjectStorage
 from integrations.temporal.front_door import TemporalFrontDoor
-from models.module import MarketplaceModule, ModuleVersion
+from models.module import ListingRevision, MarketplaceModule, ModuleVersion
 from models.publisher import Publisher
 from models.repositories import audit, categories, modules, users, versions
-from services import ingestion, module_review
+from services import ingestion, listing_revisions, module_review
 from services.ownership import own_module
 from settings import Settings
 
@@ -109,6 +109,15 @@ async def create_module(
     return module
 
 
+@dataclass(frozen=True)
+class ListingUpdate:
+    module: MarketplaceModule
+    """As buyers see it after the edit."""
+    revision: ListingRevision | None
+    """The revision pending review after the edit, when the module is published and the
+    edit changes its listing text or media (``domain.listing``); None otherwise."""
+
+
 async def update_module(
     session: AsyncSession,
     publisher: Publisher,
@@ -116,9 +125,13 @@ async def update_module(
     changes: dict[str, Any],
     *,
     search: SearchBackend,
-) -> MarketplaceModule:
+    settings: Settings,
+    workflows: TemporalFrontDoor,
+) -> ListingUpdate:
     """Change the fields in ``changes`` (only those sent); pricing is checked as a whole,
-    the fields sent merged over the stored ones."""
+    the fields sent merged over the stored ones. On a published module the listing text
+    and media go into a revision that waits for review instead (the live listing keeps
+    the old ones); prices and visibility change at once."""
     module = await own_module(session, publisher, module_id, lock=True)
     rules.check_editable(ModuleStatus(module.status))
     changes = dict(changes)
@@ -137,22 +150,39 @@ async def update_module(
             field: changes[field] for field in PRICING_FIELDS if field in changes
         }
         changes["price"] = _checked_price(merged)
-    for field, value in changes.items():
-        setattr(module, field, value)
-    module.updated_by = publisher.user_id
-    await modules.save_module(session, module)
-    await audit.record(
-        session,
-        actor_id=publisher.user_id,
-        action="module.update",
-        entity_type="module",
-        entity_id=module.id,
-        changes=changes,
-    )
+    proposal = None
+    if listing.needs_review(ModuleStatus(module.status)) and (
+        changes.keys() & set(listing.REVIEWED_FIELDS)
+    ):
+        proposal = await listing_revisions.propose(
+            session, module, changes, user_id=publisher.user_id
+        )
+        changes = {f: v for f, v in changes.items() if f not in listing.REVIEWED_FIELDS}
+    if changes:
+        for field, value in changes.items():
+            setattr(module, field, value)
+        module.updated_by = publisher.user_id
+        await modules.save_module(session, module)
+        await audit.record(
+            session,
+            actor_id=publisher.user_id,
+            action="module.update",
+            entity_type="module",
+            entity_id=module.id,
+            changes=changes,
+        )
+    request = None
+    if proposal is not None and proposal.revision is not None:
+        request = await listing_revisions.review_request(
+            session, module, proposal.revision, settings
+        )
     await session.commit()
-    await reindex_module(search, session, module.id)
+    if changes:
+        await reindex_module(search, session, module.id)
+    if proposal is not None:
+        await listing_revisions.start_reviews(workflows, module, proposal, request)
     await session.refresh(module)
-    return module
+    return ListingUpdate(module, proposal.revision if proposal else None)
 
 
 async def archive_module(
@@ -169,6 +199,7 @@ async def archive_module(
     if module.status == ModuleStatus.ARCHIVED:
         return module
     was_pending = module.status == ModuleStatus.PENDING
+    revision = await listing_revisions.withdraw_pending(session, module, user_id=publisher.user_id)
     module.status = ModuleStatus.ARCHIVED
     module.archived_at = datetime.now(UTC)
     module.updated_by = publisher.user_id
@@ -183,6 +214,7 @@ async def archive_module(
     await reindex_module(search, session, module.id)
     if was_pending:
         await module_review.withdraw(workflows, module.slug)
+    await listing_revisions.tell_withdrawn(workflows, module, revision)
     await session.refresh(module)
     return module
 

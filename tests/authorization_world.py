@@ -142,7 +142,7 @@ from models.commerce import (
     Order,
     Subscription,
 )
-from models.module import MarketplaceCategory, MarketplaceModule
+from models.module import ListingRevision, MarketplaceCategory, MarketplaceModule
 from models.platform import AuditLogEntry, NotificationOutbox
 from models.publisher import Publisher
 from models.review import ModuleReview, ReviewReport, ReviewVote
@@ -193,6 +193,7 @@ ISPUB = Outcome(409, "already_publisher")
 AUTHOR = Outcome(403, "not_review_author")  # a published review is its author's to change
 OWNREV = Outcome(403, "own_review")  # nobody votes on or reports their own review
 NOREV = Outcome(404, "review_not_found")  # a review of another's module is as good as absent
+NOLREV = Outcome(404, "no_revision")  # the owner's draft never had a listing revision
 NOPAY = Outcome(404, "payout_not_found")  # another publisher's payout likewise
 UNVER = Outcome(403, "email_not_verified")  # an unverified address cannot become a publisher
 VERIF = Outcome(409, "already_verified")  # no new code for an address already verified
@@ -265,6 +266,7 @@ class World:
     released: MarketplaceModule  # published, public, free, never downloaded: the owner's
     versions: dict[str, ModuleVersion]  # released: 1.1.0 deprecated, 1.2.0 latest; draft: 0.9.0
     held: ModuleVersion  # the pending module's 1.0.0, held for manual review
+    revision: ListingRevision  # released's listing changes, pending review
     archives: dict[str, Archive]  # what each of ``versions`` stores, by number
     files_link: str  # a valid signed link (path and query) to the 1.2.0 archive
     fetch_link: str  # our valid download link (path and query) to 1.2.0, made for nobody
@@ -488,6 +490,14 @@ async def build_world(sessions, shelf: Shelf) -> World:
             workflow_id=f"ingest-{pending.slug}-1.0.0",
         )
         session.add(held)
+        revision = ListingRevision(
+            module=released,
+            key=uuid.uuid4().hex,
+            changes={"description": "Proposed by the owner."},
+            status="pending",
+            submitted_by=callers["owner"].id,
+        )
+        session.add(revision)
         await session.commit()
     return World(
         callers=callers,
@@ -502,6 +512,7 @@ async def build_world(sessions, shelf: Shelf) -> World:
         released=released,
         versions=versions,
         held=held,
+        revision=revision,
         archives=shelf.archives,
         files_link=signed_link(shelf.storage, shelf.archives["1.2.0"]),
         fetch_link=download_link(shelf.download_links, versions["1.2.0"].id),
@@ -813,6 +824,7 @@ def url_of(
         slug=slugged.slug,
         version="1.1.0" if download and downloads_of is world.released else "0.9.0",
         version_id=world.held.id,
+        revision_id=world.revision.id,
         key=world.sub_key if path.startswith(SUB) else world.license_key,
         item_id=world.cart_item.id,
         order_id=world.order.id,
@@ -866,6 +878,8 @@ def body_of(method: str, path: str, world: World) -> dict:
         ("PUT", V + "/{version}"): {"json": {"release_notes": f"Notes {tag}"}},
         ("POST", A + "/versions/{version_id}/approve"): {"json": {"note": "audited by hand"}},
         ("POST", A + "/versions/{version_id}/reject"): {"json": {"reason": "audit it first"}},
+        ("POST", A + "/revisions/{revision_id}/approve"): {"json": {"note": "fine"}},
+        ("POST", A + "/revisions/{revision_id}/reject"): {"json": {"reason": "misleading"}},
         ("GET", DL + "/{version}"): {"params": {"redirect": "false"}},
         ("POST", L + "/{key}/verify"): {"json": {**seat, "nonce": f"matrix-nonce-{tag}"}},
         ("POST", L + "/{key}/activate"): {

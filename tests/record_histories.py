@@ -23,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from cli import embedded
 from domain import processes
 from domain.checkout import SubscriptionInput, SubscriptionStatus, add_period
-from domain.modules import SubscriptionPeriod
+from domain.modules import ModuleStatus, SubscriptionPeriod
 from domain.payouts import MonthlyPayoutsInput, Period
 from integrations.wiring import payout_options_from
 from tests import archives, test_checkout_e2e
@@ -42,6 +42,7 @@ from tests.test_checkout_e2e import (
 from tests.test_ingestion_e2e import INSECURE_CODE
 from tests.test_subscription_workflow import DECLINES_OFF_SESSION, anchor_ending_in, seed
 from worker import build_worker
+from workflows.listing_revision import ListingRevisionReviewWorkflow
 from workflows.module_review import ModuleReviewWorkflow
 from workflows.notifications import NotificationDeliveryWorkflow
 from workflows.payouts import MonthlyPayoutsWorkflow
@@ -175,6 +176,39 @@ async def test_module_review(committed_api, make_committed, worker, client):
     assert approved.status_code == 200, approved.text
     await handle.result()
     await keep_history(client, handle.id, "ModuleReview-reminded-approved")
+
+
+async def test_listing_revision_review(committed_api, make_committed, worker, client):
+    owner, publisher = await make_committed.publisher()
+    admin = await make_committed.admin()
+    module = await make_committed.module(publisher, ModuleStatus.PUBLISHED)
+
+    async def propose(description: str) -> dict:
+        changed = await committed_api.request(
+            "PUT",
+            f"/api/v1/publisher/modules/{module.id}",
+            as_user=owner,
+            json={"description": description},
+        )
+        assert changed.status_code == 202, changed.text
+        return changed.json()["revision"]
+
+    replaced = await propose("A first try.")
+    revision = await propose("Adds a loyalty programme to the shop.")
+    handle = client.get_workflow_handle(revision["workflow_id"])
+    await client.get_workflow_handle(replaced["workflow_id"]).result()
+    await keep_history(client, replaced["workflow_id"], "ListingRevisionReview-replaced")
+
+    async def reminded():
+        return (await handle.query(ListingRevisionReviewWorkflow.progress)).reminders_sent > 0
+
+    await wait_until(reminded, "reminded")
+    approved = await committed_api.request(
+        "POST", f"/api/v1/admin/marketplace/revisions/{revision['id']}/approve", as_user=admin
+    )
+    assert approved.status_code == 200, approved.text
+    await handle.result()
+    await keep_history(client, handle.id, "ListingRevisionReview-reminded-approved")
 
 
 # --- commerce ---------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from activities.checkout import CheckoutActivities
 from activities.packages import PackageActivities, ScanPolicy
 from activities.payouts import PayoutActivities, PayoutRequest
 from activities.review import ReviewActivities
-from domain.access import Role
 from domain.ingest import IngestRequest, VersionDecision
 from domain.modules import ModuleStatus
 from domain.payouts import Period
@@ -241,9 +240,7 @@ async def test_a_review_decision_retried_is_audited_once(ingest, committed, make
     steps, stage = ingest
     request = await stage(archives.sample_zip())
     admin = await make_committed.admin()
-    decision = VersionDecision(
-        approve=True, admin_id=admin.id, admin_role=Role.ADMIN, reason="looked fine"
-    )
+    decision = VersionDecision(approve=True, admin_id=admin.id, reason="looked fine")
     held_for = [Reason(code="audit_unavailable", detail="down", step=PipelineStep.SCAN)]
     await steps.hold_for_review(request, held_for)
 

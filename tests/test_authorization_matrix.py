@@ -38,6 +38,7 @@ from tests.authorization_world import (
     NOCART,
     NOGATE,
     NOLIC,
+    NOLREV,
     NOMOD,
     NOORD,
     NOPAY,
@@ -108,6 +109,7 @@ MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]
     ("DELETE", M + "/{module_id}"):                   (ANON,   SCOPE,  NOMOD,  OK200,  NOPUB),
     ("POST",   M + "/{module_id}/submit"):            (ANON,   SCOPE,  NOMOD,  OK202,  NOPUB),
     ("GET",    M + "/{module_id}/review"):            (ANON,   SCOPE,  NOMOD,  OK200,  NOPUB),
+    ("GET",    M + "/{module_id}/revision"):          (ANON,   SCOPE,  NOMOD,  NOLREV, NOPUB),
     # the draft's versions: {version} is its released 0.9.0; the upload sends the sample 1.0.0
     ("POST",   V):                                    (ANON,   SCOPE,  NOMOD,  OK202,  NOPUB),
     ("GET",    V):                                    (ANON,   SCOPE,  NOMOD,  OK200,  NOPUB),
@@ -125,6 +127,10 @@ MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]
     ("GET",    A + "/pending-versions"):              (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
     ("POST",   A + "/versions/{version_id}/approve"): (ANON,   SCOPE,  SCOPE,  SCOPE,  WORKER),
     ("POST",   A + "/versions/{version_id}/reject"):  (ANON,   SCOPE,  SCOPE,  SCOPE,  WORKER),
+    # listing revisions: {revision_id} is the owner's released module's, pending
+    ("GET",    A + "/pending-revisions"):             (ANON,   SCOPE,  SCOPE,  SCOPE,  OK200),
+    ("POST",   A + "/revisions/{revision_id}/approve"): (ANON, SCOPE,  SCOPE,  SCOPE,  WORKER),
+    ("POST",   A + "/revisions/{revision_id}/reject"):  (ANON, SCOPE,  SCOPE,  SCOPE,  WORKER),
     # the public catalogue; {slug} is the owner's *private* module, or the owner's profile
     ("GET",    D + "/modules"):                       (OK200,  OK200,  OK200,  OK200,  OK200),
     ("GET",    D + "/modules/{slug}"):                (NOMOD,  NOMOD,  NOMOD,  OK200,  NOMOD),

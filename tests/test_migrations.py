@@ -45,7 +45,7 @@ def test_versions_signed_before_statements_are_marked_hash_only(postgres):
     """Already-published versions keep their hash-only signature, marked as such, so they
     still verify (``archive-sha256/v1``); nothing is re-signed or dropped."""
     with fresh_database(postgres, unique_name("migrations")) as url:
-        upgrade(url, "0007")
+        upgrade(url, "0010")
         engine = create_engine(async_url(url))
         try:
             with engine.begin() as connection:

@@ -30,7 +30,7 @@ from tests.osv_fake import osv_fake
 from tests.test_authorization_matrix import MATRIX
 from worker import build_worker
 
-WORKER_ROUTES = (A + "/modules/", A + "/versions/")
+WORKER_ROUTES = (A + "/modules/", A + "/versions/", A + "/revisions/")
 """The cells a worker decides, asked first: on committed data, which the module's
 world (opened by the first cell after them) would keep them from truncating."""
 
@@ -73,6 +73,45 @@ async def test_access_decided_by_the_review_workflow(
     assert stored.status == resulting and stored.reviewed_by == admin.id
     if resulting == "rejected":
         assert stored.rejection_reason == "no docs"
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize(CELL_ARGS, list(cells(MATRIX, via_worker=True, under=A + "/revisions/")))
+async def test_access_decided_by_the_revision_review(
+    committed_api,
+    make_committed,
+    committed,
+    settings,
+    temporal_dev,
+    no_world_open,
+    method,
+    path,
+    role,
+    expected,
+):
+    """Approve/reject of a listing revision reach its review workflow, which applies it
+    (or not) to the published module."""
+    assert role == "admin", "only an admin's decision should reach the workflow"
+    admin = await make_committed.admin()
+    owner, publisher = await make_committed.publisher()
+    module = await make_committed.module(publisher, ModuleStatus.PUBLISHED)
+    approve = path.endswith("/approve")
+    payload = {"note": "fine"} if approve else {"reason": "misleading"}
+
+    async with build_worker(temporal_dev.client, settings, committed):
+        proposed = await committed_api.request(
+            "PUT", f"{M}/{module.id}", as_user=owner, json={"description": "New words."}
+        )
+        assert proposed.status_code == 202, proposed.text
+        revision_id = proposed.json()["revision"]["id"]
+        response = await committed_api.request(
+            method, path.format(revision_id=revision_id), as_user=admin, json=payload
+        )
+
+    assert response.status_code == expected.status, response.text
+    assert response.json()["revision"]["status"] == ("approved" if approve else "rejected")
+    stored = await make_committed.reload(MarketplaceModule, module.id)
+    assert stored.description == ("New words." if approve else module.description)
 
 
 async def held_for_review(api, admin, version_id: int) -> dict:
@@ -178,8 +217,16 @@ async def check_held_versions(r, w, role, env):
     assert [x["code"] for x in body["items"][0]["rejection_reasons"]] == ["audit_unavailable"]
 
 
+async def check_pending_revisions(r, w, role, env):
+    body = r.json()
+    assert [v["id"] for v in body["items"]] == [w.revision.id] and body["total"] == 1
+    assert body["items"][0]["changed_fields"] == ["description"]
+    assert body["items"][0]["live"]["description"] == w.released.description
+
+
 CHECKS: dict[tuple[str, str], Check] = {
     ("GET", A + "/pending"): check_pending_queue,
+    ("GET", A + "/pending-revisions"): check_pending_revisions,
     ("GET", A + "/pending-versions"): check_held_versions,
 }
 

@@ -14,7 +14,7 @@ from temporalio.worker import Replayer, Worker
 
 from activities.review import ApplyDecisionInput
 from cli import embedded
-from domain.access import Role
+from domain.decisions import DecisionCheck, DecisionReference, VerifiedDecision
 from domain.modules import ModuleStatus
 from domain.review import (
     DecisionAction,
@@ -41,10 +41,14 @@ async def env():
 
 class FakeReviewActivities:
     """Stand-ins recording what the workflow asked for; the module is pending unless
-    ``archived`` says the publisher withdrew it meanwhile."""
+    ``archived`` says the publisher withdrew it meanwhile. A decision request is looked up
+    in ``requests`` by audit id (what the API would have recorded); the real check against
+    the database is in tests/test_decision_requests.py."""
 
     def __init__(self, archived: bool = False) -> None:
         self.archived = archived
+        self.requests: dict[int, VerifiedDecision] = {}
+        self.checks: list[DecisionCheck] = []
         self.decision_gate: asyncio.Event | None = None
         self.reminders: list[ReviewReminder] = []
         self.decisions: list[ApplyDecisionInput] = []
@@ -52,6 +56,16 @@ class FakeReviewActivities:
         self.indexed: list[int] = []
 
     def all(self):
+        @activity.defn(name="review.verify_decision")
+        async def verify_decision(check: DecisionCheck) -> VerifiedDecision:
+            self.checks.append(check)
+            found = self.requests.get(check.reference.audit_id)
+            if found is None:
+                raise ApplicationError(
+                    "no such request", type="decision_reference_unknown", non_retryable=True
+                )
+            return found
+
         @activity.defn(name="review.apply_decision")
         async def apply_decision(request: ApplyDecisionInput) -> ReviewOutcome:
             self.decisions.append(request)
@@ -78,7 +92,13 @@ class FakeReviewActivities:
         async def index_module(module_id: int) -> None:
             self.indexed.append(module_id)
 
-        return [apply_decision, notify_publisher, remind_admins, index_module]
+        return [verify_decision, apply_decision, notify_publisher, remind_admins, index_module]
+
+    def decision(self, action=DecisionAction.APPROVE, reason=None) -> DecisionReference:
+        """A reference to a decision request recorded for ``action``."""
+        audit_id = len(self.requests) + 1
+        self.requests[audit_id] = VerifiedDecision(action=action, reason=reason, admin_id=1)
+        return DecisionReference(admin_id=1, audit_id=audit_id)
 
 
 def request(reminder_days: float = 3) -> ReviewRequest:
@@ -90,10 +110,6 @@ def request(reminder_days: float = 3) -> ReviewRequest:
         reminder_after_seconds=timedelta(days=reminder_days).total_seconds(),
         escalate_after_reminders=2,
     )
-
-
-def decision(action=DecisionAction.APPROVE, role=Role.ADMIN, reason=None) -> ReviewDecision:
-    return ReviewDecision(action=action, reason=reason, admin_id=1, admin_role=role)
 
 
 async def start(env, fakes: FakeReviewActivities, req: ReviewRequest):
@@ -123,7 +139,7 @@ async def test_reminds_after_three_days_escalates_then_publishes_on_approval(env
         assert [r.escalated for r in fakes.reminders] == [False, True]
         assert (await handle.query(ModuleReviewWorkflow.progress)).state is ReviewState.WAITING
 
-        outcome = await handle.execute_update(ModuleReviewWorkflow.decide, decision())
+        outcome = await handle.execute_update(ModuleReviewWorkflow.decide, fakes.decision())
         assert outcome.status is ModuleStatus.PUBLISHED
         result = await handle.result()
     assert result.status is ModuleStatus.PUBLISHED
@@ -138,7 +154,7 @@ async def test_rejection_carries_its_reason_to_the_publisher(env):
     async with worker:
         outcome = await handle.execute_update(
             ModuleReviewWorkflow.decide,
-            decision(DecisionAction.REJECT, reason="  Missing screenshots  "),
+            fakes.decision(DecisionAction.REJECT, reason="  Missing screenshots  "),
         )
         await handle.result()
     assert outcome.status is ModuleStatus.REJECTED
@@ -153,15 +169,19 @@ async def refused(handle, dec) -> ApplicationError:
     return failure.value.cause
 
 
-async def test_validator_refuses_non_admins_and_second_decisions(env):
+async def test_decisions_without_a_verified_reference_are_refused(env):
     fakes = FakeReviewActivities()
     worker, handle = await start(env, fakes, request())
     async with worker:
-        assert (await refused(handle, decision(role=Role.PUBLISHER))).type == "admin_required"
-        first = await handle.execute_update(ModuleReviewWorkflow.decide, decision())
+        claimed = ReviewDecision(action=DecisionAction.APPROVE, admin_id=1)
+        assert (await refused(handle, claimed)).type == "decision_reference_required"
+        unknown = DecisionReference(admin_id=1, audit_id=999)
+        assert (await refused(handle, unknown)).type == "decision_reference_unknown"
+        first = await handle.execute_update(ModuleReviewWorkflow.decide, fakes.decision())
         assert first.status is ModuleStatus.PUBLISHED
         await handle.result()
-    assert len(fakes.decisions) == 1, "the refused decision never reached an activity"
+    assert len(fakes.decisions) == 1, "the refused decisions never reached an activity"
+    assert [c.reference.audit_id for c in fakes.checks] == [999, 1]
 
 
 async def test_second_decision_while_first_is_applied_is_refused(env):
@@ -170,9 +190,11 @@ async def test_second_decision_while_first_is_applied_is_refused(env):
     worker, handle = await start(env, fakes, request())
     async with worker:
         first = await handle.start_update(
-            ModuleReviewWorkflow.decide, decision(), wait_for_stage=WorkflowUpdateStage.ACCEPTED
+            ModuleReviewWorkflow.decide,
+            fakes.decision(),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
         )
-        second = await refused(handle, decision(DecisionAction.REJECT, reason="too late"))
+        second = await refused(handle, fakes.decision(DecisionAction.REJECT, reason="too late"))
         assert second.type == "already_decided"
         fakes.decision_gate.set()
         assert (await first.result()).status is ModuleStatus.PUBLISHED
@@ -195,7 +217,7 @@ async def test_decision_racing_an_archive_is_refused_not_recorded(env):
     fakes = FakeReviewActivities(archived=True)
     worker, handle = await start(env, fakes, request())
     async with worker:
-        error = await refused(handle, decision())
+        error = await refused(handle, fakes.decision())
         assert error.type == "review_withdrawn"
         result = await handle.result()
     assert result.status is ModuleStatus.ARCHIVED
@@ -207,7 +229,7 @@ async def test_recorded_history_replays_deterministically(env):
     worker, handle = await start(env, fakes, request(reminder_days=1))
     async with worker:
         await env.sleep(DAY + timedelta(minutes=1))
-        await handle.execute_update(ModuleReviewWorkflow.decide, decision())
+        await handle.execute_update(ModuleReviewWorkflow.decide, fakes.decision())
         await handle.result()
     history = await handle.fetch_history()
     replayer = Replayer(workflows=[ModuleReviewWorkflow], data_converter=pydantic_data_converter)

@@ -632,12 +632,18 @@ async def test_editing_or_archiving_a_published_listing_updates_typesense(
     user, owner = await make.publisher()
     listed = await make.module(owner, status=ModuleStatus.PUBLISHED)
     url = f"/api/v1/publisher/modules/{listed.id}"
-    edited = await api_on_typesense.request(
+    proposed = await api_on_typesense.request(
         "PUT", url, as_user=user, json={"short_description": "Now greets in Welsh"}
+    )
+    assert proposed.status_code == 202, "listing text waits for review (test_listing_revisions)"
+    indexed = fake.documents.get(COLLECTION, {}).values()
+    assert all(d["summary"] != "Now greets in Welsh" for d in indexed)
+    edited = await api_on_typesense.request(
+        "PUT", url, as_user=user, json={"license_type": "paid", "price": "7.00"}
     )
     assert edited.status_code == 200, edited.text
     stored = fake.documents[COLLECTION][str(listed.id)]
-    assert stored["summary"] == "Now greets in Welsh"
+    assert (stored["license_type"], stored["summary"]) == ("paid", listed.short_description)
 
     archived = await api_on_typesense.request("DELETE", url, as_user=user)
     assert archived.status_code == 200

@@ -10,6 +10,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.review import ApplyDecisionInput, ReviewActivities
     from activities.search_index import SearchIndexActivities
     from domain import processes
+    from domain.decisions import DecisionReference, DecisionSubject
     from domain.errors import DomainError
     from domain.modules import ModuleStatus
     from domain.review import (
@@ -23,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         reminder_is_escalation,
     )
     from workflows.activity_options import ActivityOptions
+    from workflows.decisions import reference_required, verified_decision
 
 MODULE_SLUG = SearchAttributeKey.for_keyword(processes.MODULE_SLUG_ATTRIBUTE)
 ACTIVITY_OPTIONS: ActivityOptions = {
@@ -55,6 +57,8 @@ class ModuleReviewWorkflow:
                 await self._remind()
         if self.decision is None:
             self.outcome = ReviewOutcome(module_id=request.module_id, status=ModuleStatus.ARCHIVED)
+            # A decision being checked when the module was withdrawn is refused, not lost.
+            await workflow.wait_condition(workflow.all_handlers_finished)
             return self.outcome
         outcome = await workflow.execute_activity_method(
             ReviewActivities.apply_decision,
@@ -97,8 +101,24 @@ class ModuleReviewWorkflow:
         return reminder_is_escalation(self.reminders_sent, self.request.escalate_after_reminders)
 
     @workflow.update(name=processes.ModuleReview.DECIDE)
-    async def decide(self, decision: ReviewDecision) -> ReviewOutcome:
-        self.decision = decision
+    async def decide(self, decision: DecisionReference | ReviewDecision) -> ReviewOutcome:
+        """An admin's decision: a reference to the decision request the API recorded,
+        checked (and claimed) against the database before anything changes. A plain
+        ``ReviewDecision`` only comes from histories of runs decided before references
+        (the validator refuses it live), so which path a run takes is in its history."""
+        if isinstance(decision, DecisionReference):
+            verified = await verified_decision(
+                decision, DecisionSubject.MODULE, self.request.module_id
+            )
+            self._check_open()
+            try:
+                self.decision = ReviewDecision.model_validate(verified.model_dump())
+            except ValueError as invalid:
+                raise ApplicationError(
+                    str(invalid), type="decision_reference_mismatch", non_retryable=True
+                ) from None
+        else:
+            self.decision = decision
         await workflow.wait_condition(lambda: self.outcome is not None)
         assert self.outcome is not None
         if self.state is ReviewState.WITHDRAWN:
@@ -109,10 +129,16 @@ class ModuleReviewWorkflow:
         return self.outcome
 
     @decide.validator
-    def validate_decide(self, decision: ReviewDecision) -> None:
+    def validate_decide(self, decision: DecisionReference | ReviewDecision) -> None:
+        if not isinstance(decision, DecisionReference):
+            raise reference_required()
+        self._check_open()
+
+    def _check_open(self) -> None:
+        """Refuse a decision once one is in or the module was withdrawn."""
         state = ReviewState.DECIDED if self.decision is not None else self.state
         try:
-            check_decision_allowed(decision, state)
+            check_decision_allowed(state)
         except DomainError as error:
             raise ApplicationError(error.detail, type=error.code, non_retryable=True) from None
 

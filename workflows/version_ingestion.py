@@ -12,10 +12,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.packages import PackageActivities
     from activities.search_index import SearchIndexActivities
     from domain import processes
-    from domain.access import Role
+    from domain.decisions import DecisionAction, DecisionReference, DecisionSubject
     from domain.ingest import IngestProgress, IngestRequest, PublishOutcome, VersionDecision
     from domain.versions import PipelineStep, Reason, ScanVerdict, VersionStatus
     from workflows.activity_options import ActivityOptions
+    from workflows.decisions import reference_required, verified_decision
     from workflows.module_review import MODULE_SLUG, ModuleReviewWorkflow
 
 RETRIES = RetryPolicy(
@@ -165,21 +166,38 @@ class VersionIngestionWorkflow:
             )
 
     @workflow.update(name=processes.VersionIngestion.DECIDE)
-    async def decide(self, decision: VersionDecision) -> VersionStatus:
-        self.decision = decision
+    async def decide(self, decision: DecisionReference | VersionDecision) -> VersionStatus:
+        """An admin's decision: a reference to the decision request the API recorded,
+        checked (and claimed) against the database before anything changes. A plain
+        ``VersionDecision`` only comes from histories of runs decided before references
+        (the validator refuses it live), so which path a run takes is in its history."""
+        if isinstance(decision, DecisionReference):
+            verified = await verified_decision(
+                decision, DecisionSubject.VERSION, self.request.version_id
+            )
+            self._check_waiting()
+            approve = verified.action is DecisionAction.APPROVE
+            if not approve and not (verified.reason or "").strip():
+                raise ApplicationError("a rejection needs a reason", type="reason_required")
+            self.decision = VersionDecision(
+                approve=approve, reason=verified.reason, admin_id=verified.admin_id
+            )
+        else:
+            self.decision = decision
         await workflow.wait_condition(lambda: self.status is not VersionStatus.MANUAL_REVIEW)
         return self.status
 
     @decide.validator
-    def validate_decide(self, decision: VersionDecision) -> None:
-        if decision.admin_role is not Role.ADMIN:
-            raise ApplicationError("only an admin can decide", type="admin_required")
+    def validate_decide(self, decision: DecisionReference | VersionDecision) -> None:
+        if not isinstance(decision, DecisionReference):
+            raise reference_required()
+        self._check_waiting()
+
+    def _check_waiting(self) -> None:
         if self.step is not PipelineStep.MANUAL_REVIEW or self.decision is not None:
             raise ApplicationError(
                 "this version is not waiting for a manual review", type="not_in_manual_review"
             )
-        if not decision.approve and not (decision.reason or "").strip():
-            raise ApplicationError("a rejection needs a reason", type="reason_required")
 
     @workflow.query(name=processes.VersionIngestion.PROGRESS)
     def progress(self) -> IngestProgress:

@@ -15,7 +15,6 @@ from api.schemas.moderation import (
     RejectIn,
 )
 from api.schemas.modules import ModuleOut
-from domain.access import Role
 from domain.review import DecisionAction, ReviewDecision
 from services import catalog, module_review
 
@@ -68,7 +67,6 @@ async def approve_module(
         action=DecisionAction.APPROVE,
         reason=body.note if body else None,
         admin_id=principal.user.id,
-        admin_role=Role(principal.user.role),
     )
     return await _decide(module_id, decision, session, settings, temporal)
 
@@ -86,7 +84,6 @@ async def reject_module(
         action=DecisionAction.REJECT,
         reason=body.reason,
         admin_id=principal.user.id,
-        admin_role=Role(principal.user.role),
     )
     return await _decide(module_id, decision, session, settings, temporal)
 

@@ -2,7 +2,8 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import JSONResponse
 
 from api.deps import (
     ActivePublisherDep,
@@ -15,15 +16,18 @@ from api.deps import (
 from api.params import IdPath, Limit, Offset
 from api.schemas import Page
 from api.schemas.modules import (
+    ListingRevisionOut,
+    ListingUpdateOut,
     ModuleCreateIn,
     ModuleOut,
     ModuleUpdateIn,
     ReviewStatusOut,
     SubmissionOut,
+    revision_out,
 )
 from domain.modules import ModuleStatus
 from models.module import MarketplaceModule
-from services import publishing
+from services import listing_revisions, publishing
 from services.ownership import own_module
 
 router = APIRouter(prefix="/api/v1/publisher/modules", tags=["publisher modules"])
@@ -62,17 +66,59 @@ async def get_my_module(
     return await own_module(session, publisher, module_id)
 
 
-@router.put("/{module_id}", response_model=ModuleOut)
+@router.put(
+    "/{module_id}",
+    response_model=ModuleOut,
+    responses={
+        status.HTTP_202_ACCEPTED: {
+            "model": ListingUpdateOut,
+            "description": "A published module's listing text or media changed: the changes "
+            "wait for review in a revision; the module answered is as buyers still see it",
+        }
+    },
+)
 async def update_module(
     module_id: IdPath,
     body: ModuleUpdateIn,
     publisher: ActivePublisherDep,
     session: SessionDep,
     search: SearchDep,
-) -> MarketplaceModule:
-    return await publishing.update_module(
-        session, publisher, module_id, body.model_dump(exclude_unset=True), search=search
+    settings: SettingsDep,
+    temporal: WorkflowsDep,
+) -> MarketplaceModule | Response:
+    """Change the fields sent. A draft (or rejected) module changes at once (200). On a
+    published module the listing text and media (name, descriptions, category, icon,
+    banner, video, screenshots, tags, keywords) go into a revision that waits for an
+    admin's review (202), merged over the revision already pending; prices and
+    visibility change at once."""
+    updated = await publishing.update_module(
+        session,
+        publisher,
+        module_id,
+        body.model_dump(exclude_unset=True),
+        search=search,
+        settings=settings,
+        workflows=temporal,
     )
+    if updated.revision is None:
+        return updated.module
+    accepted = ListingUpdateOut(
+        module=ModuleOut.model_validate(updated.module),
+        revision=revision_out(updated.revision, updated.module.slug),
+        status_url=f"/api/v1/publisher/modules/{updated.module.id}/revision",
+    )
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.get("/{module_id}/revision", response_model=ListingRevisionOut)
+async def listing_revision(
+    module_id: IdPath, publisher: PublisherDep, session: SessionDep
+) -> ListingRevisionOut:
+    """The module's latest listing revision: pending, or how it was decided (a rejection
+    with its reason). 404 ``no_revision`` when it never had one."""
+    module = await own_module(session, publisher, module_id)
+    revision = await listing_revisions.latest_for_publisher(session, module.id)
+    return revision_out(revision, module.slug)
 
 
 @router.delete("/{module_id}", response_model=ModuleOut)

@@ -7,7 +7,6 @@ from api.params import IdPath, Limit, Offset
 from api.schemas import Page
 from api.schemas.moderation import ApproveIn, RejectIn, VersionDecisionOut
 from api.schemas.versions import VersionDetailOut
-from domain.access import Role
 from domain.ingest import VersionDecision
 from services import ingestion
 
@@ -47,7 +46,6 @@ async def approve_version(
         approve=True,
         reason=body.note if body else None,
         admin_id=principal.user.id,
-        admin_role=Role(principal.user.role),
     )
     return await _decide(version_id, decision, session, temporal)
 
@@ -64,6 +62,5 @@ async def reject_version(
         approve=False,
         reason=body.reason,
         admin_id=principal.user.id,
-        admin_role=Role(principal.user.role),
     )
     return await _decide(version_id, decision, session, temporal)

@@ -5,7 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from api.schemas import INT32_MAX, Int, MultiLine, Strict
-from api.schemas.modules import ModuleOut
+from api.schemas.modules import ListingFieldsOut, ListingRevisionOut, ModuleOut
 from api.schemas.versions import VersionDetailOut
 from domain.review import REASON_MAX
 from domain.versions import VersionStatus
@@ -28,6 +28,21 @@ class RejectIn(Strict):
 class DecisionOut(BaseModel):
     module: ModuleOut
     workflow_id: str
+
+
+class PendingRevisionOut(ListingRevisionOut):
+    """A listing revision in the admins' queue, beside the listing as it reads now."""
+
+    module_slug: str
+    publisher_slug: str
+    publisher_name: str
+    live: ListingFieldsOut
+
+
+class RevisionDecisionOut(BaseModel):
+    revision: ListingRevisionOut
+    module: ModuleOut
+    """As buyers see it after the decision."""
 
 
 class VersionDecisionOut(BaseModel):

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.schemas import InCurrency, Int, Money, MultiLine, RowId, SingleLine, Strict
 from api.schemas.publishers import Url
+from domain import processes
+from domain.listing import RevisionStatus
 from domain.modules import LicenseType, ModuleStatus, SubscriptionPeriod, Visibility
 from domain.review import ReviewProgress
 from domain.slugs import SLUG_MAX, SLUG_PATTERN, TECHNICAL_NAME_MAX, TECHNICAL_NAME_PATTERN
@@ -123,4 +125,76 @@ class ReviewStatusOut(BaseModel):
     workflow_id: str
     progress: ReviewProgress | None = Field(
         default=None, description="Live detail from the running review workflow"
+    )
+
+
+# --- listing revisions (domain.listing) --------------------------------------------------
+
+
+class ListingFieldsOut(BaseModel):
+    """A listing's reviewed text and media."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    display_name: str
+    short_description: str
+    description: str | None
+    category_id: int | None
+    icon_url: str | None
+    banner_url: str | None
+    video_url: str | None
+    screenshots: list[dict[str, Any]]
+    tags: list[str]
+    keywords: list[str]
+
+
+class ListingChangesOut(BaseModel):
+    """The values a revision sets; only the fields in ``changed_fields`` are changed (a
+    null there clears the field), the others are null and stay as they are."""
+
+    display_name: str | None = None
+    short_description: str | None = None
+    description: str | None = None
+    category_id: int | None = None
+    icon_url: str | None = None
+    banner_url: str | None = None
+    video_url: str | None = None
+    screenshots: list[dict[str, Any]] | None = None
+    tags: list[str] | None = None
+    keywords: list[str] | None = None
+
+
+class ListingRevisionOut(BaseModel):
+    id: int
+    module_id: int
+    status: RevisionStatus
+    changed_fields: list[str]
+    changes: ListingChangesOut
+    submitted_at: datetime
+    decided_at: datetime | None
+    rejection_reason: str | None
+    workflow_id: str
+
+
+class ListingUpdateOut(BaseModel):
+    """What a PUT on a published module answers (202) when it changes the listing's text
+    or media: the module as buyers still see it, and the revision waiting for review."""
+
+    module: ModuleOut
+    revision: ListingRevisionOut
+    status_url: str
+
+
+def revision_out(revision: Any, module_slug: str) -> ListingRevisionOut:
+    """A ``models.module.ListingRevision`` as the API shows it."""
+    return ListingRevisionOut(
+        id=revision.id,
+        module_id=revision.module_id,
+        status=RevisionStatus(revision.status),
+        changed_fields=sorted(revision.changes),
+        changes=ListingChangesOut.model_validate(revision.changes),
+        submitted_at=revision.created_at,
+        decided_at=revision.decided_at,
+        rejection_reason=revision.rejection_reason,
+        workflow_id=processes.ListingRevisionReview.workflow_id(module_slug, revision.key),
     )

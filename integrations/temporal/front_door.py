@@ -5,7 +5,8 @@ asks for. Every failure Temporal reports is translated here, once, into the API'
 shape:
 
 - an update the workflow refuses (its validator or handler raises ``ApplicationError``
-  with a type) becomes that type as the error code: 403 for ``admin_required``, else 409;
+  with a type) becomes that type as the error code: 403 for a refused decision reference
+  (``domain.decisions``), else 409;
 - a workflow that is not running (never started, or finished) is ``None`` for queries,
   ``False`` for signals, and the caller's ``when_gone`` error (or ``None``) for updates;
 - Temporal itself unreachable or timing out is 503 ``workflow_service_unavailable``.
@@ -34,6 +35,7 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.decisions import REFUSAL_CODES
 from domain.errors import Conflict, DomainError, ErrorKind
 from integrations.temporal import MODULE_SLUG
 
@@ -43,7 +45,10 @@ NUDGE_TIMEOUT = 2.0
 """How long a caller waits for a best-effort schedule trigger (``nudge_schedule``)."""
 GONE = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
 """How Temporal answers a message to a workflow that does not run (any more)."""
-REFUSAL_KINDS = {"admin_required": ErrorKind.FORBIDDEN}
+REFUSAL_KINDS = {
+    "decision_reference_required": ErrorKind.FORBIDDEN,
+    **dict.fromkeys(REFUSAL_CODES, ErrorKind.FORBIDDEN),
+}
 """Refusal types that are not a conflict with the workflow's state."""
 
 
