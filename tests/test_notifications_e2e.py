@@ -83,6 +83,7 @@ async def test_a_rejection_reaches_the_mail_server_through_the_outbox_and_the_sc
         task_queue=mail_settings.temporal_task_queue,
         workflows=[ModuleReviewWorkflow, *WORKFLOWS],
         activities=[
+            review.verify_decision,
             review.apply_decision,
             review.notify_publisher,
             review.remind_admins,
