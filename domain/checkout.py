@@ -9,7 +9,7 @@ become ``refunded``. Payment status follows the gateway: ``pending``, ``requires
 import calendar
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel
@@ -146,6 +146,21 @@ def check_refund_allowed(
             "refund_window_closed",
             f"refunds can be requested within {days} days of payment; contact support",
         )
+
+
+class CheckoutPending(Conflict):
+    """A purchase of some of these modules is still waiting for its payment: a second
+    order for the same lines is not made. The API names the order in ``Location``."""
+
+    def __init__(self, order_id: int, order_number: str, expires_at: datetime | None) -> None:
+        until = f" until {expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if expires_at else ""
+        super().__init__(
+            "checkout_pending",
+            f"order {order_number} is waiting for the payment of these modules: confirm "
+            f"it, or check out again once it has failed or expired (it waits{until})",
+        )
+        self.order_id = order_id
+        self.order_number = order_number
 
 
 class CheckoutStage(StrEnum):
