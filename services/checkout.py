@@ -137,11 +137,6 @@ async def place_order(
     for _, module, _ in rows:
         await ensure_purchasable(session, user, module)
     now = datetime.now(UTC)
-    pending = await orders.pending_with_modules(
-        session, user.id, [module.id for _, module, _ in rows], now - PENDING_GRACE
-    )
-    if pending is not None:
-        raise CheckoutPending(pending.id, pending.order_number, pending.expires_at)
     coupon_row, coupon = (
         await find_coupon(session, request.coupon_code, lock=True)
         if request.coupon_code
@@ -153,6 +148,11 @@ async def place_order(
         raise DomainError("coupon_exhausted", f"coupon {coupon_row.code} has been used up")
     if request.gateway is Gateway.LOCAL and totals.total > 0 and request.payment_method is None:
         raise DomainError("payment_method_required", "the local gateway needs a test card number")
+    pending = await orders.pending_with_modules(
+        session, user.id, [module.id for _, module, _ in rows], now - PENDING_GRACE
+    )
+    if pending is not None:
+        raise CheckoutPending(pending.id, pending.order_number, pending.expires_at)
     by_module = {line.module_id: line for line in totals.lines}
     order = Order(
         order_number=new_order_number(now),

@@ -398,6 +398,9 @@ async def test_a_declined_card_leaves_the_cart_as_it_was_and_a_new_checkout_pays
     assert started.status_code == 202, started.text
     failed = await order_when(api, buyer, started.json()["order"]["id"], "failed")
     assert failed["failure_code"] == "card_declined"
+    assert failed["failure_reason"] == "The card was declined."
+    assert (failed["settled"], failed["next_step"]) == (True, "check_out_again")
+    assert failed["licenses"] == []
     assert await cart_modules(api, buyer) == [m.id for m in plugins]
 
     again = await api.request("POST", CHECKOUT, as_user=buyer, json={"payment_method": GOOD})
@@ -427,6 +430,11 @@ async def test_a_pending_payment_keeps_the_cart_refuses_a_second_order_and_payme
         return body["payment"]["status"] == "requires_action"
 
     assert await eventually(awaiting)
+    waiting = (
+        await api.request("GET", f"/api/v1/marketplace/orders/{order['id']}", as_user=buyer)
+    ).json()
+    assert (waiting["settled"], waiting["next_step"]) == (False, "confirm_payment")
+    assert waiting["failure_reason"] is None
     assert await cart_modules(api, buyer) == [bought.id], "nothing is paid yet"
 
     await fill_cart(api, buyer, later)
@@ -444,6 +452,11 @@ async def test_a_pending_payment_keeps_the_cart_refuses_a_second_order_and_payme
         json={"order_number": order["order_number"]},
     )
     assert confirmed.status_code == 200 and confirmed.json()["status"] == "completed"
+    done = confirmed.json()
+    assert (done["settled"], done["next_step"]) == (True, "none")
+    assert [
+        (lic["id"], lic["module_id"], lic["module_slug"], lic["status"]) for lic in done["licenses"]
+    ] == [(done["license_ids"][0], bought.id, bought.slug, "active")]
     assert await cart_modules(api, buyer) == [later.id], "the line added meanwhile stays"
 
 
@@ -458,6 +471,8 @@ async def test_an_expired_payment_leaves_the_cart_and_frees_it_for_a_new_checkou
     started = await api.request("POST", CHECKOUT, as_user=buyer, json={"payment_method": NEEDS_3DS})
     expired = await order_when(api, buyer, started.json()["order"]["id"], "expired")
     assert expired["failure_code"] == "payment_not_confirmed"
+    assert expired["failure_reason"] == "The payment was not confirmed in time."
+    assert expired["next_step"] == "check_out_again"
     assert await cart_modules(api, buyer) == [plugin.id]
     again = await api.request("POST", CHECKOUT, as_user=buyer, json={"payment_method": GOOD})
     assert again.status_code == 202, again.text

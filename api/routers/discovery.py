@@ -22,12 +22,18 @@ from api.schemas.discovery import (
     LatestVersion,
     ModuleDetail,
     ModuleSummary,
+    ModuleViewerOut,
+    OwnedLicenseOut,
+    PendingOrderRef,
     PublicVersionOut,
     PublisherProfileOut,
     SearchPage,
     TrendingModule,
+    TrialOut,
+    ViewerActionsOut,
 )
 from api.tracking import context_of
+from domain.access import Scope
 from domain.discovery import (
     RELEASE_INPUT_PATTERN,
     SEARCH_QUERY_MAX,
@@ -35,10 +41,12 @@ from domain.discovery import (
     ModuleSort,
     parse_release,
 )
+from domain.errors import Forbidden
 from domain.modules import MAX_PRICE, LicenseType
 from domain.slugs import SLUG_PATTERN
 from models.module import MarketplaceModule, ModuleVersion
 from services import catalog
+from services import viewer as viewers
 from services.tracking import track_view
 
 router = APIRouter(prefix="/api/v1/marketplace", tags=["discovery"])
@@ -168,6 +176,35 @@ async def module_detail(
     )
     await track_view(session, context_of(request, user_id), module.id, user_id)
     return detail
+
+
+@router.get("/modules/{slug}/viewer", response_model=ModuleViewerOut)
+async def module_viewer(slug: ModuleSlug, session: SessionDep, viewer: Viewer) -> ModuleViewerOut:
+    """What the caller may do with the module on its page: free download, add to cart,
+    buy now, start the trial, download with their license, or "you own this" with the
+    license; anonymous callers are offered what an account could do
+    (``sign_in_required``). A credential must carry the ``account`` scope (its cart and
+    licenses are read). Counts nothing."""
+    if viewer is not None and Scope.ACCOUNT not in viewer.scopes:
+        raise Forbidden("insufficient_scope", "this needs the scope(s) account")
+    found = await viewers.module_viewer(session, slug, viewer.user.id if viewer else None)
+    module = found.module
+    return ModuleViewerOut(
+        module_id=module.id,
+        slug=module.slug,
+        signed_in=found.signed_in,
+        actions=ViewerActionsOut.model_validate(found.actions, from_attributes=True),
+        owned=OwnedLicenseOut.model_validate(found.license) if found.license else None,
+        cart_item_id=found.cart_item_id,
+        pending_order=(
+            PendingOrderRef.model_validate(found.pending_order) if found.pending_order else None
+        ),
+        trial=TrialOut(
+            offered=found.trial_offered,
+            days=module.trial_days if found.trial_offered else None,
+            used=found.trial_used,
+        ),
+    )
 
 
 @router.get("/modules/{slug}/versions", response_model=list[PublicVersionOut])

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.schemas import InCurrency, Money, Page
 from domain.module_signature import SignatureFormat
 from domain.modules import LicenseType, SubscriptionPeriod, Visibility
+from domain.viewer import NotForSale
 
 
 class CategoryRef(BaseModel):
@@ -150,3 +151,62 @@ class Facets(BaseModel):
 
 class SearchPage(Page[ModuleSummary]):
     facets: Facets
+
+
+class ViewerActionsOut(BaseModel):
+    """What the page offers; each decided by the API."""
+
+    free_download: bool = Field(description="A free module with a release to download")
+    add_to_cart: bool
+    buy_now: bool = Field(description="Put it in the cart (if not there) and go to checkout")
+    start_trial: bool = Field(description="POST /modules/{slug}/trial")
+    download: bool = Field(
+        description="The viewer's license (or their own module) covers the latest release"
+    )
+    sign_in_required: bool = Field(
+        description="Anonymous: the purchase and trial actions offered need an account"
+    )
+    reason: NotForSale | None = Field(
+        description="Why no purchase is offered (module_is_free, own_module, "
+        "already_licensed, not_for_sale, checkout_pending, mixed_currencies)"
+    )
+
+
+class OwnedLicenseOut(BaseModel):
+    """The viewer's live license of the module ("you own this")."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    license_id: int = Field(validation_alias="id")
+    license_type: str
+    status: str
+    expires_at: datetime | None
+
+
+class PendingOrderRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    order_number: str
+    expires_at: datetime | None
+
+
+class TrialOut(BaseModel):
+    offered: bool
+    days: int | None
+    used: bool = Field(description="The viewer has had this module's trial (one per buyer)")
+
+
+class ModuleViewerOut(BaseModel):
+    """A module's page as this viewer (anonymous, or the credential's account) may use it."""
+
+    module_id: int
+    slug: str
+    signed_in: bool
+    actions: ViewerActionsOut
+    owned: OwnedLicenseOut | None
+    cart_item_id: int | None = Field(description="The cart line holding it (DELETE /cart/{id})")
+    pending_order: PendingOrderRef | None = Field(
+        description="An order of the viewer holding it that waits for its payment"
+    )
+    trial: TrialOut
