@@ -18,7 +18,10 @@ from api.errors import UnusableValue
 from api.params import Limit, Offset
 from api.schemas import Page
 from api.schemas.discovery import (
+    CategoryCountOut,
+    DidYouMeanOut,
     Facets,
+    HighlightsOut,
     LatestVersion,
     ModuleDetail,
     ModuleSummary,
@@ -27,7 +30,10 @@ from api.schemas.discovery import (
     PendingOrderRef,
     PublicVersionOut,
     PublisherProfileOut,
+    SearchHit,
     SearchPage,
+    SuggestionsOut,
+    TextSegment,
     TrendingModule,
     TrialOut,
     ViewerActionsOut,
@@ -39,6 +45,7 @@ from domain.discovery import (
     SEARCH_QUERY_MAX,
     ModuleFilters,
     ModuleSort,
+    Segment,
     parse_release,
 )
 from domain.errors import Forbidden
@@ -47,6 +54,7 @@ from domain.slugs import SLUG_PATTERN
 from models.module import MarketplaceModule, ModuleVersion
 from services import catalog
 from services import viewer as viewers
+from services.catalog import Highlights
 from services.tracking import track_view
 
 router = APIRouter(prefix="/api/v1/marketplace", tags=["discovery"])
@@ -251,7 +259,10 @@ async def search(
     offset: Offset = 0,
 ) -> SearchPage:
     """Full-text search, best match first, with counts per category and license type
-    over everything that matched."""
+    over everything that matched. Each hit carries ``highlights``: its name, summary and a
+    description snippet as text segments, the matched words marked (``match``), to render
+    as text. A search that found nothing answers ``suggestions``: a ``did_you_mean``
+    query that finds something, and the most popular categories."""
     found = await catalog.search_modules(
         session,
         q,
@@ -261,12 +272,55 @@ async def search(
         offset=offset,
         search=search_backend,
     )
+    suggestions = found.suggestions
     return SearchPage(
-        items=_summaries(found.modules),
+        items=[_hit(module, found.highlights.get(module.id)) for module in found.modules],
         total=found.total,
         limit=limit,
         offset=offset,
         facets=Facets(**found.facets),
+        suggestions=(
+            SuggestionsOut(
+                did_you_mean=(
+                    DidYouMeanOut(
+                        query=suggestions.did_you_mean.query,
+                        total=suggestions.did_you_mean.total,
+                    )
+                    if suggestions.did_you_mean
+                    else None
+                ),
+                popular_categories=[
+                    CategoryCountOut(
+                        id=category.id, slug=category.slug, name=category.name, module_count=n
+                    )
+                    for category, n in suggestions.popular_categories
+                ],
+            )
+            if suggestions is not None
+            else None
+        ),
+    )
+
+
+def _segments(parts: list[Segment]) -> list[TextSegment]:
+    return [TextSegment(text=part.text, match=part.match) for part in parts]
+
+
+def _hit(module: MarketplaceModule, marked: Highlights | None) -> SearchHit:
+    summary = ModuleSummary.model_validate(module)
+    if marked is None:  # read as plain text
+        marked = Highlights(
+            name=[Segment(module.display_name, False)],
+            summary=[Segment(module.short_description, False)],
+            description=[],
+        )
+    return SearchHit(
+        **summary.model_dump(),
+        highlights=HighlightsOut(
+            name=_segments(marked.name),
+            summary=_segments(marked.summary),
+            description=_segments(marked.description),
+        ),
     )
 
 

@@ -149,8 +149,60 @@ class Facets(BaseModel):
     license_type: dict[str, int] = Field(description="Matches per license type")
 
 
-class SearchPage(Page[ModuleSummary]):
+class TextSegment(BaseModel):
+    """A piece of text to show as it is (as a text node, never as HTML); ``match``: a word
+    the query matched, to show marked (e.g. in a ``<mark>``)."""
+
+    text: str
+    match: bool
+
+
+class HighlightsOut(BaseModel):
+    """The matched words, server-side: each field is the text cut into segments, so a
+    page renders them as text with the matches marked and no markup ever comes from data.
+    Joining the segments' text gives the field back."""
+
+    name: list[TextSegment]
+    summary: list[TextSegment]
+    description: list[TextSegment] = Field(
+        description="Up to two fragments of the description around its matches, joined "
+        "by ' … '; empty when the description matched nothing"
+    )
+
+
+class SearchHit(ModuleSummary):
+    highlights: HighlightsOut
+
+
+class DidYouMeanOut(BaseModel):
+    query: str = Field(description="The query with misspelt words replaced: search it")
+    total: int = Field(description="What it finds, with the same filters")
+
+
+class CategoryCountOut(BaseModel):
+    id: int
+    slug: str
+    name: str
+    module_count: int = Field(description="Listed modules filed under it")
+
+
+class SuggestionsOut(BaseModel):
+    """What a search that found nothing offers instead."""
+
+    did_you_mean: DidYouMeanOut | None = Field(
+        description="Closest words of the listed modules' names and tags (trigram "
+        "similarity), offered only when they find something"
+    )
+    popular_categories: list[CategoryCountOut] = Field(
+        description="Categories with the most listed modules, most first (up to 5)"
+    )
+
+
+class SearchPage(Page[SearchHit]):
     facets: Facets
+    suggestions: SuggestionsOut | None = Field(
+        description="Set when nothing matched (total 0), else null"
+    )
 
 
 class ViewerActionsOut(BaseModel):
