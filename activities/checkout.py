@@ -19,6 +19,7 @@ from activities.notifications import queue_mail
 from domain import processes
 from domain.checkout import (
     LicenseKind,
+    OrderKind,
     OrderStatus,
     PaymentInstructions,
     PaymentStatus,
@@ -36,7 +37,7 @@ from integrations.mail import Mailer
 from integrations.payments import Payment, PaymentRequest
 from integrations.payments.registry import Gateways
 from models.commerce import Order, Subscription
-from models.repositories import coupons, orders, subscriptions, users
+from models.repositories import cart, coupons, orders, subscriptions, users
 
 
 class SubscriptionStart(BaseModel):
@@ -185,6 +186,9 @@ class CheckoutActivities:
 
     @activity.defn(name="checkout.mark_paid")
     async def mark_paid(self, order_id: int) -> None:
+        """Mark the order paid and, in the same transaction, take the lines it bought out
+        of the buyer's cart (lines added since stay). Only the move to paid does it, so
+        a retry, or a module put back in the cart later, is left alone."""
         async with self.sessions.begin() as session:
             order = await self._order(session, order_id, lock=True)
             if order.status in (OrderStatus.PENDING, OrderStatus.EXPIRED):
@@ -193,6 +197,10 @@ class CheckoutActivities:
                 order.payment_next_action = None
                 order.failure_code = None
                 order.paid_at = datetime.now(UTC)
+                if order.kind == OrderKind.PURCHASE:
+                    await cart.remove_modules(
+                        session, order.user_id, [item["module_id"] for item in order.items]
+                    )
 
     @activity.defn(name="checkout.fulfil")
     async def fulfil(self, order_id: int) -> FulfilmentResult:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domain.checkout import CheckoutPending
 from domain.errors import DomainError, ErrorKind
 
 log = logging.getLogger("marketplace.api")
@@ -99,6 +100,8 @@ def install_error_handlers(app: FastAPI) -> None:
         retry_after = getattr(error, "retry_after", None)
         if status == 429 and retry_after is not None:
             headers = {"Retry-After": str(retry_after)}
+        if isinstance(error, CheckoutPending):
+            headers = {"Location": f"/api/v1/marketplace/orders/{error.order_id}"}
         return error_response(status, error.code, error.detail, headers)
 
     @app.exception_handler(RequestValidationError)

@@ -9,7 +9,7 @@ become ``refunded``. Payment status follows the gateway: ``pending``, ``requires
 import calendar
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel
@@ -146,6 +146,76 @@ def check_refund_allowed(
             "refund_window_closed",
             f"refunds can be requested within {days} days of payment; contact support",
         )
+
+
+FAILURE_REASONS = {
+    "card_declined": "The card was declined.",
+    "insufficient_funds": "The card has insufficient funds.",
+    "expired_card": "The card has expired.",
+    "incorrect_cvc": "The card's security code is incorrect.",
+    "processing_error": "The card could not be processed; try again.",
+    "test_card_required": "The test gateway takes only its test card numbers.",
+    "authentication_required": "The bank asked for an authentication that was not completed.",
+    "payment_not_confirmed": "The payment was not confirmed in time.",
+    "payment_declined": "The payment was declined.",
+    "declined": "The payment was declined.",
+    "order_closed": "The order was closed before it was paid.",
+    "checkout_unavailable": "Checkout could not start; nothing was charged.",
+    "fulfilment_failed": "The payment went through but the licenses could not be issued, so "
+    "the money was refunded.",
+    "subscription_ended": "The subscription ended before this period was paid.",
+}
+"""What a ``failure_code`` means, for people; a code not listed here reads as a decline."""
+
+
+def failure_reason(code: str | None) -> str | None:
+    if code is None:
+        return None
+    return FAILURE_REASONS.get(code, f"The payment did not go through ({code}).")
+
+
+class OrderNextStep(StrEnum):
+    """What the buyer (or their page) does next with an order."""
+
+    CONFIRM_PAYMENT = "confirm_payment"
+    """Approve the payment (``payment.next_action``), then ``POST /checkout/confirm``."""
+    WAIT = "wait"
+    """The checkout is under way: poll the order."""
+    CHECK_OUT_AGAIN = "check_out_again"
+    """Nothing was charged (or it was refunded) and the cart is as it was."""
+    NONE = "none"
+    """Settled: licensed, refunded, or a renewal that ended."""
+
+
+SETTLED = frozenset(
+    {OrderStatus.COMPLETED, OrderStatus.FAILED, OrderStatus.EXPIRED, OrderStatus.REFUNDED}
+)
+
+
+def next_step(status: OrderStatus, kind: OrderKind, awaits_buyer: bool) -> OrderNextStep:
+    """``awaits_buyer``: the gateway asks the buyer to approve the payment."""
+    if status is OrderStatus.PENDING and awaits_buyer:
+        return OrderNextStep.CONFIRM_PAYMENT
+    if status not in SETTLED:
+        return OrderNextStep.WAIT
+    if status in (OrderStatus.FAILED, OrderStatus.EXPIRED) and kind is OrderKind.PURCHASE:
+        return OrderNextStep.CHECK_OUT_AGAIN
+    return OrderNextStep.NONE
+
+
+class CheckoutPending(Conflict):
+    """A purchase of some of these modules is still waiting for its payment: a second
+    order for the same lines is not made. The API names the order in ``Location``."""
+
+    def __init__(self, order_id: int, order_number: str, expires_at: datetime | None) -> None:
+        until = f" until {expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if expires_at else ""
+        super().__init__(
+            "checkout_pending",
+            f"order {order_number} is waiting for the payment of these modules: confirm "
+            f"it, or check out again once it has failed or expired (it waits{until})",
+        )
+        self.order_id = order_id
+        self.order_number = order_number
 
 
 class CheckoutStage(StrEnum):

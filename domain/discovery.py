@@ -85,6 +85,89 @@ def search_terms(text: str) -> list[str]:
     return terms
 
 
+SUGGEST_TERMS_MAX = 4
+"""An empty search looks for a closer word for at most this many of its words."""
+
+
+SUGGESTION_SIMILARITY = 0.3
+"""How alike (``trigram_similarity``) a catalogue word must be to a query word to be
+offered instead of it."""
+SUGGESTION_LENGTH_SLACK = 3
+"""A word offered for a query word is at most this many characters longer or shorter."""
+
+
+def _trigrams(word: str) -> set[str]:
+    padded = f"  {word} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def trigram_similarity(a: str, b: str) -> float:
+    """pg_trgm's similarity of two words: shared trigrams (of the word padded with two
+    spaces before and one after) over all their trigrams, 0 to 1."""
+    left, right = _trigrams(a.lower()), _trigrams(b.lower())
+    union = left | right
+    return len(left & right) / len(union) if union else 0.0
+
+
+def closest_word(term: str, vocabulary: list[str]) -> str | None:
+    """The word of ``vocabulary`` most like ``term`` (at least ``SUGGESTION_SIMILARITY``;
+    ties: the alphabetically first), other than ``term`` itself; None if none is."""
+    best: tuple[float, str] | None = None
+    for word in vocabulary:
+        if word == term or abs(len(word) - len(term)) > SUGGESTION_LENGTH_SLACK:
+            continue
+        score = trigram_similarity(term, word)
+        if score >= SUGGESTION_SIMILARITY and (
+            best is None or score > best[0] or (score == best[0] and word < best[1])
+        ):
+            best = (score, word)
+    return best[1] if best else None
+
+
+def suggested_query(terms: list[str], closest: dict[str, str]) -> str | None:
+    """The query with each word that has a closer catalogue word replaced by it; None when
+    no word was replaced (nothing to suggest)."""
+    if not any(term in closest for term in terms):
+        return None
+    return " ".join(closest.get(term, term) for term in terms)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of highlighted text: ``match`` marks a word the query matched."""
+
+    text: str
+    match: bool
+
+
+def marked_segments(marked: str, start: str, end: str) -> list[Segment]:
+    """``marked`` cut at the ``start``/``end`` markers into plain and matched pieces, the
+    markers dropped. Neighbours of the same kind are joined; an unbalanced marker only
+    switches the kind, so no marker ever reaches the output."""
+    segments: list[Segment] = []
+    buffer: list[str] = []
+    matching = False
+
+    def flush() -> None:
+        if not buffer:
+            return
+        text = "".join(buffer)
+        buffer.clear()
+        if segments and segments[-1].match == matching:
+            segments[-1] = Segment(segments[-1].text + text, matching)
+        else:
+            segments.append(Segment(text, matching))
+
+    for char in marked:
+        if char in (start, end):
+            flush()
+            matching = char == start
+        else:
+            buffer.append(char)
+    flush()
+    return segments
+
+
 # --- FastVue compatibility --------------------------------------------------------------
 
 RELEASE_INPUT_PATTERN = r"^[0-9]{1,9}(\.[0-9]{1,9}){0,2}$"

@@ -13,11 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.categories import check_new_parent
 from domain.discovery import (
+    SUGGEST_TERMS_MAX,
+    SUGGESTION_LENGTH_SLACK,
     TRENDING_WINDOW,
     ModuleFilters,
     ModuleSort,
+    Segment,
     can_view_by_slug,
+    closest_word,
     effective_sort,
+    marked_segments,
+    search_terms,
+    suggested_query,
 )
 from domain.errors import Conflict, DomainError, NotFound
 from domain.modules import LicenseType, ModuleStatus
@@ -25,6 +32,7 @@ from domain.slugs import slugify
 from integrations.search import PostgresSearch, SearchBackend, SearchQuery
 from models.module import MarketplaceCategory, MarketplaceModule, ModuleVersion
 from models.repositories import audit, categories, discovery, modules
+from models.repositories import search as pg_search
 from models.repositories.discovery import PublisherProfile
 
 CATEGORY_REQUIRED_ON_UPDATE = ("name", "slug", "order", "is_active")
@@ -194,11 +202,42 @@ async def trending(session: AsyncSession, *, limit: int) -> list[tuple[Marketpla
     return await discovery.trending(session, since=since, limit=limit)
 
 
+POPULAR_CATEGORIES = 5
+
+
+@dataclass(frozen=True)
+class Highlights:
+    """A module's name, summary and description snippet as the query matched them."""
+
+    name: list[Segment]
+    summary: list[Segment]
+    description: list[Segment]
+    """Empty when the description matched nothing."""
+
+
+@dataclass(frozen=True)
+class DidYouMean:
+    query: str
+    total: int
+    """What that query finds (with the same filters)."""
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    """What an empty result offers instead."""
+
+    did_you_mean: DidYouMean | None
+    popular_categories: list[tuple[MarketplaceCategory, int]]
+
+
 @dataclass(frozen=True)
 class SearchResult:
     modules: list[MarketplaceModule]
     total: int
     facets: dict[str, dict[str, int]]
+    highlights: dict[int, Highlights]
+    suggestions: Suggestions | None
+    """Only for a search that found nothing."""
 
 
 def _search_backend(search: SearchBackend | None, session: AsyncSession) -> SearchBackend:
@@ -224,17 +263,64 @@ async def search_modules(
     slugs = None
     if category is not None:
         slugs = await discovery.category_subtree_slugs(session, category)
-    hits = await _search_backend(search, session).search(
-        SearchQuery(
-            q=q,
-            category_slugs=slugs,
-            license_type=license_type,
-            limit=limit,
-            offset=offset,
-        )
+    backend = _search_backend(search, session)
+    query = SearchQuery(
+        q=q, category_slugs=slugs, license_type=license_type, limit=limit, offset=offset
     )
+    hits = await backend.search(query)
     found = await discovery.listed_by_ids(session, hits.ids)
-    return SearchResult(modules=found, total=hits.total, facets=hits.facets)
+    marked = await pg_search.highlights(session, [module.id for module in found], q)
+    highlights = {
+        module_id: Highlights(
+            **{
+                part: marked_segments(text, pg_search.MARK_START, pg_search.MARK_END)
+                for part, text in parts.items()
+            }
+        )
+        for module_id, parts in marked.items()
+    }
+    suggestions = None
+    if hits.total == 0:
+        suggestions = Suggestions(
+            did_you_mean=await _did_you_mean(session, backend, query),
+            popular_categories=await pg_search.popular_categories(
+                session, limit=POPULAR_CATEGORIES
+            ),
+        )
+    return SearchResult(
+        modules=found,
+        total=hits.total,
+        facets=hits.facets,
+        highlights=highlights,
+        suggestions=suggestions,
+    )
+
+
+async def _did_you_mean(
+    session: AsyncSession, backend: SearchBackend, query: SearchQuery
+) -> DidYouMean | None:
+    """The query with its words replaced by the closest words (trigram similarity) of the
+    listed modules' names and tags, if that finds something with the same filters."""
+    terms = search_terms(query.q)
+    asked = terms[:SUGGEST_TERMS_MAX]
+    if not asked:
+        return None
+    words = await pg_search.vocabulary(
+        session,
+        min_length=min(len(term) for term in asked) - SUGGESTION_LENGTH_SLACK,
+        max_length=max(len(term) for term in asked) + SUGGESTION_LENGTH_SLACK,
+    )
+    closest = {}
+    for term in asked:
+        word = closest_word(term, words)
+        if word is not None:
+            closest[term] = word
+    suggestion = suggested_query(terms, closest)
+    if suggestion is None:
+        return None
+    again = query.model_copy(update={"q": suggestion, "limit": 1, "offset": 0})
+    found = await backend.search(again)
+    return DidYouMean(query=suggestion, total=found.total) if found.total else None
 
 
 async def publisher_profile(session: AsyncSession, slug: str) -> PublisherProfile:

@@ -4,7 +4,7 @@ issues the licenses; the buyer's confirmation and the gateways' webhooks reach i
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import processes
 from domain.checkout import (
     CheckoutInput,
+    CheckoutPending,
     CheckoutProgress,
     Gateway,
     OrderStatus,
@@ -36,6 +37,10 @@ log = logging.getLogger("marketplace.checkout")
 
 MAX_WEBHOOK_BYTES = 256 * 1024
 MAX_EVENT_ID, MAX_EVENT_TYPE = 255, 100
+PENDING_GRACE = timedelta(minutes=5)
+"""An order waiting for its payment blocks a second checkout of its modules until its
+workflow closes it at ``expires_at``; one still pending this long after that lost its
+workflow (it never started and could not be undone) and blocks nothing."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,12 @@ async def place_order(
 ) -> CheckoutStarted:
     """Turn the cart into an order, commit it, then start the checkout workflow. An
     ``idempotency_key`` seen before answers with that order (starting its workflow if it
-    never started); when the workflow cannot start, the order is undone."""
+    never started); when the workflow cannot start, the order is undone.
+
+    The cart stays as it is: the lines an order bought leave it when the order is paid
+    (``CheckoutActivities.mark_paid``), so a declined, failed or expired payment leaves
+    it untouched. While an order for some of its modules still waits for its payment, a
+    second checkout is refused (``CheckoutPending``) rather than ordering them twice."""
     if request.idempotency_key is not None:
         existing = await orders.by_checkout_key(session, user.id, request.idempotency_key)
         if existing is not None:
@@ -126,18 +136,23 @@ async def place_order(
         raise DomainError("empty_cart", "the cart is empty: add modules first")
     for _, module, _ in rows:
         await ensure_purchasable(session, user, module)
+    now = datetime.now(UTC)
     coupon_row, coupon = (
         await find_coupon(session, request.coupon_code, lock=True)
         if request.coupon_code
         else (None, None)
     )
-    now = datetime.now(UTC)
     rate = await platform_settings.tax_rate(session)
     totals = price_order(cart_lines(rows), coupon, rate, now)
     if coupon_row is not None and not await coupons.redeem(session, coupon_row.id):
         raise DomainError("coupon_exhausted", f"coupon {coupon_row.code} has been used up")
     if request.gateway is Gateway.LOCAL and totals.total > 0 and request.payment_method is None:
         raise DomainError("payment_method_required", "the local gateway needs a test card number")
+    pending = await orders.pending_with_modules(
+        session, user.id, [module.id for _, module, _ in rows], now - PENDING_GRACE
+    )
+    if pending is not None:
+        raise CheckoutPending(pending.id, pending.order_number, pending.expires_at)
     by_module = {line.module_id: line for line in totals.lines}
     order = Order(
         order_number=new_order_number(now),
@@ -184,29 +199,26 @@ async def place_order(
         },
     ):
         await orders.add(session, order)
-    await cart.clear(session, user.id)
     await session.commit()
     try:
         await start_checkout(workflows, _workflow_input(order, request, settings))
     except Exception as error:
-        await _undo(session, order, [module.id for _, module, _ in rows])
+        await _undo(session, order)
         raise TemporalUnavailable(
             "checkout_unavailable", "checkout could not start; your cart is as it was, retry"
         ) from error
     return await _started(session, order)
 
 
-async def _undo(session: AsyncSession, order: Order, module_ids: list[int]) -> None:
-    """The workflow could not be started: nothing was charged, so close the order, give
-    the coupon use back and put the modules back in the cart."""
+async def _undo(session: AsyncSession, order: Order) -> None:
+    """The workflow could not be started: nothing was charged, so close the order and
+    give the coupon use back (the cart was never touched)."""
     await session.rollback()
     order = await orders.get(session, order.id, lock=True) or order
     order.status = OrderStatus.FAILED.value
     order.failure_code = "checkout_unavailable"
     if order.coupon_id is not None:
         await coupons.release(session, order.coupon_id)
-    for module_id in module_ids:
-        await cart.add(session, order.user_id, module_id)
     await session.commit()
 
 

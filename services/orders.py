@@ -10,11 +10,21 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import processes
-from domain.checkout import OrderKind, OrderStatus, RefundInput, RefundRequest, check_refund_allowed
+from domain.checkout import (
+    SETTLED,
+    OrderKind,
+    OrderNextStep,
+    OrderStatus,
+    RefundInput,
+    RefundRequest,
+    check_refund_allowed,
+    failure_reason,
+    next_step,
+)
 from domain.errors import Conflict, NotFound
 from integrations.invoice_pdf import Invoice, InvoiceLine, render_invoice
 from integrations.temporal.front_door import TemporalFrontDoor
-from models.commerce import Order
+from models.commerce import License, Order
 from models.repositories import audit, orders, platform_settings
 from settings import Settings
 
@@ -31,16 +41,35 @@ class OrderView:
     """An order with the licenses it issued."""
 
     order: Order
-    license_ids: list[int]
+    licenses: list[License]
+
+    @property
+    def license_ids(self) -> list[int]:
+        return [row.id for row in self.licenses]
 
     @property
     def has_invoice(self) -> bool:
         return self.order.status in INVOICE_STATUSES
 
+    @property
+    def settled(self) -> bool:
+        return OrderStatus(self.order.status) in SETTLED
+
+    @property
+    def next_step(self) -> OrderNextStep:
+        return next_step(
+            OrderStatus(self.order.status),
+            OrderKind(self.order.kind),
+            awaits_buyer=self.order.payment_next_action is not None,
+        )
+
+    @property
+    def failure_reason(self) -> str | None:
+        return failure_reason(self.order.failure_code)
+
 
 async def view(session: AsyncSession, order: Order) -> OrderView:
-    licensed = await orders.licenses_of(session, order.id)
-    return OrderView(order=order, license_ids=[row.id for row in licensed])
+    return OrderView(order=order, licenses=await orders.licenses_of(session, order.id))
 
 
 async def of_user(

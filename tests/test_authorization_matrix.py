@@ -135,6 +135,7 @@ MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]
     ("GET",    D + "/modules"):                       (OK200,  OK200,  OK200,  OK200,  OK200),
     ("GET",    D + "/modules/{slug}"):                (NOMOD,  NOMOD,  NOMOD,  OK200,  NOMOD),
     ("GET",    D + "/modules/{slug}/versions"):       (NOMOD,  NOMOD,  NOMOD,  OK200,  NOMOD),
+    ("GET",    D + "/modules/{slug}/viewer"):         (NOMOD,  NOMOD,  NOMOD,  OK200,  NOMOD),
     ("GET",    D + "/search"):                        (OK200,  OK200,  OK200,  OK200,  OK200),
     ("GET",    D + "/featured"):                      (OK200,  OK200,  OK200,  OK200,  OK200),
     ("GET",    D + "/trending"):                      (OK200,  OK200,  OK200,  OK200,  OK200),

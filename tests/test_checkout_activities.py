@@ -13,7 +13,7 @@ from domain.modules import ModuleStatus
 from integrations.license_vault import LicenseVault
 from integrations.payments.local import LocalGateway
 from integrations.payments.registry import Gateways
-from models.commerce import EarningEntry, License, Order, OrderRefund
+from models.commerce import CartItem, EarningEntry, License, Order, OrderRefund
 
 
 class Outbox:
@@ -112,3 +112,53 @@ async def test_a_closed_order_is_never_charged(steps, order, committed, tmp_path
     )
     assert (view.status, view.decline_code) == ("canceled", "order_closed")
     assert not list((tmp_path / "payments").glob("lpay_*.json"))
+
+
+async def test_marking_paid_takes_the_bought_lines_out_of_the_cart_once(
+    steps, order, make_committed, committed
+):
+    _, publisher = await make_committed.publisher()
+    other = await make_committed.module(
+        publisher, status=ModuleStatus.PUBLISHED, license_type="paid", price=Decimal("1.00")
+    )
+    bought = order.items[0]["module_id"]
+    async with committed() as session:
+        session.add_all(
+            [
+                CartItem(user_id=order.user_id, module_id=bought),
+                CartItem(user_id=order.user_id, module_id=other.id),
+            ]
+        )
+        await session.commit()
+
+    async def cart() -> list[int]:
+        async with committed() as session:
+            rows = await session.scalars(
+                select(CartItem.module_id)
+                .where(CartItem.user_id == order.user_id)
+                .order_by(CartItem.module_id)
+            )
+            return list(rows)
+
+    await steps.mark_paid(order.id)
+    assert await cart() == [other.id], "only the line the order bought leaves the cart"
+
+    async with committed() as session:  # put back before its license exists
+        session.add(CartItem(user_id=order.user_id, module_id=bought))
+        await session.commit()
+    await steps.mark_paid(order.id)  # Temporal's retry of the same step
+    assert await cart() == sorted([bought, other.id]), "a retry removes nothing again"
+
+
+async def test_a_closed_order_leaves_the_cart_alone(steps, order, committed):
+    async with committed() as session:
+        session.add(CartItem(user_id=order.user_id, module_id=order.items[0]["module_id"]))
+        await session.commit()
+    await steps.close_unpaid(order.id, "failed", "card_declined")
+    await steps.mark_paid(order.id)  # a late success after the order was closed
+    async with committed() as session:
+        left = await session.scalar(
+            select(func.count()).select_from(CartItem).where(CartItem.user_id == order.user_id)
+        )
+        stored = await session.get(Order, order.id)
+    assert (stored.status, left) == ("failed", 1)

@@ -30,8 +30,8 @@ from tests.test_authorization_matrix import MATRIX
 
 
 async def check_checkout_started(r, w, role, env):
-    """The owner's cart becomes a pending order for ``carted`` and is emptied; the
-    checkout workflow is started for it."""
+    """The owner's cart becomes a pending order for ``carted``, and stays as it is until
+    the order is paid; the checkout workflow is started for it."""
     body = r.json()
     order = body["order"]
     workflow_id = f"checkout-{order['order_number']}"
@@ -46,7 +46,9 @@ async def check_checkout_started(r, w, role, env):
         stored = await reload(env, Order, order["id"])
         assert stored.user_id == w.callers[role].id and stored.status == "pending"
         assert stored.total == Decimal(order["total"]) == Decimal("5.00") + stored.tax_amount
-        assert await cart_rows(env, w.callers[role]) == [], "the cart became the order"
+        assert await cart_rows(env, w.callers[role]) == [(w.cart_item.id, w.carted.id)], (
+            "the cart is kept until the order is paid"
+        )
         description = await env.temporal_client.get_workflow_handle(workflow_id).describe()
         assert description.status.name == "RUNNING"
     finally:

@@ -375,3 +375,106 @@ async def test_when_checkout_cannot_start_nothing_is_lost(
         order = await session.scalar(select(Order).where(Order.user_id == buyer.id))
     assert coupon.redemptions == 0
     assert (order.status, order.failure_code) == ("failed", "checkout_unavailable")
+
+
+# --- the cart is cleared when the order is paid, not when it is made ----------------------
+
+
+async def cart_modules(api, buyer) -> list[int]:
+    cart = await api.request("GET", "/api/v1/marketplace/cart", as_user=buyer)
+    assert cart.status_code == 200, cart.text
+    return [item["module_id"] for item in cart.json()["items"]]
+
+
+async def test_a_declined_card_leaves_the_cart_as_it_was_and_a_new_checkout_pays(
+    committed_api, make_committed, worker, shop
+):
+    api = committed_api
+    _, module = shop
+    buyer = await make_committed.user()
+    plugins = [await module("20.00"), await module("5.00")]
+    await fill_cart(api, buyer, *plugins)
+    started = await api.request("POST", CHECKOUT, as_user=buyer, json={"payment_method": DECLINED})
+    assert started.status_code == 202, started.text
+    failed = await order_when(api, buyer, started.json()["order"]["id"], "failed")
+    assert failed["failure_code"] == "card_declined"
+    assert failed["failure_reason"] == "The card was declined."
+    assert (failed["settled"], failed["next_step"]) == (True, "check_out_again")
+    assert failed["licenses"] == []
+    assert await cart_modules(api, buyer) == [m.id for m in plugins]
+
+    again = await api.request("POST", CHECKOUT, as_user=buyer, json={"payment_method": GOOD})
+    assert again.status_code == 202, again.text
+    assert again.json()["order"]["id"] != failed["id"]
+    paid = await order_when(api, buyer, again.json()["order"]["id"], "completed")
+    assert len(paid["license_ids"]) == 2
+    assert await cart_modules(api, buyer) == []
+
+
+async def test_a_pending_payment_keeps_the_cart_refuses_a_second_order_and_payment_takes_only_its_lines(  # noqa: E501
+    committed_api, make_committed, committed, worker, shop
+):
+    api = committed_api
+    _, module = shop
+    buyer = await make_committed.user()
+    bought, later = await module("15.00"), await module("3.00")
+    await fill_cart(api, buyer, bought)
+    started = await api.request("POST", CHECKOUT, as_user=buyer, json={"payment_method": NEEDS_3DS})
+    assert started.status_code == 202, started.text
+    order = started.json()["order"]
+
+    async def awaiting():
+        body = (
+            await api.request("GET", f"/api/v1/marketplace/orders/{order['id']}", as_user=buyer)
+        ).json()
+        return body["payment"]["status"] == "requires_action"
+
+    assert await eventually(awaiting)
+    waiting = (
+        await api.request("GET", f"/api/v1/marketplace/orders/{order['id']}", as_user=buyer)
+    ).json()
+    assert (waiting["settled"], waiting["next_step"]) == (False, "confirm_payment")
+    assert waiting["failure_reason"] is None
+    assert await cart_modules(api, buyer) == [bought.id], "nothing is paid yet"
+
+    await fill_cart(api, buyer, later)
+    twice = await api.request("POST", CHECKOUT, as_user=buyer, json={"payment_method": GOOD})
+    assert twice.status_code == 409, twice.text
+    assert twice.json()["error"] == "checkout_pending"
+    assert order["order_number"] in twice.json()["detail"]
+    assert twice.headers["location"] == f"/api/v1/marketplace/orders/{order['id']}"
+    assert await count(committed, Order, Order.user_id == buyer.id) == 1
+
+    confirmed = await api.request(
+        "POST",
+        f"{CHECKOUT}/confirm",
+        as_user=buyer,
+        json={"order_number": order["order_number"]},
+    )
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "completed"
+    done = confirmed.json()
+    assert (done["settled"], done["next_step"]) == (True, "none")
+    assert [
+        (lic["id"], lic["module_id"], lic["module_slug"], lic["status"]) for lic in done["licenses"]
+    ] == [(done["license_ids"][0], bought.id, bought.slug, "active")]
+    assert await cart_modules(api, buyer) == [later.id], "the line added meanwhile stays"
+
+
+async def test_an_expired_payment_leaves_the_cart_and_frees_it_for_a_new_checkout(
+    committed_api, make_committed, worker, shop
+):
+    api = committed_api
+    _, module = shop
+    buyer = await make_committed.user()
+    plugin = await module("15.00")
+    await fill_cart(api, buyer, plugin)
+    started = await api.request("POST", CHECKOUT, as_user=buyer, json={"payment_method": NEEDS_3DS})
+    expired = await order_when(api, buyer, started.json()["order"]["id"], "expired")
+    assert expired["failure_code"] == "payment_not_confirmed"
+    assert expired["failure_reason"] == "The payment was not confirmed in time."
+    assert expired["next_step"] == "check_out_again"
+    assert await cart_modules(api, buyer) == [plugin.id]
+    again = await api.request("POST", CHECKOUT, as_user=buyer, json={"payment_method": GOOD})
+    assert again.status_code == 202, again.text
+    await order_when(api, buyer, again.json()["order"]["id"], "completed")
+    assert await cart_modules(api, buyer) == []

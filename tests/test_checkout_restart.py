@@ -1,5 +1,6 @@
 """A worker killed after the gateway charged the buyer and before anything was recorded:
-another worker finishes the checkout with one charge and one license per line."""
+another worker finishes the checkout with one charge and one license per line, and the
+bought lines leave the cart once (a line added meanwhile stays)."""
 
 import asyncio
 import json
@@ -14,7 +15,7 @@ from sqlalchemy import func, select, text
 from domain.modules import ModuleStatus
 from models.commerce import EarningEntry, License, Order
 from tests.helpers import wait_until
-from tests.test_checkout_e2e import GOOD, fill_cart
+from tests.test_checkout_e2e import GOOD, cart_modules, fill_cart
 from tests.test_ingestion_restart import start_worker_process
 from worker import build_worker
 
@@ -39,6 +40,9 @@ async def test_a_worker_killed_after_the_charge_is_replaced_without_charging_twi
         )
         for price in ("20.00", "7.50")
     ]
+    later = await make_committed.module(
+        publisher, status=ModuleStatus.PUBLISHED, license_type="paid", price=Decimal("1.00")
+    )
     buyer = await make_committed.user()
     await fill_cart(api, buyer, *modules)
     target = temporal_dev.client.service_client.config.target_host
@@ -62,6 +66,10 @@ async def test_a_worker_killed_after_the_charge_is_replaced_without_charging_twi
                 )
 
             await wait_until(charged, "the charge")
+            # Charged but not recorded: the cart is still the buyer's; a line added now
+            # is not part of the order and stays after it is paid.
+            assert await cart_modules(api, buyer) == [m.id for m in modules]
+            await fill_cart(api, buyer, later)
         finally:
             os.killpg(doomed.pid, signal.SIGKILL)
             doomed.wait(timeout=10)
@@ -83,3 +91,4 @@ async def test_a_worker_killed_after_the_charge_is_replaced_without_charging_twi
     assert order.status == "completed" and order.payment_intent_id == payments[0]["id"]
     assert sorted(licensed.all()) == sorted((m.id, 1) for m in modules)
     assert ledger == 2
+    assert await cart_modules(api, buyer) == [later.id], "the bought lines left, once"

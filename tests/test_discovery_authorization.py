@@ -32,6 +32,14 @@ async def check_private_versions(r, w, role, env):
     assert [v["version"] for v in r.json()] == ["1.0.0"]
 
 
+async def check_private_viewer(r, w, role, env):
+    body = r.json()
+    assert body["module_id"] == w.private.id and body["signed_in"] is True
+    assert body["actions"]["reason"] == "own_module", "its publisher cannot buy it"
+    assert not body["actions"]["add_to_cart"] and not body["actions"]["buy_now"]
+    assert body["owned"] is None and body["cart_item_id"] is None
+
+
 async def check_publisher_profile(r, w, role, env):
     assert r.json()["slug"] == w.owner_publisher.slug
     assert r.json()["module_count"] == 1, "the released module counts, the private one not"
@@ -45,6 +53,7 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("GET", D + "/modules"): check_catalogue,
     ("GET", D + "/modules/{slug}"): check_private_page,
     ("GET", D + "/modules/{slug}/versions"): check_private_versions,
+    ("GET", D + "/modules/{slug}/viewer"): check_private_viewer,
     ("GET", D + "/search"): check_catalogue,
     ("GET", D + "/featured"): check_catalogue,
     ("GET", D + "/trending"): check_catalogue,

@@ -521,3 +521,30 @@ def test_to_cents(amount, cents):
     result = to_cents(amount)
     assert result == D(cents)
     assert str(result) == cents, "always exactly two decimals"
+
+
+@pytest.mark.parametrize(
+    ("status", "kind", "awaits", "step"),
+    [
+        ("pending", "purchase", True, "confirm_payment"),
+        ("pending", "purchase", False, "wait"),
+        ("paid", "purchase", False, "wait"),
+        ("completed", "purchase", False, "none"),
+        ("refunded", "purchase", False, "none"),
+        ("failed", "purchase", False, "check_out_again"),
+        ("expired", "purchase", True, "check_out_again"),
+        ("failed", "renewal", False, "none"),
+    ],
+)
+def test_an_orders_next_step(status, kind, awaits, step):
+    from domain.checkout import OrderKind, OrderStatus, next_step
+
+    assert next_step(OrderStatus(status), OrderKind(kind), awaits_buyer=awaits) == step
+
+
+def test_failure_codes_read_in_words_and_unknown_ones_as_a_decline():
+    from domain.checkout import failure_reason
+
+    assert failure_reason(None) is None
+    assert failure_reason("insufficient_funds") == "The card has insufficient funds."
+    assert failure_reason("lost_card") == "The payment did not go through (lost_card)."

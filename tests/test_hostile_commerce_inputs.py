@@ -446,6 +446,9 @@ CASES = [
          json=checkout_body(coupon_code="{w.expired.code}")),
     case("checkout: used-up coupon", "POST", CHECKOUT, "buyer", 400, "coupon_exhausted",
          json=checkout_body(coupon_code="{w.exhausted.code}")),
+    # the cart's line is also in the buyer's pending order: not ordered a second time
+    case("checkout: lines already awaiting payment", "POST", CHECKOUT, "buyer", 409,
+         "checkout_pending", json=checkout_body()),
     case("checkout: coupon for another module", "POST", CHECKOUT, "buyer", 400,
          "coupon_not_applicable", json=checkout_body(coupon_code="{w.narrow.code}")),
     case("checkout: coupon in another currency", "POST", CHECKOUT, "buyer", 400,

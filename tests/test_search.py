@@ -200,7 +200,7 @@ HOSTILE = [
 async def test_hostile_queries_never_fail(api, db, publisher, q):
     await save(db, module(publisher, display_name="Greeting Cards"))
     body = await search(api, q)
-    assert set(body) == {"items", "total", "limit", "offset", "facets"}
+    assert set(body) == {"items", "total", "limit", "offset", "facets", "suggestions"}
     assert body["total"] == len(body["items"])
     async with db() as session:
         still_there = (
@@ -308,6 +308,133 @@ async def test_search_pages_carry_the_total(api, faceted):
         body = await search(api, "yak", limit=limit, offset=offset)
         assert body["total"] == 7 and body["limit"] == limit and body["offset"] == offset
         assert slugs(body) == everything[offset : offset + limit]
+
+
+# --- highlights and suggestions ---------------------------------------------------------
+
+
+def joined(segments: list[dict]) -> str:
+    return "".join(segment["text"] for segment in segments)
+
+
+def marked(segments: list[dict]) -> list[str]:
+    return [segment["text"] for segment in segments if segment["match"]]
+
+
+async def test_matched_words_come_back_as_segments_of_plain_text(api, db, publisher):
+    hostile = '<img src=x onerror="alert(1)"> Greeting'
+    await save(
+        db,
+        module(
+            publisher,
+            display_name="Greeting cards & more",
+            short_description=hostile,
+            description="Intro words that say nothing at all about it. " * 4
+            + "Later it sends greetings to everyone, then stops.",
+        ),
+    )
+    body = await search(api, "greet")
+    (hit,) = body["items"]
+    name, summary = hit["highlights"]["name"], hit["highlights"]["summary"]
+    assert name == [
+        {"text": "Greeting", "match": True},
+        {"text": " cards & more", "match": False},
+    ]
+    assert joined(summary) == hostile, "text is given back as it is, to show as text"
+    assert marked(summary) == ["Greeting"]
+    description = hit["highlights"]["description"]
+    assert marked(description) == ["greetings"], "a stemmed, prefixed match is marked"
+    assert "\x01" not in joined(description) and "\x02" not in joined(description)
+    assert body["suggestions"] is None, "suggestions only for an empty result"
+
+
+async def test_a_stored_marker_character_cannot_forge_a_highlight(api, db, publisher):
+    await save(db, module(publisher, display_name="Quokka \x01forged\x02 name"))
+    (hit,) = (await search(api, "quokka"))["items"]
+    assert hit["highlights"]["name"] == [
+        {"text": "Quokka", "match": True},
+        {"text": " forged name", "match": False},
+    ]
+
+
+async def test_a_description_without_the_words_has_no_snippet(api, db, publisher):
+    await save(db, module(publisher, display_name="Wombat tools", description="Nothing relevant."))
+    (hit,) = (await search(api, "wombat"))["items"]
+    assert hit["highlights"]["description"] == []
+
+
+async def test_an_empty_result_suggests_a_closer_word_and_popular_categories(
+    api, make, db, publisher
+):
+    word = f"zebracorn{uuid.uuid4().hex[:4]}"
+    tag = f"quasar{uuid.uuid4().hex[:4]}"
+    popular = await make.category()
+    await save(
+        db,
+        *(
+            module(publisher, display_name=f"{word.title()} kit {n}", category_id=popular.id)
+            for n in range(3)
+        ),
+        module(publisher, display_name="Tagged", tags=[tag]),
+    )
+    typo = word[:3] + word[4:]  # one letter dropped
+    body = await search(api, f"{typo} kit")
+    assert body["total"] == 0 and body["items"] == []
+    suggestions = body["suggestions"]
+    assert suggestions["did_you_mean"] == {"query": f"{word} kit", "total": 3}
+    assert (await search(api, suggestions["did_you_mean"]["query"]))["total"] == 3
+    counts = [row["module_count"] for row in suggestions["popular_categories"]]
+    assert counts == sorted(counts, reverse=True) and all(n > 0 for n in counts)
+    assert len(counts) <= 5
+    ours = [row for row in suggestions["popular_categories"] if row["id"] == popular.id]
+    assert ours in (
+        [],
+        [{"id": popular.id, "slug": popular.slug, "name": popular.name, "module_count": 3}],
+    )
+
+    tagged = await search(api, tag[:-1] + "x")
+    assert tagged["suggestions"]["did_you_mean"] == {"query": tag, "total": 1}
+
+
+async def test_no_suggestion_when_nothing_is_close_or_the_filters_still_find_nothing(
+    api, make, db, publisher
+):
+    word = f"pangolin{uuid.uuid4().hex[:4]}"
+    await save(db, module(publisher, display_name=f"{word} helper"))
+    far = await search(api, "qqqqxxxxzzzz")
+    assert far["total"] == 0 and far["suggestions"]["did_you_mean"] is None
+    filtered = await search(api, word[:-1], license_type="paid")
+    assert filtered["total"] == 0
+    assert filtered["suggestions"]["did_you_mean"] is None, "the free module is filtered out"
+
+
+def test_trigram_similarity_and_the_closest_word():
+    from domain.discovery import closest_word, trigram_similarity
+
+    assert trigram_similarity("greeter", "greeter") == 1.0
+    assert trigram_similarity("gretter", "greeter") == pytest.approx(5 / 11)
+    assert trigram_similarity("abc", "xyz") == 0.0
+    vocabulary = ["greet", "greeter", "grid", "greeters-and-more"]
+    assert closest_word("gretter", vocabulary) == "greeter"
+    assert closest_word("greeter", ["greeter"]) is None, "the word itself is no suggestion"
+    assert closest_word("qqqq", vocabulary) is None
+
+
+def test_marked_text_becomes_segments_and_markers_never_survive():
+    from domain.discovery import Segment, marked_segments, suggested_query
+
+    assert marked_segments("a \x01b\x02 c", "\x01", "\x02") == [
+        Segment("a ", False),
+        Segment("b", True),
+        Segment(" c", False),
+    ]
+    assert marked_segments("x\x02y\x01\x01z", "\x01", "\x02") == [
+        Segment("xy", False),
+        Segment("z", True),
+    ]
+    assert marked_segments("", "\x01", "\x02") == []
+    assert suggested_query(["gretter", "kit"], {"gretter": "greeter"}) == "greeter kit"
+    assert suggested_query(["kit"], {}) is None
 
 
 async def test_postgres_backend_index_and_remove_are_no_ops_and_it_searches(db, publisher):

@@ -1,6 +1,6 @@
 """Checkout: the cart becomes an order, and the checkout workflow takes the payment."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, status
 
@@ -13,7 +13,7 @@ from api.deps import (
     SettingsDep,
     WorkflowsDep,
 )
-from api.errors import RATE_LIMITED
+from api.errors import RATE_LIMITED, ErrorBody
 from api.schemas.orders import CheckoutIn, CheckoutOut, ConfirmIn, OrderOut, order_out
 from services import checkout as checkout_service
 from services import coupons
@@ -31,8 +31,27 @@ IdempotencyKey = Annotated[
 ]
 
 
+PENDING: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": ErrorBody,
+        "description": "`checkout_pending`: an order for some of the cart's modules still "
+        "waits for its payment (`Location` names it); also `already_licensed`, "
+        "`checkout_in_progress`, `coupon_exhausted`",
+        "headers": {
+            "Location": {
+                "description": "With `checkout_pending`: the waiting order",
+                "schema": {"type": "string"},
+            }
+        },
+    }
+}
+
+
 @router.post(
-    "", status_code=status.HTTP_202_ACCEPTED, response_model=CheckoutOut, responses=RATE_LIMITED
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=CheckoutOut,
+    responses=RATE_LIMITED | PENDING,
 )
 async def checkout(
     body: CheckoutIn,
@@ -49,7 +68,12 @@ async def checkout(
     order's ``payment.next_action`` says when the buyer must approve (then
     ``POST /checkout/confirm``); it ends ``completed`` with its licenses, or ``failed`` /
     ``expired`` with a ``failure_code``. A ``coupon_code`` counts against the same
-    per-client and per-account limits as a cart preview's ``coupon``."""
+    per-client and per-account limits as a cart preview's ``coupon``.
+
+    The cart is left as it is: the lines an order bought leave it when the order is
+    paid, so after a declined, failed or expired payment it is still there. While an
+    order for some of its modules waits for its payment, a new checkout (without that
+    order's ``Idempotency-Key``) is refused with 409 ``checkout_pending``."""
     coupons.throttle_lookup(
         body.coupon_code, limiter, settings, client=client, account_id=principal.user.id
     )

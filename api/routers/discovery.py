@@ -18,27 +18,43 @@ from api.errors import UnusableValue
 from api.params import Limit, Offset
 from api.schemas import Page
 from api.schemas.discovery import (
+    CategoryCountOut,
+    DidYouMeanOut,
     Facets,
+    HighlightsOut,
     LatestVersion,
     ModuleDetail,
     ModuleSummary,
+    ModuleViewerOut,
+    OwnedLicenseOut,
+    PendingOrderRef,
     PublicVersionOut,
     PublisherProfileOut,
+    SearchHit,
     SearchPage,
+    SuggestionsOut,
+    TextSegment,
     TrendingModule,
+    TrialOut,
+    ViewerActionsOut,
 )
 from api.tracking import context_of
+from domain.access import Scope
 from domain.discovery import (
     RELEASE_INPUT_PATTERN,
     SEARCH_QUERY_MAX,
     ModuleFilters,
     ModuleSort,
+    Segment,
     parse_release,
 )
+from domain.errors import Forbidden
 from domain.modules import MAX_PRICE, LicenseType
 from domain.slugs import SLUG_PATTERN
 from models.module import MarketplaceModule, ModuleVersion
 from services import catalog
+from services import viewer as viewers
+from services.catalog import Highlights
 from services.tracking import track_view
 
 router = APIRouter(prefix="/api/v1/marketplace", tags=["discovery"])
@@ -170,6 +186,35 @@ async def module_detail(
     return detail
 
 
+@router.get("/modules/{slug}/viewer", response_model=ModuleViewerOut)
+async def module_viewer(slug: ModuleSlug, session: SessionDep, viewer: Viewer) -> ModuleViewerOut:
+    """What the caller may do with the module on its page: free download, add to cart,
+    buy now, start the trial, download with their license, or "you own this" with the
+    license; anonymous callers are offered what an account could do
+    (``sign_in_required``). A credential must carry the ``account`` scope (its cart and
+    licenses are read). Counts nothing."""
+    if viewer is not None and Scope.ACCOUNT not in viewer.scopes:
+        raise Forbidden("insufficient_scope", "this needs the scope(s) account")
+    found = await viewers.module_viewer(session, slug, viewer.user.id if viewer else None)
+    module = found.module
+    return ModuleViewerOut(
+        module_id=module.id,
+        slug=module.slug,
+        signed_in=found.signed_in,
+        actions=ViewerActionsOut.model_validate(found.actions, from_attributes=True),
+        owned=OwnedLicenseOut.model_validate(found.license) if found.license else None,
+        cart_item_id=found.cart_item_id,
+        pending_order=(
+            PendingOrderRef.model_validate(found.pending_order) if found.pending_order else None
+        ),
+        trial=TrialOut(
+            offered=found.trial_offered,
+            days=module.trial_days if found.trial_offered else None,
+            used=found.trial_used,
+        ),
+    )
+
+
 @router.get("/modules/{slug}/versions", response_model=list[PublicVersionOut])
 async def module_versions(
     slug: ModuleSlug, session: SessionDep, viewer: Viewer
@@ -214,7 +259,10 @@ async def search(
     offset: Offset = 0,
 ) -> SearchPage:
     """Full-text search, best match first, with counts per category and license type
-    over everything that matched."""
+    over everything that matched. Each hit carries ``highlights``: its name, summary and a
+    description snippet as text segments, the matched words marked (``match``), to render
+    as text. A search that found nothing answers ``suggestions``: a ``did_you_mean``
+    query that finds something, and the most popular categories."""
     found = await catalog.search_modules(
         session,
         q,
@@ -224,12 +272,55 @@ async def search(
         offset=offset,
         search=search_backend,
     )
+    suggestions = found.suggestions
     return SearchPage(
-        items=_summaries(found.modules),
+        items=[_hit(module, found.highlights.get(module.id)) for module in found.modules],
         total=found.total,
         limit=limit,
         offset=offset,
         facets=Facets(**found.facets),
+        suggestions=(
+            SuggestionsOut(
+                did_you_mean=(
+                    DidYouMeanOut(
+                        query=suggestions.did_you_mean.query,
+                        total=suggestions.did_you_mean.total,
+                    )
+                    if suggestions.did_you_mean
+                    else None
+                ),
+                popular_categories=[
+                    CategoryCountOut(
+                        id=category.id, slug=category.slug, name=category.name, module_count=n
+                    )
+                    for category, n in suggestions.popular_categories
+                ],
+            )
+            if suggestions is not None
+            else None
+        ),
+    )
+
+
+def _segments(parts: list[Segment]) -> list[TextSegment]:
+    return [TextSegment(text=part.text, match=part.match) for part in parts]
+
+
+def _hit(module: MarketplaceModule, marked: Highlights | None) -> SearchHit:
+    summary = ModuleSummary.model_validate(module)
+    if marked is None:  # read as plain text
+        marked = Highlights(
+            name=[Segment(module.display_name, False)],
+            summary=[Segment(module.short_description, False)],
+            description=[],
+        )
+    return SearchHit(
+        **summary.model_dump(),
+        highlights=HighlightsOut(
+            name=_segments(marked.name),
+            summary=_segments(marked.summary),
+            description=_segments(marked.description),
+        ),
     )
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.schemas import InCurrency, Money, Page
 from domain.module_signature import SignatureFormat
 from domain.modules import LicenseType, SubscriptionPeriod, Visibility
+from domain.viewer import NotForSale
 
 
 class CategoryRef(BaseModel):
@@ -148,5 +149,116 @@ class Facets(BaseModel):
     license_type: dict[str, int] = Field(description="Matches per license type")
 
 
-class SearchPage(Page[ModuleSummary]):
+class TextSegment(BaseModel):
+    """A piece of text to show as it is (as a text node, never as HTML); ``match``: a word
+    the query matched, to show marked (e.g. in a ``<mark>``)."""
+
+    text: str
+    match: bool
+
+
+class HighlightsOut(BaseModel):
+    """The matched words, server-side: each field is the text cut into segments, so a
+    page renders them as text with the matches marked and no markup ever comes from data.
+    Joining the segments' text gives the field back."""
+
+    name: list[TextSegment]
+    summary: list[TextSegment]
+    description: list[TextSegment] = Field(
+        description="Up to two fragments of the description around its matches, joined "
+        "by ' … '; empty when the description matched nothing"
+    )
+
+
+class SearchHit(ModuleSummary):
+    highlights: HighlightsOut
+
+
+class DidYouMeanOut(BaseModel):
+    query: str = Field(description="The query with misspelt words replaced: search it")
+    total: int = Field(description="What it finds, with the same filters")
+
+
+class CategoryCountOut(BaseModel):
+    id: int
+    slug: str
+    name: str
+    module_count: int = Field(description="Listed modules filed under it")
+
+
+class SuggestionsOut(BaseModel):
+    """What a search that found nothing offers instead."""
+
+    did_you_mean: DidYouMeanOut | None = Field(
+        description="Closest words of the listed modules' names and tags (trigram "
+        "similarity), offered only when they find something"
+    )
+    popular_categories: list[CategoryCountOut] = Field(
+        description="Categories with the most listed modules, most first (up to 5)"
+    )
+
+
+class SearchPage(Page[SearchHit]):
     facets: Facets
+    suggestions: SuggestionsOut | None = Field(
+        description="Set when nothing matched (total 0), else null"
+    )
+
+
+class ViewerActionsOut(BaseModel):
+    """What the page offers; each decided by the API."""
+
+    free_download: bool = Field(description="A free module with a release to download")
+    add_to_cart: bool
+    buy_now: bool = Field(description="Put it in the cart (if not there) and go to checkout")
+    start_trial: bool = Field(description="POST /modules/{slug}/trial")
+    download: bool = Field(
+        description="The viewer's license (or their own module) covers the latest release"
+    )
+    sign_in_required: bool = Field(
+        description="Anonymous: the purchase and trial actions offered need an account"
+    )
+    reason: NotForSale | None = Field(
+        description="Why no purchase is offered (module_is_free, own_module, "
+        "already_licensed, not_for_sale, checkout_pending, mixed_currencies)"
+    )
+
+
+class OwnedLicenseOut(BaseModel):
+    """The viewer's live license of the module ("you own this")."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    license_id: int = Field(validation_alias="id")
+    license_type: str
+    status: str
+    expires_at: datetime | None
+
+
+class PendingOrderRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    order_number: str
+    expires_at: datetime | None
+
+
+class TrialOut(BaseModel):
+    offered: bool
+    days: int | None
+    used: bool = Field(description="The viewer has had this module's trial (one per buyer)")
+
+
+class ModuleViewerOut(BaseModel):
+    """A module's page as this viewer (anonymous, or the credential's account) may use it."""
+
+    module_id: int
+    slug: str
+    signed_in: bool
+    actions: ViewerActionsOut
+    owned: OwnedLicenseOut | None
+    cart_item_id: int | None = Field(description="The cart line holding it (DELETE /cart/{id})")
+    pending_order: PendingOrderRef | None = Field(
+        description="An order of the viewer holding it that waits for its payment"
+    )
+    trial: TrialOut

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from api.schemas import Flag, InCurrency, Money, MultiLine, SingleLine, Strict
-from domain.checkout import Gateway
+from domain.checkout import Gateway, OrderNextStep
 from services.orders import OrderView
 
 PaymentMethod = Annotated[
@@ -75,6 +75,17 @@ class PaymentOut(BaseModel):
     next_action: NextAction | None = None
 
 
+class OrderLicenseOut(BaseModel):
+    """A license the order issued (its key: GET /licenses, by its owner)."""
+
+    id: int
+    module_id: int
+    module_slug: str
+    license_type: str
+    status: str
+    expires_at: datetime | None
+
+
 class OrderOut(InCurrency):
     id: int
     order_number: str
@@ -96,7 +107,17 @@ class OrderOut(InCurrency):
     expires_at: datetime | None
     refunded_at: datetime | None
     license_ids: list[int]
+    licenses: list[OrderLicenseOut] = Field(description="The licenses issued, one per line")
     invoice_url: str | None
+    failure_reason: str | None = Field(description="failure_code in words, for people")
+    settled: bool = Field(
+        description="completed, failed, expired or refunded: the checkout is over (stop polling)"
+    )
+    next_step: OrderNextStep = Field(
+        description="confirm_payment: approve payment.next_action (open its url, or use "
+        "its client_secret with Stripe.js), then POST /checkout/confirm; wait: poll this "
+        "order; check_out_again: nothing charged, the cart is as it was; none: settled"
+    )
 
 
 class CheckoutOut(BaseModel):
@@ -109,6 +130,7 @@ def order_out(view: OrderView) -> OrderOut:
     """An order as the checkout and order endpoints answer it."""
     order = view.order
     next_action = order.payment_next_action
+    slugs = {item.get("module_id"): item.get("module_slug", "") for item in order.items}
     return OrderOut(
         id=order.id,
         order_number=order.order_number,
@@ -135,7 +157,21 @@ def order_out(view: OrderView) -> OrderOut:
         expires_at=order.expires_at,
         refunded_at=order.refunded_at,
         license_ids=view.license_ids,
+        licenses=[
+            OrderLicenseOut(
+                id=row.id,
+                module_id=row.module_id,
+                module_slug=slugs.get(row.module_id, ""),
+                license_type=row.license_type,
+                status=row.status,
+                expires_at=row.expires_at,
+            )
+            for row in view.licenses
+        ],
         invoice_url=(
             f"/api/v1/marketplace/orders/{order.id}/invoice" if view.has_invoice else None
         ),
+        failure_reason=view.failure_reason,
+        settled=view.settled,
+        next_step=view.next_step,
     )

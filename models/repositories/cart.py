@@ -51,5 +51,13 @@ async def user_licenses(session: AsyncSession, user_id: int, module_id: int) -> 
     return list(rows.scalars())
 
 
-async def clear(session: AsyncSession, user_id: int) -> None:
-    await session.execute(delete(CartItem).where(CartItem.user_id == user_id))
+async def remove_modules(session: AsyncSession, user_id: int, module_ids: list[int]) -> int:
+    """Drop the lines of these modules (those an order paid for); others stay."""
+    if not module_ids:
+        return 0
+    result = await session.execute(
+        delete(CartItem)
+        .where(CartItem.user_id == user_id, CartItem.module_id.in_(module_ids))
+        .returning(CartItem.id)
+    )
+    return len(result.all())

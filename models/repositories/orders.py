@@ -4,7 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,28 @@ async def by_number(session: AsyncSession, order_number: str) -> Order | None:
 async def by_checkout_key(session: AsyncSession, user_id: int, key: str) -> Order | None:
     rows = await session.execute(
         select(Order).where(Order.user_id == user_id, Order.checkout_key == key)
+    )
+    return rows.scalar_one_or_none()
+
+
+async def pending_with_modules(
+    session: AsyncSession, user_id: int, module_ids: list[int], expiring_after: datetime
+) -> Order | None:
+    """The buyer's newest purchase still waiting for its payment, expiring after
+    ``expiring_after``, that holds a line of any of these modules."""
+    if not module_ids:
+        return None
+    rows = await session.execute(
+        select(Order)
+        .where(
+            Order.user_id == user_id,
+            Order.kind == "purchase",
+            Order.status == "pending",
+            Order.expires_at > expiring_after,
+            or_(*(Order.items.contains([{"module_id": m}]) for m in module_ids)),
+        )
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(1)
     )
     return rows.scalar_one_or_none()
 

@@ -114,3 +114,98 @@ async def search_modules(
     )
     result.ids = list(page.scalars())
     return result
+
+
+# --- highlights -------------------------------------------------------------------------
+
+MARK_START, MARK_END = "\x01", "\x02"
+"""What ts_headline puts around a matched word. Neither can be in the text it marks: they
+are removed from the text first (stored text refuses control characters anyway)."""
+
+_NAME_OPTIONS = f"StartSel={MARK_START}, StopSel={MARK_END}, HighlightAll=true"
+_SNIPPET_OPTIONS = (
+    f"StartSel={MARK_START}, StopSel={MARK_END}, MaxFragments=2, MaxWords=20, MinWords=8, "
+    'FragmentDelimiter=" … "'
+)
+
+
+def _headline(config: ColumnElement[Any], column: Any, query: Any, options: str) -> Any:
+    clean = func.translate(func.coalesce(column, ""), MARK_START + MARK_END, "")
+    return func.ts_headline(config, clean, query, bindparam(None, options, unique=True))
+
+
+async def highlights(session: AsyncSession, ids: list[int], text: str) -> dict[int, dict[str, str]]:
+    """The name, summary and a description snippet of each module in ``ids``, with the
+    words ``text`` matched between ``MARK_START`` and ``MARK_END``, as the search matched
+    them (prefixes, stems). The snippet is empty when the description matched nothing."""
+    if not ids:
+        return {}
+    query = text_query(text)
+    rows = await session.execute(
+        select(
+            MarketplaceModule.id,
+            _headline(_SIMPLE, MarketplaceModule.display_name, query, _NAME_OPTIONS),
+            _headline(_ENGLISH, MarketplaceModule.short_description, query, _NAME_OPTIONS),
+            _headline(_ENGLISH, MarketplaceModule.description, query, _SNIPPET_OPTIONS),
+        ).where(MarketplaceModule.id.in_(ids))
+    )
+    return {
+        module_id: {
+            "name": name,
+            "summary": summary,
+            "description": snippet if MARK_START in snippet else "",
+        }
+        for module_id, name, summary, snippet in rows
+    }
+
+
+# --- suggestions for an empty result ----------------------------------------------------
+
+
+async def vocabulary(session: AsyncSession, *, min_length: int, max_length: int) -> list[str]:
+    """The distinct words (lower case) of the listed modules' names and tags, of
+    ``min_length`` to ``max_length`` characters: what a misspelt query word may mean."""
+    names = (
+        select(
+            func.unnest(
+                func.regexp_split_to_array(
+                    func.lower(MarketplaceModule.display_name), r"[^[:alnum:]]+"
+                )
+            ).label("word")
+        )
+        .select_from(MarketplaceModule)
+        .join(Publisher, Publisher.id == MarketplaceModule.publisher_id)
+        .where(*listed())
+    )
+    tags = (
+        select(func.lower(func.jsonb_array_elements_text(MarketplaceModule.tags)).label("word"))
+        .select_from(MarketplaceModule)
+        .join(Publisher, Publisher.id == MarketplaceModule.publisher_id)
+        .where(*listed(), func.jsonb_typeof(MarketplaceModule.tags) == "array")
+    )
+    words = names.union(tags).subquery()
+    length = func.char_length(words.c.word)
+    rows = await session.execute(
+        select(words.c.word)
+        .where(length >= min_length, length <= max_length)
+        .order_by(words.c.word)
+    )
+    return list(rows.scalars())
+
+
+async def popular_categories(
+    session: AsyncSession, *, limit: int
+) -> list[tuple[MarketplaceCategory, int]]:
+    """Active categories holding the most listed modules (filed directly under them)."""
+    count = func.count(MarketplaceModule.id)
+    rows = await session.execute(
+        select(MarketplaceCategory, count)
+        .select_from(MarketplaceModule)
+        .join(Publisher, Publisher.id == MarketplaceModule.publisher_id)
+        .join(MarketplaceCategory, MarketplaceCategory.id == MarketplaceModule.category_id)
+        .where(*listed(), MarketplaceCategory.is_active)
+        .group_by(MarketplaceCategory.id)
+        .order_by(count.desc(), MarketplaceCategory.name, MarketplaceCategory.id)
+        .limit(limit)
+    )
+    return [(category, n) for category, n in rows.all()]
