@@ -15,8 +15,9 @@ const session = useSession(pinia)
 
 // A call made with a session answered 401: the session ended (expired, signed out
 // elsewhere, password changed). Sign in again and come back here.
-whenUnauthenticated(() => {
+whenUnauthenticated(async () => {
   session.signOut()
+  await router.isReady()
   const here = router.currentRoute.value
   if (here.name !== 'signin') {
     void router.push({ name: 'signin', query: { next: safeNext(here.fullPath), expired: '1' } })

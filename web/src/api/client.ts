@@ -8,10 +8,10 @@ import { ApiUnreachable, errorFromBody } from './errors'
 
 export type Schemas = components['schemas']
 
-let onUnauthenticated: (() => void) | null = null
+let onUnauthenticated: (() => unknown) | null = null
 
 /** What to do when a call made with a session is answered 401 (the session ended). */
-export function whenUnauthenticated(handler: () => void): void {
+export function whenUnauthenticated(handler: () => unknown): void {
   onUnauthenticated = handler
 }
 
@@ -24,7 +24,7 @@ const auth: Middleware = {
     return request
   },
   onResponse({ request, response }) {
-    if (response.status === 401 && request.headers.has('Authorization')) onUnauthenticated?.()
+    if (response.status === 401 && request.headers.has('Authorization')) void onUnauthenticated?.()
     return response
   },
 }

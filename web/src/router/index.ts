@@ -45,6 +45,6 @@ export function safeNext(next: unknown): string {
   if (typeof value !== 'string' || !/^\/(?![/\\])/.test(value)) {
     return '/marketplace'
   }
-  if (value.startsWith('/signin') || value.startsWith('/register')) return '/marketplace'
+  if (/^\/(signin|register|signout)(?![\w-])/.test(value)) return '/marketplace'
   return value
 }
