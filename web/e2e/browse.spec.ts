@@ -104,3 +104,24 @@ test('an invalid filter value shows the API\'s reason in words', async ({ page, 
   await page.goto('/marketplace?fastvue_version=not-a-version')
   await expect(page.getByRole('alert')).toContainText('fastvue_version')
 })
+
+test('the first page needs at most 200 kB of JavaScript (gzip), its pages loaded lazily', async ({ page }) => {
+  const { gzipSync } = await import('node:zlib')
+  const scripts: { path: string; size: Promise<number> }[] = []
+  page.on('response', (response) => {
+    if (response.request().resourceType() === 'script') {
+      scripts.push({
+        path: new URL(response.url()).pathname,
+        size: response.body().then((body) => gzipSync(body).length),
+      })
+    }
+  })
+  await page.goto('/marketplace')
+  await expect(page.getByRole('article').first()).toBeVisible()
+  await page.waitForLoadState('load')
+  const total = (await Promise.all(scripts.map((script) => script.size))).reduce((a, b) => a + b, 0)
+  expect(total).toBeLessThanOrEqual(200 * 1024)
+  const paths = scripts.map((script) => script.path)
+  expect(paths.some((path) => /\/assets\/BrowseView-[\w-]+\.js$/.test(path))).toBe(true)
+  expect(paths.some((path) => /SignInView|RegisterView/.test(path)), 'other pages load when visited').toBe(false)
+})
