@@ -14,7 +14,10 @@ from integrations.temporal.front_door import TemporalConnector
 from models.db import make_engine
 from settings import Settings
 
-INDEX = b'<!doctype html><html><body><div id="app"></div><script type="module" src="/assets/index-abc123.js"></script></body></html>'
+INDEX = (
+    b'<!doctype html><html><body><div id="app"></div>'
+    b'<script type="module" src="/assets/index-abc123.js"></script></body></html>'
+)
 ASSET = b"console.log('storefront')"
 
 
@@ -42,7 +45,6 @@ def built(tmp_path) -> Path:
     (dist / "assets" / "index-abc123.js").write_bytes(ASSET)
     (tmp_path / "secret.txt").write_text("outside the assets folder")
     return dist
-
 
 
 PAGES = [
