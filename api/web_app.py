@@ -13,11 +13,12 @@ Without a built app (pure API deployments, tests) the API works as before; a pag
 then answers 503 ``web_app_not_built`` saying how to build it.
 """
 
+import re
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
-from starlette.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from api.security_headers import APP_POLICY
 
@@ -34,21 +35,22 @@ NOT_BUILT = {
 }
 
 
-class ImmutableAssets(StaticFiles):
-    """Vite's hashed output: a file's name changes whenever its content does."""
-
-    def file_response(self, *args: object, **kwargs: object) -> Response:
-        response = super().file_response(*args, **kwargs)  # type: ignore[arg-type]
-        response.headers["Cache-Control"] = ASSETS_CACHE
-        return response
+ASSET_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}")
+"""What Vite names its output: no separator, no leading dot, so never outside assets/."""
 
 
 def install_web_app(app: FastAPI, dist: Path) -> None:
     """Routes for the storefront; call after the API's routers (theirs come first)."""
     index = dist / "index.html"
     built = index.is_file()
-    if built and (dist / "assets").is_dir():
-        app.mount("/assets", ImmutableAssets(directory=dist / "assets"), name="assets")
+    assets = dist / "assets"
+
+    async def asset(name: str) -> Response:
+        """Vite's hashed output: a file's name changes whenever its content does."""
+        path = assets / name
+        if not built or not ASSET_NAME.fullmatch(name) or ".." in name or not path.is_file():
+            raise HTTPException(404)
+        return FileResponse(path, headers={"Cache-Control": ASSETS_CACHE})
 
     async def page(request: Request) -> Response:
         if not built:
@@ -63,6 +65,7 @@ def install_web_app(app: FastAPI, dist: Path) -> None:
         return RedirectResponse("/marketplace", status_code=302)
 
     methods = ["GET", "HEAD"]
+    app.add_api_route("/assets/{name}", asset, methods=methods, include_in_schema=False)
     app.add_api_route("/", home, methods=methods, include_in_schema=False)
     for section in PAGE_PREFIXES:
         app.add_api_route(f"/{section}", page, methods=methods, include_in_schema=False)
