@@ -3,12 +3,23 @@
 #   marketplace api     HTTP edge (default)
 #   marketplace worker  Temporal worker
 #   marketplace migrate Alembic upgrade, one-shot
+# The storefront (web/) is built in a Node stage of its own; only its output (web/dist)
+# goes into the image, which the API serves on its own origin.
+
+FROM node:20-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    MARKETPLACE_WEB_DIST_DIR=/app/web/dist
 
 WORKDIR /app
 
@@ -27,6 +38,7 @@ RUN pip install --require-hashes --only-binary :all: -r requirements.lock
 # .dockerignore keeps virtualenvs, local data, caches and .env out of the image.
 # The project itself adds no dependency: everything came from the lock.
 COPY . .
+COPY --from=web /web/dist ./web/dist
 RUN pip install --no-deps . ./clients/fastvue_license \
  && groupadd --system --gid 10001 marketplace \
  && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home marketplace \

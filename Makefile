@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --no-emit-package pip \
 	--no-config --index-url https://pypi.org/simple --custom-compile-command "make lock"
 
-.PHONY: install run test record-histories compose-check lint lock clean
+.PHONY: install run test test-web web node-check chromium record-histories compose-check lint lock clean
 
 # The reference license client (clients/fastvue_license) is its own package; `marketplace
 # license check` and the tests use it, its dependencies are ours too (so in the locks).
@@ -37,7 +37,29 @@ lock:
 		-c requirements-test.lock -o requirements.lock
 	rm -rf .lock-venv
 
-run: install
+# The storefront (web/, Vue 3 + Vite): Node.js 20+. `npm ci` when the lock changed, a
+# `vite build` into web/dist (which the API serves) when a source changed; the stamp
+# keeps an unchanged tree from rebuilding.
+WEB_DEPS := web/node_modules/.installed
+WEB_STAMP := web/dist/.built
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
+	web/vite.config.ts web/tsconfig.json web/package.json
+
+node-check:
+	@command -v node >/dev/null && node -e 'process.exit(Number(+process.versions.node.split(".")[0] < 20))' || \
+		{ echo "Node.js 20 or newer is needed for the storefront (web/): https://nodejs.org"; exit 1; }
+
+$(WEB_DEPS): web/package-lock.json | node-check
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB_STAMP): $(WEB_DEPS) $(WEB_SOURCES)
+	cd web && npm run build
+	touch $@
+
+web: $(WEB_STAMP)
+
+run: install web
 	$(BIN)/marketplace dev
 
 compose-check:
@@ -52,8 +74,24 @@ compose-check:
 # TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 2
 
-test: install compose-check
+test: install compose-check web
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	$(MAKE) test-web
+
+# Debian's Chromium for the browser tests (never `npx playwright install`, which downloads
+# a browser build); MARKETPLACE_CHROMIUM names another binary.
+chromium:
+	@[ -x "$${MARKETPLACE_CHROMIUM:-/usr/bin/chromium}" ] || { \
+		[ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null || \
+		{ echo "Chromium is needed for the browser tests (apt-get install chromium)"; exit 1; }; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# The storefront's tests: Vitest (units and components), then Playwright in Chromium
+# against one `marketplace dev` it starts on free ports (web/e2e/global-setup.ts).
+test-web: install web chromium
+	cd web && npm run test:unit
+	cd web && MARKETPLACE_PYTHON=$(abspath $(BIN))/python MARKETPLACE_E2E_SKIP_BUILD=1 \
+		npx playwright test
 
 # Record the workflow histories the replay test replays (tests/histories/) from real runs of
 # the current code; ONLY=checkout records only the matching cases (README, "Changing a
@@ -76,4 +114,4 @@ lint: install
 	$(BIN)/bandit -c pyproject.toml -q -ll -r $(BANDIT_PATHS)
 
 clean:
-	rm -rf $(VENV) .lock-venv .pytest_cache
+	rm -rf $(VENV) .lock-venv .pytest_cache web/node_modules web/dist artifacts

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         "believed, and then only up to the right-most address that is not a trusted proxy. "
         "Empty: no forwarded header is believed, the peer address is the client",
     )
+    web_dist_dir: Path = Field(
+        default=Path(__file__).resolve().parent / "web" / "dist",
+        description="the built storefront (vite build of web/); served on the API's origin "
+        "when it holds an index.html",
+    )
     max_request_body_bytes: int = Field(
         default=1024 * 1024, description="cap on JSON and form bodies (uploads have their own)"
     )

@@ -41,6 +41,7 @@ from api.routers import (
     webhooks,
 )
 from api.security_headers import SecurityHeadersMiddleware
+from api.web_app import install_web_app
 from integrations.rate_limit import RateLimiter
 from integrations.temporal.front_door import TemporalConnector, TemporalFrontDoor
 from integrations.wiring import Adapters, build_adapters
@@ -128,4 +129,5 @@ def create_app(
         platform_settings.router,
     ):
         app.include_router(router)
+    install_web_app(app, settings.web_dist_dir)
     return app

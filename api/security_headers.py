@@ -25,6 +25,15 @@ HTML_POLICY = (
 """The Swagger UI and ReDoc pages (``/docs``, ``/redoc``): their bundles come from the CDN
 FastAPI names and start with an inline script, ReDoc adds its fonts and a search worker;
 nothing else may load."""
+APP_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data: https:; font-src 'self'; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+"""The storefront's ``index.html`` (api/web_app.py sets it on that answer): scripts and
+styles only from this origin, never inline, so a stored ``<script>`` or ``onerror=`` that
+got past the sanitizer still cannot run; images may come from any HTTPS host (module icons
+and screenshots are URLs their publishers give)."""
 HSTS = "max-age=31536000; includeSubDomains"
 
 

@@ -151,7 +151,13 @@ def dev() -> None:
         base = f"http://{settings.api_host}:{settings.api_port}"
         typer.echo(
             f"\nFastVue Marketplace is running\n"
-            f"  API           {base}\n"
+            f"  Storefront    {base}/marketplace"
+            + (
+                ""
+                if (settings.web_dist_dir / "index.html").is_file()
+                else "  (not built: make run)"
+            )
+            + f"\n  API           {base}\n"
             f"  OpenAPI docs  {base}/docs\n"
             f"  Temporal UI   "
             + (

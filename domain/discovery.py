@@ -50,6 +50,7 @@ class ModuleFilters:
     tags: tuple[str, ...] = ()  # all of them
     publisher_slug: str | None = None
     min_rating: Decimal | None = None
+    verified_publisher: bool | None = None  # True: verified publishers only
 
 
 def can_view_by_slug(

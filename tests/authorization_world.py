@@ -817,7 +817,8 @@ def url_of(
         review = world.answered
     elif path.endswith("/restore"):
         review = world.hidden_review
-    return path.format(
+    return path.replace("{rest:path}", "some/page").format(
+        name="app-test.js",
         module_id=(featured or (world.pending if decided else world.draft)).id,
         category_id=world.category.id,
         token_id=world.token_id,

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -28,6 +29,9 @@ from tests import factories
 from tests.services import fresh_database, postgres_server, traversable_tmpdir, unique_name
 
 JWT_SECRET = "test-only-" + uuid.uuid4().hex
+WEB_DIST = Path(__file__).parent / "web_dist"
+"""A stand-in for the built storefront (web/dist), so the app's page routes answer the same
+whether or not web/ was built on this machine."""
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -211,6 +215,7 @@ async def shared_app(engine, temporal_dev, tmp_path_factory):
         data_dir=tmp_path_factory.mktemp("shared") / "data",
         jwt_secret=JWT_SECRET,
         temporal_task_queue=f"test-{uuid.uuid4().hex}",
+        web_dist_dir=WEB_DIST,
     )
     return create_app(settings, engine, TemporalConnector.of(temporal_dev.client))
 

@@ -76,10 +76,29 @@ from tests.authorization_world import (
     cells,
 )
 
+OK302 = Outcome(302)  # / to /marketplace
+PAGE = OK200  # the storefront's index.html, the same static file for everyone
+
 # fmt: off
 MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]] = {
     # endpoint                                        anonymous consumer other    owner   admin
     ("GET",    "/openapi.json"):                      (OK200,  OK200,  OK200,  OK200,  OK200),
+    # the storefront (api/web_app.py): a static app shell; what it shows, the API decides
+    ("GET",    "/"):                                  (OK302,  OK302,  OK302,  OK302,  OK302),
+    ("GET",    "/assets/{name}"):                     (OK200,  OK200,  OK200,  OK200,  OK200),
+    ("GET",    "/marketplace"):                       (PAGE,   PAGE,   PAGE,   PAGE,   PAGE),
+    ("GET",    "/marketplace/{rest:path}"):           (PAGE,   PAGE,   PAGE,   PAGE,   PAGE),
+    ("GET",    "/account"):                           (PAGE,   PAGE,   PAGE,   PAGE,   PAGE),
+    ("GET",    "/account/{rest:path}"):               (PAGE,   PAGE,   PAGE,   PAGE,   PAGE),
+    ("GET",    "/publisher"):                         (PAGE,   PAGE,   PAGE,   PAGE,   PAGE),
+    ("GET",    "/publisher/{rest:path}"):             (PAGE,   PAGE,   PAGE,   PAGE,   PAGE),
+    ("GET",    "/admin"):                             (PAGE,   PAGE,   PAGE,   PAGE,   PAGE),
+    ("GET",    "/admin/{rest:path}"):                 (PAGE,   PAGE,   PAGE,   PAGE,   PAGE),
+    ("GET",    "/signin"):                            (PAGE,   PAGE,   PAGE,   PAGE,   PAGE),
+    ("GET",    "/register"):                          (PAGE,   PAGE,   PAGE,   PAGE,   PAGE),
+    ("GET",    "/signout"):                           (PAGE,   PAGE,   PAGE,   PAGE,   PAGE),
+    ("GET",    "/verify-email"):                      (PAGE,   PAGE,   PAGE,   PAGE,   PAGE),
+    ("GET",    "/reset-password"):                    (PAGE,   PAGE,   PAGE,   PAGE,   PAGE),
     ("GET",    "/docs"):                              (OK200,  OK200,  OK200,  OK200,  OK200),
     ("GET",    "/docs/oauth2-redirect"):              (OK200,  OK200,  OK200,  OK200,  OK200),
     ("GET",    "/redoc"):                             (OK200,  OK200,  OK200,  OK200,  OK200),

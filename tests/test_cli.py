@@ -298,6 +298,7 @@ def test_dev_runs_everything_embedded_stops_on_ctrl_c_and_reuses_its_data(outsid
         monkeypatch.delenv(name, raising=False)
     first = _run_dev_once(env, api_port, _register)
     assert f"http://127.0.0.1:{api_port}/docs" in first
+    assert f"Storefront    http://127.0.0.1:{api_port}/marketplace" in first
     assert f"http://127.0.0.1:{env['MARKETPLACE_TEMPORAL_UI_PORT']}" in first
     data = outside_tmp / "data"
     assert (data / "postgres").is_dir() and (data / "temporal" / "temporal.db").is_file()

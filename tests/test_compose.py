@@ -208,3 +208,20 @@ def test_with_the_compose_secrets_set_the_app_generates_nothing_into_its_volume(
     wiring.keyring_from(settings)
     wiring.license_keyring_from(settings)
     assert not any(tmp_path.iterdir())
+
+
+def test_the_image_builds_the_storefront_and_the_api_serves_it():
+    """The Node stage builds web/dist from the locked dependencies; the final image holds
+    only that output, where the API (MARKETPLACE_WEB_DIST_DIR) looks for it."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM (\S+)(?: AS (\w+))?$", dockerfile, re.MULTILINE)
+    assert stages[0] == ("node:20-slim", "web") and stages[-1][0].startswith("python:")
+    web_stage = dockerfile.split("FROM python:")[0]
+    assert "COPY web/package.json web/package-lock.json ./" in web_stage
+    assert "RUN npm ci" in web_stage and "RUN npm run build" in web_stage
+    final = dockerfile.split("FROM python:")[1]
+    assert "COPY --from=web /web/dist ./web/dist" in final
+    assert "WORKDIR /app" in final and "MARKETPLACE_WEB_DIST_DIR=/app/web/dist" in final
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert {"web/node_modules", "web/dist", "artifacts"} <= set(ignored)
+    assert "MARKETPLACE_WEB_DIST_DIR" not in APP_ENV, "compose serves what the image holds"

@@ -384,6 +384,19 @@ async def test_publisher_filter(api, make, db, publisher):
     assert body["items"][0]["publisher"]["slug"] == publisher.slug
 
 
+async def test_verified_publisher_filter(api, make, db, publisher):
+    _, vouched = await make.publisher()
+    vouched.verified = True
+    checked, unchecked = module(vouched), module(publisher)
+    await save(db, vouched, checked, unchecked)
+    only_verified = slugs(await get(api, MODULES, verified_publisher="true", limit=100))
+    assert checked.slug in only_verified and unchecked.slug not in only_verified
+    others = slugs(await get(api, MODULES, verified_publisher="false", limit=100))
+    assert unchecked.slug in others and checked.slug not in others
+    body = await get(api, MODULES, verified_publisher="true", publisher=vouched.slug)
+    assert body["items"][0]["publisher"]["verified"] is True
+
+
 async def test_minimum_rating_leaves_out_lower_and_unrated_modules(api, db, publisher):
     great = module(publisher, rating_average=Decimal("4.50"), rating_count=10)
     fair = module(publisher, rating_average=Decimal("3.00"), rating_count=2)

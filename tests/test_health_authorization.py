@@ -32,7 +32,35 @@ async def check_html(r, w, role, env):
     assert r.headers["content-type"].startswith("text/html")
 
 
+async def check_page(r, w, role, env):
+    """The storefront's shell, the same for everyone, never cached without revalidation."""
+    assert r.headers["content-type"].startswith("text/html")
+    assert "test build" in r.text and r.headers["cache-control"] == "no-cache"
+    assert "script-src 'self';" in r.headers["content-security-policy"]
+
+
+async def check_asset(r, w, role, env):
+    assert "test build" in r.text
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
+async def check_home(r, w, role, env):
+    assert r.headers["location"] == "/marketplace"
+
+
+PAGES = [
+    ("GET", path)
+    for section in ("/marketplace", "/account", "/publisher", "/admin")
+    for path in (section, section + "/{rest:path}")
+] + [
+    ("GET", f"/{page}")
+    for page in ("signin", "register", "signout", "verify-email", "reset-password")
+]
+
 CHECKS: dict[tuple[str, str], Check] = {
+    ("GET", "/"): check_home,
+    ("GET", "/assets/{name}"): check_asset,
+    **dict.fromkeys(PAGES, check_page),
     ("GET", "/openapi.json"): check_openapi,
     ("GET", "/docs"): check_html,
     ("GET", "/docs/oauth2-redirect"): check_html,

@@ -138,6 +138,10 @@ async def list_modules(
     tags: Annotated[list[Tag], Query(max_length=20, description="All must match")] = [],  # noqa: B006
     publisher: SlugQuery = None,
     min_rating: Annotated[Decimal | None, Query(ge=0, le=5, decimal_places=2)] = None,
+    verified_publisher: Annotated[
+        bool | None,
+        Query(description="true: modules of verified publishers only; false: of the others"),
+    ] = None,
     sort: Annotated[
         ModuleSort | None, Query(description="relevance needs q; the default without q")
     ] = None,
@@ -155,6 +159,7 @@ async def list_modules(
         tags=tuple(dict.fromkeys(tags)),
         publisher_slug=publisher,
         min_rating=min_rating,
+        verified_publisher=verified_publisher,
     )
     if min_price is not None and max_price is not None and min_price > max_price:
         raise _invalid("min_price", "min_price is above max_price")

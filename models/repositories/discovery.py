@@ -145,6 +145,8 @@ def _filters(filters: ModuleFilters) -> list[ColumnElement[bool]]:
         where.append(Publisher.slug == filters.publisher_slug)
     if filters.min_rating is not None:
         where.append(MarketplaceModule.rating_average >= filters.min_rating)
+    if filters.verified_publisher is not None:
+        where.append(Publisher.verified.is_(filters.verified_publisher))
     return where
 
 
