@@ -2,14 +2,13 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.body_limit import BodyLimitMiddleware
-from api.errors import ErrorBody, ValidationErrorBody, install_error_handlers
+from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.routers import (
     admin_payouts,
     admin_publishers,
@@ -45,11 +44,6 @@ from integrations.wiring import Adapters, build_adapters
 from models.db import make_sessionmaker
 from services.credentials import PasswordHashing
 from settings import Settings
-
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **{status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 503)},
-    422: {"model": ValidationErrorBody},
-}
 
 
 def create_app(
