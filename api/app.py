@@ -71,7 +71,9 @@ def create_app(
     app.state.settings = settings
     app.state.sessions = make_sessionmaker(engine)
     app.state.adapters = adapters or build_adapters(settings, app.state.sessions)
-    app.state.workflows = TemporalFrontDoor(temporal, settings.temporal_task_queue)
+    app.state.workflows = TemporalFrontDoor(
+        temporal, settings.temporal_task_queue, settings.workflow_answer_timeout
+    )
     app.state.rate_limiter = RateLimiter()
     app.state.passwords = PasswordHashing(settings.password_hash_concurrency)
     if settings.cors_origins:
