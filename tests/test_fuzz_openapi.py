@@ -27,6 +27,7 @@ gateways on (Stripe's signature is checked locally, PayPal's
 against the PayPal fake), so garbage deliveries go through their verification.
 """
 
+import functools
 import re
 import uuid
 from datetime import timedelta
@@ -214,8 +215,11 @@ def drawn_cases(operation, world: World) -> list:
     return cases
 
 
-def coverage_cases(operation) -> list:
-    """The operation's cases of schemathesis's coverage phase: a fixed list."""
+@functools.cache
+def coverage_cases(label: str) -> list:
+    """The operation's cases of schemathesis's coverage phase: a fixed list (made once per
+    process, each role taking its own share)."""
+    operation = next(operation for operation in OPERATIONS if operation.label == label)
     return list(
         CoverageGenerator(
             operation=operation,
@@ -230,7 +234,7 @@ def coverage_cases(operation) -> list:
 
 def cases_for(operation, role: str, world: World) -> list:
     share = list(ROLES).index(role)
-    return drawn_cases(operation, world) + coverage_cases(operation)[share :: len(ROLES)]
+    return drawn_cases(operation, world) + coverage_cases(operation.label)[share :: len(ROLES)]
 
 
 def wire_request(case, headers: dict[str, str]) -> dict[str, Any]:
