@@ -42,3 +42,25 @@ async def test_a_decision_no_worker_answers_is_a_503_not_a_hung_request(api, mak
     assert time.monotonic() - started < ANSWER_TIMEOUT.total_seconds() + 10
     stored = await make.reload(type(module), module.id)
     assert stored.status == ModuleStatus.PENDING, "nothing was decided"
+
+
+async def test_a_progress_no_worker_answers_is_a_503_in_time(api, make, temporal_dev):
+    """The review's live progress is a query: with no worker it waited Temporal's own 30 s,
+    then answered that Temporal was unreachable."""
+    owner, publisher = await make.publisher()
+    module = await make.module(publisher)
+    await make.version(module)
+    try:
+        submitted = await api.request(
+            "POST", f"/api/v1/publisher/modules/{module.id}/submit", as_user=owner
+        )
+        assert submitted.status_code == 202, submitted.text
+        started = time.monotonic()
+        response = await api.request(
+            "GET", f"/api/v1/publisher/modules/{module.id}/review", as_user=owner
+        )
+    finally:
+        await forget_workflow(temporal_dev.client, f"review-{module.slug}")
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "workflow_not_answering"
+    assert time.monotonic() - started < ANSWER_TIMEOUT.total_seconds() + 10

@@ -9,10 +9,10 @@ shape:
 - a workflow that is not running (never started, or finished) is ``None`` for queries,
   ``False`` for signals, and the caller's ``when_gone`` error (or ``None``) for updates;
 - Temporal itself unreachable or timing out is 503 ``workflow_service_unavailable``;
-- an update no worker answers within ``answer_timeout`` (the workers are down or stuck) is
-  503 ``workflow_not_answering``: the request ends instead of waiting for ever. The update
-  may still be applied when a worker comes back; sending it again is what a client does
-  after a 503, and the workflows answer a repeated decision or confirmation as such.
+- an update or query no worker answers within ``answer_timeout`` (the workers are down or
+  stuck) is 503 ``workflow_not_answering``: the request ends instead of waiting for ever
+  (an update) or for Temporal's own 30 s and a claim that Temporal is unreachable (a
+  query). The update may still be applied once a worker runs.
 """
 
 import asyncio
@@ -129,7 +129,8 @@ class TemporalFrontDoor:
         self.answer_timeout = answer_timeout
 
     async def _answer(self, call: Awaitable[T]) -> T:
-        """The workflow's answer to an update, waited for ``answer_timeout`` at most."""
+        """The workflow's answer to an update or query, waited for ``answer_timeout`` at
+        most."""
         try:
             return await asyncio.wait_for(call, self.answer_timeout.total_seconds())
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
@@ -253,11 +254,12 @@ class TemporalFrontDoor:
         """Ask a workflow (running or closed) where it stands; None when there is none."""
         handle = (await self.client()).get_workflow_handle(workflow_id)
         try:
-            answer: T = await handle.query(query, result_type=result_type)
-            return answer
+            return await self._answer(handle.query(query, result_type=result_type))
         except RPCError as error:
             if error.status in GONE:
                 return None
+            if error.status is RPCStatusCode.DEADLINE_EXCEEDED:
+                raise not_answering() from error
             raise unavailable() from error
 
     async def wait_closed(self, workflow_id: str, timeout: timedelta) -> bool:
