@@ -45,6 +45,7 @@ from pydantic import SecretStr
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
+from schemathesis.generation.coverage import GenerationSession
 from schemathesis.generation.drivers import CoverageGenerator
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.generation.overrides import Override
@@ -100,6 +101,18 @@ def not_a_server_error(ctx, response, case) -> bool | None:
     return schemathesis.checks.not_a_server_error(ctx, response, case)
 
 
+def unsupported_method(ctx, response, case) -> bool | None:
+    """schemathesis's check (an undeclared method is answered 405, with ``Allow``), less
+    one case of path overlap: ``DELETE /cart/add`` and ``GET .../payouts/runs`` are routed
+    to ``DELETE /cart/{item_id}`` and ``GET .../payouts/{payout_id}`` (the router matches a
+    path parameter on any segment) and refused there with that operation's documented 422
+    on the path parameter. schemathesis expects the routing of the OpenAPI document, where
+    a segment that does not fit the parameter's schema is no match."""
+    if response.status_code == 422 and b'"loc":["path",' in response.content:
+        return None
+    return schemathesis.checks.unsupported_method(ctx, response, case)
+
+
 CHECKS = [
     not_a_server_error,
     schemathesis.checks.status_code_conformance,
@@ -108,7 +121,7 @@ CHECKS = [
     schemathesis.checks.response_headers_conformance,
     schemathesis.checks.negative_data_rejection,
     schemathesis.checks.missing_required_header,
-    schemathesis.checks.unsupported_method,
+    unsupported_method,
 ]
 
 PAYPAL = {
@@ -229,6 +242,9 @@ def coverage_cases(label: str) -> list:
             auth_storage=None,
             override=Override(),
             feedback=FeedbackSources(),
+            # its own session: a shared one (the default) probes a path's undeclared methods
+            # only for the first of its operations this process happens to generate
+            session=GenerationSession(),
         )
     )
 
