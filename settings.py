@@ -262,6 +262,11 @@ class Settings(BaseSettings):
         description="activities one worker runs at once; keep it near the database pool",
     )
     worker_shutdown_grace: timedelta = timedelta(seconds=30)
+    workflow_answer_timeout: timedelta = Field(
+        default=timedelta(seconds=60),
+        description="how long a request waits for a workflow to answer (a review decision, a "
+        "checkout confirmation, a subscription cancel); past it 503 workflow_not_answering",
+    )
     activity_timeout: timedelta = Field(
         default=timedelta(seconds=60),
         description="how long one gateway or database step of a checkout, or one database "

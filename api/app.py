@@ -2,14 +2,13 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.body_limit import BodyLimitMiddleware
-from api.errors import ErrorBody, ValidationErrorBody, install_error_handlers
+from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.routers import (
     admin_accounts,
     admin_payouts,
@@ -49,11 +48,6 @@ from models.db import make_sessionmaker
 from services.credentials import PasswordHashing
 from settings import Settings
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **{status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 503)},
-    422: {"model": ValidationErrorBody},
-}
-
 
 def create_app(
     settings: Settings,
@@ -80,7 +74,9 @@ def create_app(
     app.state.settings = settings
     app.state.sessions = make_sessionmaker(engine)
     app.state.adapters = adapters or build_adapters(settings, app.state.sessions)
-    app.state.workflows = TemporalFrontDoor(temporal, settings.temporal_task_queue)
+    app.state.workflows = TemporalFrontDoor(
+        temporal, settings.temporal_task_queue, settings.workflow_answer_timeout
+    )
     app.state.rate_limiter = RateLimiter()
     app.state.passwords = PasswordHashing(settings.password_hash_concurrency)
     if settings.cors_origins:

@@ -71,6 +71,20 @@ class ValidationErrorBody(BaseModel):
     detail: list[Problem]
 
 
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **{status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409)},
+    413: {
+        "model": ErrorBody,
+        "description": "The request body is larger than the API takes (`max_request_body_bytes`"
+        ", for an upload `max_upload_bytes`): `error` is `payload_too_large` or "
+        "`upload_too_large`",
+    },
+    422: {"model": ValidationErrorBody},
+    503: {"model": ErrorBody},
+}
+"""What any operation may answer besides its own success: the app's ``responses=``. The body
+limit answers 413 before any route runs, so every operation may."""
+
 RATE_LIMITED: dict[int | str, dict[str, Any]] = {
     429: {
         "model": ErrorBody,

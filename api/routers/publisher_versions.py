@@ -37,7 +37,38 @@ VersionPath = Annotated[str, Path(pattern=VERSION_PATTERN)]
 MANIFEST_PEEK_BYTES = 64 * 1024
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=UploadAccepted)
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The package: a zip with its manifest",
+                        },
+                        "release_notes": {"type": "string", "maxLength": NOTES_MAX},
+                        "changelog": {"type": "string", "maxLength": NOTES_MAX},
+                    },
+                }
+            }
+        },
+    }
+}
+"""The upload's body, for the OpenAPI document: it is read by streaming (``receive_package``),
+not by a parameter the framework would document."""
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=UploadAccepted,
+    openapi_extra=UPLOAD_BODY,
+)
 async def upload_version(
     module_id: IdPath,
     request: Request,

@@ -46,14 +46,58 @@ async def _receive(
     return {"received": True, "duplicate": duplicate}
 
 
-@router.post("/stripe", response_model=None)
+def delivery(headers: tuple[str, ...], gateway: str) -> dict[str, Any]:
+    """A delivery as the OpenAPI document shows it: the gateway's event (JSON, read only
+    for its id, type and payment reference) and the headers that sign it. The body is read
+    raw (signatures cover its bytes), so the framework would document neither."""
+    return {
+        "parameters": [
+            {
+                "name": name,
+                "in": "header",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": f"Set by {gateway}",
+            }
+            for name in headers
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "description": f"A {gateway} event"}
+                }
+            },
+        },
+    }
+
+
+@router.post(
+    "/stripe",
+    response_model=None,
+    openapi_extra=delivery(("Stripe-Signature",), "Stripe"),
+)
 async def stripe_webhook(
     request: Request, session: SessionDep, gateways: GatewaysDep, temporal: WorkflowsDep
 ) -> dict[str, bool]:
     return await _receive(Gateway.STRIPE, request, session, gateways, temporal)
 
 
-@router.post("/paypal", response_model=None, responses=RATE_LIMITED | UNVERIFIABLE)
+@router.post(
+    "/paypal",
+    response_model=None,
+    responses=RATE_LIMITED | UNVERIFIABLE,
+    openapi_extra=delivery(
+        (
+            "PAYPAL-AUTH-ALGO",
+            "PAYPAL-CERT-URL",
+            "PAYPAL-TRANSMISSION-ID",
+            "PAYPAL-TRANSMISSION-SIG",
+            "PAYPAL-TRANSMISSION-TIME",
+        ),
+        "PayPal",
+    ),
+)
 async def paypal_webhook(
     request: Request,
     session: SessionDep,

@@ -9,10 +9,15 @@ shape:
   (``domain.decisions``), else 409;
 - a workflow that is not running (never started, or finished) is ``None`` for queries,
   ``False`` for signals, and the caller's ``when_gone`` error (or ``None``) for updates;
-- Temporal itself unreachable or timing out is 503 ``workflow_service_unavailable``.
+- Temporal itself unreachable or timing out is 503 ``workflow_service_unavailable``;
+- an update or query no worker answers within ``answer_timeout`` (the workers are down or
+  stuck) is 503 ``workflow_not_answering``: the request ends instead of waiting for ever
+  (an update) or for Temporal's own 30 s and a claim that Temporal is unreachable (a
+  query). The update may still be applied once a worker runs.
 """
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import Enum
@@ -25,6 +30,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import (
     SearchAttributePair,
@@ -43,6 +49,8 @@ T = TypeVar("T")
 CONNECT_TIMEOUT = 5.0
 NUDGE_TIMEOUT = 2.0
 """How long a caller waits for a best-effort schedule trigger (``nudge_schedule``)."""
+ANSWER_TIMEOUT = timedelta(seconds=60)
+"""How long a request waits for a workflow's answer to an update, by default."""
 GONE = (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
 """How Temporal answers a message to a workflow that does not run (any more)."""
 REFUSAL_KINDS = {
@@ -102,6 +110,12 @@ class TemporalConnector:
         return connector
 
 
+def not_answering() -> TemporalUnavailable:
+    return TemporalUnavailable(
+        "workflow_not_answering", "the workflow did not answer in time; try again shortly"
+    )
+
+
 def refusal(error: WorkflowUpdateFailedError) -> DomainError:
     """The workflow's own reason for refusing an update, as an API error."""
     cause = error.cause
@@ -112,9 +126,24 @@ def refusal(error: WorkflowUpdateFailedError) -> DomainError:
 
 
 class TemporalFrontDoor:
-    def __init__(self, connector: TemporalConnector, task_queue: str) -> None:
+    def __init__(
+        self,
+        connector: TemporalConnector,
+        task_queue: str,
+        answer_timeout: timedelta = ANSWER_TIMEOUT,
+    ) -> None:
         self.connector = connector
         self.task_queue = task_queue
+        self.answer_timeout = answer_timeout
+
+    async def _answer(self, call: Awaitable[T]) -> T:
+        """The workflow's answer to an update or query, waited for ``answer_timeout`` at
+        most."""
+        try:
+            return await asyncio.wait_for(call, self.answer_timeout.total_seconds())
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            # the client turns the cancelled wait into the latter
+            raise not_answering() from None
 
     async def client(self) -> Client:
         return await self.connector.client()
@@ -165,8 +194,9 @@ class TemporalFrontDoor:
         handle = (await self.client()).get_workflow_handle(workflow_id)
         args = [] if arg is None else [arg]
         try:
-            answer: T = await handle.execute_update(update, args=args, result_type=result_type)
-            return answer
+            return await self._answer(
+                handle.execute_update(update, args=args, result_type=result_type)
+            )
         except WorkflowUpdateFailedError as error:
             raise refusal(error) from error
         except RPCError as error:
@@ -198,11 +228,20 @@ class TemporalFrontDoor:
             id_reuse_policy=reuse,
             search_attributes=_attributes(module_slug),
         )
+        client = await self.client()
         try:
-            answer: T = await (await self.client()).execute_update_with_start_workflow(
-                update, update_arg, start_workflow_operation=start, result_type=result_type
+            return await self._answer(
+                client.execute_update_with_start_workflow(
+                    update, update_arg, start_workflow_operation=start, result_type=result_type
+                )
             )
-            return answer
+        except TemporalUnavailable:
+            # The call given up on leaves the start's outcome unread: read it, or asyncio
+            # logs "Future exception was never retrieved" (it is settled by now; should it
+            # not be, the wait cancels it).
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(start.workflow_handle(), 1)
+            raise
         except WorkflowUpdateFailedError as error:
             raise refusal(error) from error
         except RPCError as error:
@@ -223,11 +262,12 @@ class TemporalFrontDoor:
         """Ask a workflow (running or closed) where it stands; None when there is none."""
         handle = (await self.client()).get_workflow_handle(workflow_id)
         try:
-            answer: T = await handle.query(query, result_type=result_type)
-            return answer
+            return await self._answer(handle.query(query, result_type=result_type))
         except RPCError as error:
             if error.status in GONE:
                 return None
+            if error.status is RPCStatusCode.DEADLINE_EXCEEDED:
+                raise not_answering() from error
             raise unavailable() from error
 
     async def wait_closed(self, workflow_id: str, timeout: timedelta) -> bool:
