@@ -162,7 +162,8 @@ class CheckoutActivities:
 
     @activity.defn(name="checkout.cancel_payment")
     async def cancel_payment(self, order_id: int) -> PaymentView:
-        """Time is up: cancel at the gateway. If it was paid after all, that is returned."""
+        """Time is up, or the buyer gave up: cancel at the gateway. If it was paid after
+        all, that is returned."""
         async with self.sessions() as session:
             order = await self._order(session, order_id)
         if order.payment_intent_id is None:
@@ -172,8 +173,9 @@ class CheckoutActivities:
 
     @activity.defn(name="checkout.close_unpaid")
     async def close_unpaid(self, order_id: int, status: str, failure_code: str) -> None:
-        """End an order that will never be paid (declined, expired); its coupon use is
-        given back. Only a pending order moves, so a retry changes nothing."""
+        """End an order that will never be paid (declined, expired, cancelled by its buyer);
+        its coupon use is given back. Only a pending order moves, so a retry changes
+        nothing."""
         async with self.sessions.begin() as session:
             order = await self._order(session, order_id, lock=True)
             if order.status != OrderStatus.PENDING:

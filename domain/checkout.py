@@ -1,9 +1,10 @@
 """Orders, refunds and subscription billing periods: the rules, no I/O.
 
 An order moves ``pending`` → ``paid`` → ``completed``, or ends ``failed`` (declined, or
-fulfilment failed and was refunded) or ``expired`` (never confirmed); a completed order can
-become ``refunded``. Payment status follows the gateway: ``pending``, ``requires_action``,
-``processing``, ``succeeded``, ``declined``, ``canceled``, ``refunded``.
+fulfilment failed and was refunded), ``expired`` (never confirmed) or ``cancelled`` (its
+buyer gave the pending payment up); a completed order can become ``refunded``. Payment
+status follows the gateway: ``pending``, ``requires_action``, ``processing``,
+``succeeded``, ``declined``, ``canceled``, ``refunded``.
 """
 
 import calendar
@@ -27,6 +28,8 @@ class OrderStatus(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    """The buyer cancelled the pending payment: nothing was charged."""
     REFUNDED = "refunded"
 
 
@@ -160,6 +163,7 @@ FAILURE_REASONS = {
     "payment_declined": "The payment was declined.",
     "declined": "The payment was declined.",
     "order_closed": "The order was closed before it was paid.",
+    "cancelled_by_buyer": "You cancelled the payment; nothing was charged.",
     "checkout_unavailable": "Checkout could not start; nothing was charged.",
     "fulfilment_failed": "The payment went through but the licenses could not be issued, so "
     "the money was refunded.",
@@ -188,8 +192,18 @@ class OrderNextStep(StrEnum):
 
 
 SETTLED = frozenset(
-    {OrderStatus.COMPLETED, OrderStatus.FAILED, OrderStatus.EXPIRED, OrderStatus.REFUNDED}
+    {
+        OrderStatus.COMPLETED,
+        OrderStatus.FAILED,
+        OrderStatus.EXPIRED,
+        OrderStatus.CANCELLED,
+        OrderStatus.REFUNDED,
+    }
 )
+UNPAID_ENDS = (OrderStatus.FAILED, OrderStatus.EXPIRED, OrderStatus.CANCELLED)
+"""How an order ends without anything charged (or after an automatic refund)."""
+CANCELLED_BY_BUYER = "cancelled_by_buyer"
+"""The ``failure_code`` of an order whose buyer cancelled its pending payment."""
 
 
 def next_step(status: OrderStatus, kind: OrderKind, awaits_buyer: bool) -> OrderNextStep:
@@ -198,9 +212,38 @@ def next_step(status: OrderStatus, kind: OrderKind, awaits_buyer: bool) -> Order
         return OrderNextStep.CONFIRM_PAYMENT
     if status not in SETTLED:
         return OrderNextStep.WAIT
-    if status in (OrderStatus.FAILED, OrderStatus.EXPIRED) and kind is OrderKind.PURCHASE:
+    if status in UNPAID_ENDS and kind is OrderKind.PURCHASE:
         return OrderNextStep.CHECK_OUT_AGAIN
     return OrderNextStep.NONE
+
+
+def cancellable(status: OrderStatus, kind: OrderKind) -> bool:
+    """Whether the buyer may cancel the order's payment (``POST /orders/{id}/cancel``): a
+    purchase still waiting for it. A renewal is charged by its subscription, which is
+    cancelled instead."""
+    return status is OrderStatus.PENDING and kind is OrderKind.PURCHASE
+
+
+def check_cancel(status: OrderStatus, kind: OrderKind) -> bool:
+    """May the buyer cancel this order's payment now? True: ask its checkout; False: it
+    is cancelled already (a retried cancel changes nothing). Anything else is refused."""
+    if kind is not OrderKind.PURCHASE:
+        raise Conflict(
+            "order_not_cancellable",
+            "a renewal is charged by its subscription: cancel the subscription instead",
+        )
+    if status is OrderStatus.CANCELLED:
+        return False
+    if status in (OrderStatus.PAID, OrderStatus.COMPLETED, OrderStatus.REFUNDED):
+        raise Conflict(
+            "order_paid", "the order is paid: there is no payment to cancel (ask for a refund)"
+        )
+    if status is not OrderStatus.PENDING:
+        raise Conflict(
+            "order_not_pending",
+            f"the order is {status.value}: nothing was charged and there is nothing to cancel",
+        )
+    return True
 
 
 class CheckoutPending(Conflict):
@@ -212,7 +255,8 @@ class CheckoutPending(Conflict):
         super().__init__(
             "checkout_pending",
             f"order {order_number} is waiting for the payment of these modules: confirm "
-            f"it, or check out again once it has failed or expired (it waits{until})",
+            f"or cancel it, or check out again once it has failed or expired (it "
+            f"waits{until})",
         )
         self.order_id = order_id
         self.order_number = order_number
@@ -225,6 +269,8 @@ class CheckoutStage(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    """The buyer cancelled the payment (the ``cancel`` update)."""
 
 
 class PaymentView(BaseModel):

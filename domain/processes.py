@@ -62,6 +62,9 @@ class Checkout:
     TYPE = "Checkout"
     CONFIRM = "confirm"
     """Update: the buyer approved the payment."""
+    CANCEL = "cancel"
+    """Update: the buyer gave the pending payment up; answers once it is cancelled at the
+    gateway and the order closed, or refuses (``order_paid`` when the payment won)."""
     PAYMENT_CHANGED = "payment_changed"
     """Signal: a verified gateway webhook; the workflow reads the payment back."""
     PROGRESS = "progress"

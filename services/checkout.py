@@ -15,10 +15,12 @@ from domain.checkout import (
     CheckoutPending,
     CheckoutProgress,
     Gateway,
+    OrderKind,
     OrderStatus,
+    check_cancel,
     new_order_number,
 )
-from domain.errors import DomainError, ErrorKind, NotFound, Unauthenticated
+from domain.errors import Conflict, DomainError, ErrorKind, NotFound, Unauthenticated
 from domain.modules import LicenseType
 from domain.pricing import price_order
 from integrations.payments import GatewayError, WebhookRejected
@@ -76,6 +78,16 @@ async def confirm(workflows: TemporalFrontDoor, order_number: str) -> CheckoutPr
     return await workflows.update(
         processes.Checkout.workflow_id(order_number),
         processes.Checkout.CONFIRM,
+        result_type=CheckoutProgress,
+    )
+
+
+async def cancel(workflows: TemporalFrontDoor, order_number: str) -> CheckoutProgress | None:
+    """Ask the checkout to cancel its waiting payment; None when no checkout runs any
+    more. A refusal (``order_paid``, ``payment_not_ready``, ...) is raised as a 409."""
+    return await workflows.update(
+        processes.Checkout.workflow_id(order_number),
+        processes.Checkout.CANCEL,
         result_type=CheckoutProgress,
     )
 
@@ -234,6 +246,30 @@ async def confirm_order(
         await session.commit()
         await confirm(workflows, order.order_number)
         await session.refresh(order)
+    return await view(session, order)
+
+
+async def cancel_order(
+    session: AsyncSession, user_id: int, order_id: int, *, workflows: TemporalFrontDoor
+) -> OrderView:
+    """The buyer gives up the pending payment of their order: its checkout cancels it at
+    the gateway and closes the order ``cancelled`` (coupon use given back, cart as it
+    was), so they can check out again at once. Cancelling a cancelled order again changes
+    nothing; a paid one is ``order_paid``, also when the payment won a race with this
+    cancel. Only the buyer may: to anyone else the order does not exist."""
+    order = await orders.get(session, order_id)
+    if order is None or order.user_id != user_id:
+        raise NotFound("order_not_found", "no such order among yours")
+    if check_cancel(OrderStatus(order.status), OrderKind(order.kind)):
+        await session.commit()
+        answered = await cancel(workflows, order.order_number)
+        await session.refresh(order)
+        # None: its checkout ended meanwhile, and the order's status says how
+        if answered is None and check_cancel(OrderStatus(order.status), OrderKind(order.kind)):
+            raise Conflict(
+                "checkout_not_running",
+                "no checkout runs for this order any more; it blocks nothing after its expiry",
+            )
     return await view(session, order)
 
 

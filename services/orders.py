@@ -17,6 +17,7 @@ from domain.checkout import (
     OrderStatus,
     RefundInput,
     RefundRequest,
+    cancellable,
     check_refund_allowed,
     failure_reason,
     next_step,
@@ -62,6 +63,10 @@ class OrderView:
             OrderKind(self.order.kind),
             awaits_buyer=self.order.payment_next_action is not None,
         )
+
+    @property
+    def cancellable(self) -> bool:
+        return cancellable(OrderStatus(self.order.status), OrderKind(self.order.kind))
 
     @property
     def failure_reason(self) -> str | None:

@@ -55,7 +55,10 @@ whose license and billing row it issued. The list is one's own orders (an admin 
 the order, its invoice and a refund are its buyer's and any admin's, and as absent as an
 order that does not exist to everyone else. A refund is started, not done: its workflow
 (no worker) is seen started with who asked, then ended. Confirming is the buyer's alone; on
-the settled order it answers with the order and asks no workflow.
+the settled order it answers with the order and asks no workflow. Cancelling a pending
+payment is the buyer's alone too (an admin finds no such order among theirs); its cells
+act on the order as if its buyer had cancelled it before (``PREPARE``), so the buyer's
+cancel answers it unchanged and asks no workflow.
 
 Subscription endpoints act on the owner's subscription license (the one that order issued):
 seen, cancelled and resumed by its owner only, like any license. Cancel and resume are
@@ -1077,8 +1080,19 @@ async def fresh_order_number(sessions, world: World) -> None:
         await session.commit()
 
 
+async def cancelled_before(sessions, world: World) -> None:
+    """The owner's order as its buyer's cancel of a pending payment leaves it: a cancel
+    again changes nothing and no checkout workflow is asked (none runs here)."""
+    async with sessions() as session:
+        order = await session.get(Order, world.order.id)
+        order.status, order.failure_code = "cancelled", "cancelled_by_buyer"
+        order.paid_at, order.payment_status = None, "canceled"
+        await session.commit()
+
+
 PREPARE: dict[tuple[str, str], Callable[[async_sessionmaker, World], Awaitable[None]]] = {
     ("POST", ORD + "/{order_id}/refund"): fresh_order_number,
+    ("POST", ORD + "/{order_id}/cancel"): cancelled_before,
 }
 """What a cell changes in its savepoint before the call, for effects outside the database."""
 

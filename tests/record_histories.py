@@ -25,9 +25,10 @@ from domain import processes
 from domain.checkout import SubscriptionInput, SubscriptionStatus, add_period
 from domain.modules import ModuleStatus, SubscriptionPeriod
 from domain.payouts import MonthlyPayoutsInput, Period
+from integrations.payments.local import LocalGateway
 from integrations.wiring import payout_options_from
 from tests import archives, test_checkout_e2e
-from tests.helpers import sample_listing, wait_until
+from tests.helpers import eventually, sample_listing, wait_until
 from tests.history_recording import RECORDING, keep_history
 from tests.osv_fake import osv_fake
 from tests.payouts_fake import PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, STRIPE_KEY, PayoutsServer
@@ -55,6 +56,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Use 'content=:DeprecationWarning"),
 ]
 SEPTEMBER = Period(2025, 9)
+ORDERS = "/api/v1/marketplace/orders"
 
 
 @pytest.fixture
@@ -271,6 +273,44 @@ async def test_checkout_and_refund(committed_api, make_committed, worker, client
     await order_when(api, buyer, declined["order"]["id"], "failed")
     await client.get_workflow_handle(declined["workflow_id"]).result()
     await keep_history(client, declined["workflow_id"], "Checkout-declined")
+
+
+async def awaiting_buyer(api, buyer, order_id: int) -> dict:
+    async def waiting():
+        response = await api.request("GET", f"{ORDERS}/{order_id}", as_user=buyer)
+        body = response.json()
+        return body if body["payment"]["status"] == "requires_action" else None
+
+    body = await eventually(waiting)
+    assert body, f"order {order_id} never waited for the buyer"
+    return body
+
+
+async def test_checkout_cancelled(committed_api, make_committed, worker, client, shop, settings):
+    """The buyer cancels a payment waiting for confirmation; and a cancel that comes
+    after the payment went through at the gateway, which the payment wins."""
+    _, for_sale = shop
+    api = committed_api
+    buyer = await make_committed.user()
+    await fill_cart(api, buyer, await for_sale("21.00"))
+    left = await checkout(api, buyer, NEEDS_3DS)
+    await awaiting_buyer(api, buyer, left["order"]["id"])
+    cancelled = await api.request("POST", f"{ORDERS}/{left['order']['id']}/cancel", as_user=buyer)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    await client.get_workflow_handle(left["workflow_id"]).result()
+    await keep_history(client, left["workflow_id"], "Checkout-cancelled-by-buyer")
+
+    paid_first = await checkout(api, buyer, NEEDS_3DS)
+    waiting = await awaiting_buyer(api, buyer, paid_first["order"]["id"])
+    gateway = LocalGateway(settings.payments_dir, settings.public_base_url)
+    await gateway.confirm_payment(waiting["payment"]["payment_id"], "approved-at-the-bank")
+    too_late = await api.request(
+        "POST", f"{ORDERS}/{paid_first['order']['id']}/cancel", as_user=buyer
+    )
+    assert too_late.status_code == 409 and too_late.json()["error"] == "order_paid"
+    await order_when(api, buyer, paid_first["order"]["id"], "completed")
+    await client.get_workflow_handle(paid_first["workflow_id"]).result()
+    await keep_history(client, paid_first["workflow_id"], "Checkout-cancel-lost-to-payment")
 
 
 @pytest.fixture

@@ -191,11 +191,14 @@ MATRIX: dict[tuple[str, str], tuple[Outcome, Outcome, Outcome, Outcome, Outcome]
     ("POST",   CO):                                   (ANON,   EMPTY,  EMPTY,  OK202,  EMPTY),
     ("POST",   CO + "/confirm"):                      (ANON,   NOORD,  NOORD,  OK200,  NOORD),
     # orders: one's own list; {order_id} is the owner's completed order, which admins see
-    # (and refund) as well; a refund starts its workflow
+    # (and refund) as well; a refund starts its workflow. Cancelling a pending payment is
+    # the buyer's alone (admins too find no such order among theirs); the cell's order was
+    # cancelled before, so the owner's cancel answers it and asks no workflow
     ("GET",    ORD):                                  (ANON,   OK200,  OK200,  OK200,  OK200),
     ("GET",    ORD + "/{order_id}"):                  (ANON,   NOORD,  NOORD,  OK200,  OK200),
     ("GET",    ORD + "/{order_id}/invoice"):          (ANON,   NOORD,  NOORD,  OK200,  OK200),
     ("POST",   ORD + "/{order_id}/refund"):           (ANON,   NOORD,  NOORD,  OK202,  OK202),
+    ("POST",   ORD + "/{order_id}/cancel"):           (ANON,   NOORD,  NOORD,  OK200,  NOORD),
     # subscriptions: a trial of ``trial_offer`` is anyone's who signs in; {key} is the
     # owner's subscription license, its own like any license; cancel/resume by a worker
     ("POST",   D + "/modules/{slug}/trial"):          (ANON,   OK201,  OK201,  OK201,  OK201),

@@ -1,8 +1,8 @@
-"""Authorization matrix, checkout and orders: confirming, invoices, refunds: the effect of
-every allowed cell of these routes. The table (and every refused cell) is in
+"""Authorization matrix, checkout and orders: confirming, cancelling, invoices, refunds:
+the effect of every allowed cell of these routes. The table (and every refused cell) is in
 ``test_authorization_matrix``; the world the cells run in, built once for this module
 with each cell in a savepoint of it, in ``tests.authorization_world``. Beside
-test_checkout_e2e.py.
+test_checkout_e2e.py and test_checkout_cancel_e2e.py.
 """
 
 import contextlib
@@ -125,6 +125,24 @@ async def check_refund_started(r, w, role, env):
             await handle.terminate("test done")
 
 
+async def check_cancelled_again(r, w, role, env):
+    """The buyer's cancel of an order cancelled before answers it as it is: nothing
+    changes and no checkout workflow is asked."""
+    body = r.json()
+    assert body["id"] == w.order.id and body["status"] == "cancelled"
+    assert body["failure_code"] == "cancelled_by_buyer"
+    assert (body["settled"], body["next_step"], body["cancellable"]) == (
+        True,
+        "check_out_again",
+        False,
+    )
+    stored = await reload(env, Order, w.order.id)
+    assert (stored.status, stored.failure_code) == ("cancelled", "cancelled_by_buyer")
+    handle = env.temporal_client.get_workflow_handle(f"checkout-{w.order.order_number}")
+    with pytest.raises(RPCError):
+        await handle.describe()
+
+
 CHECKS: dict[tuple[str, str], Check] = {
     ("POST", CO): check_checkout_started,
     ("POST", CO + "/confirm"): check_confirmed,
@@ -132,6 +150,7 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("GET", ORD + "/{order_id}"): check_order_details,
     ("GET", ORD + "/{order_id}/invoice"): check_invoice,
     ("POST", ORD + "/{order_id}/refund"): check_refund_started,
+    ("POST", ORD + "/{order_id}/cancel"): check_cancelled_again,
 }
 
 

@@ -550,3 +550,108 @@ async def test_a_paypal_approval_webhook_captures_for_a_buyer_who_left(
     assert late.status_code == 200 and late.json()["duplicate"] is False
     assert len(paypal.requests_to("POST", captures)) == 1, "captured exactly once"
     assert await count(committed, License, License.user_id == buyer.id) == 1
+
+
+# --- the buyer cancels a pending payment ------------------------------------------------
+
+
+async def cancel(api, buyer, order_id: int):
+    return await api.request("POST", f"/api/v1/marketplace/orders/{order_id}/cancel", as_user=buyer)
+
+
+async def test_a_stripe_payment_left_at_3ds_is_cancelled_at_stripe_and_the_cart_checks_out_again(
+    committed_api, committed, emulator, buy, worker
+):
+    api = committed_api
+    buyer, started = await buy(
+        "18.00", gateway="stripe", payment_method=await emulator.card(NEEDS_3DS)
+    )
+    order_id, number = started["order"]["id"], started["order"]["order_number"]
+    pending = await awaiting_buyer(api, buyer, order_id)
+    intent_id = pending["payment"]["payment_id"]
+    client_secret = pending["payment"]["next_action"]["client_secret"]
+
+    cancelled = await cancel(api, buyer, order_id)
+
+    assert cancelled.status_code == 200, cancelled.text
+    body = cancelled.json()
+    assert (body["status"], body["next_step"], body["settled"]) == (
+        "cancelled",
+        "check_out_again",
+        True,
+    )
+    assert body["payment"]["status"] == "canceled" and body["payment"]["next_action"] is None
+    assert (await intent_at_stripe(emulator, intent_id))["status"] == "canceled"
+    assert len(await emulator.requests("POST", f"/v1/payment_intents/{intent_id}/cancel")) == 1
+    assert await emulator.authenticate(intent_id, client_secret, success=True) != 200, (
+        "the old client_secret cannot pay the cancelled order"
+    )
+    assert (await intent_at_stripe(emulator, intent_id))["status"] == "canceled"
+    await worker.client.get_workflow_handle(processes.Checkout.workflow_id(number)).result()
+    assert await count(committed, License, License.user_id == buyer.id) == 0
+
+    again = await api.request(
+        "POST",
+        CHECKOUT,
+        as_user=buyer,
+        json={"gateway": "stripe", "payment_method": await emulator.card(SUCCEEDS)},
+    )
+    assert again.status_code == 202, again.text
+    paid = await order_when(api, buyer, again.json()["order"]["id"], "completed")
+    assert len(paid["license_ids"]) == 1
+    assert paid["payment"]["payment_id"] != intent_id
+
+
+async def test_a_stripe_payment_authenticated_before_the_cancel_wins(
+    committed_api, committed, emulator, buy, worker
+):
+    """The buyer passed 3-D Secure in Stripe.js, and the cancel arrives before the
+    webhook: Stripe will not cancel a succeeded intent, so the order is paid and the cancel
+    answers ``order_paid``."""
+    api = committed_api
+    buyer, started = await buy(
+        "17.00", gateway="stripe", payment_method=await emulator.card(NEEDS_3DS)
+    )
+    order_id = started["order"]["id"]
+    pending = await awaiting_buyer(api, buyer, order_id)
+    intent_id = pending["payment"]["payment_id"]
+    secret = pending["payment"]["next_action"]["client_secret"]
+    assert await emulator.authenticate(intent_id, secret, success=True) == 200
+
+    refused = await cancel(api, buyer, order_id)
+
+    assert refused.status_code == 409 and refused.json()["error"] == "order_paid"
+    assert await emulator.requests("POST", f"/v1/payment_intents/{intent_id}/cancel") == []
+    order = await order_when(api, buyer, order_id, "completed")
+    assert len(order["license_ids"]) == 1
+    assert (await intent_at_stripe(emulator, intent_id))["status"] == "succeeded"
+
+
+async def test_a_cancelled_paypal_order_is_never_captured_even_when_approved_later(
+    committed_api, committed, paypal, buy, worker
+):
+    """PayPal voids only authorizations; an order we never capture lapses by itself. A
+    cancelled checkout never captures, whatever the buyer does on PayPal afterwards."""
+    api = committed_api
+    buyer, started = await buy("11.00", gateway="paypal")
+    order_id, number = started["order"]["id"], started["order"]["order_number"]
+    pending = await awaiting_buyer(api, buyer, order_id)
+    paypal_order = pending["payment"]["payment_id"]
+
+    cancelled = await cancel(api, buyer, order_id)
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    assert cancelled.json()["payment"]["status"] == "canceled"
+    await worker.client.get_workflow_handle(processes.Checkout.workflow_id(number)).result()
+    paypal.approve(paypal_order)
+    approved = await api.request(
+        "POST", PAYPAL_HOOK, **paypal_delivery(paypal, paypal.order_event(paypal_order))
+    )
+    assert approved.status_code == 200, approved.text
+    late = await api.request(
+        "POST", f"{CHECKOUT}/confirm", as_user=buyer, json={"order_number": number}
+    )
+    assert late.status_code == 200 and late.json()["status"] == "cancelled"
+    assert paypal.requests_to("POST", f"{PAYPAL_ORDERS}/{paypal_order}/capture") == []
+    assert await count(committed, License, License.user_id == buyer.id) == 0

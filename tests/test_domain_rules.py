@@ -533,6 +533,7 @@ def test_to_cents(amount, cents):
         ("refunded", "purchase", False, "none"),
         ("failed", "purchase", False, "check_out_again"),
         ("expired", "purchase", True, "check_out_again"),
+        ("cancelled", "purchase", False, "check_out_again"),
         ("failed", "renewal", False, "none"),
     ],
 )
@@ -542,9 +543,38 @@ def test_an_orders_next_step(status, kind, awaits, step):
     assert next_step(OrderStatus(status), OrderKind(kind), awaits_buyer=awaits) == step
 
 
+@pytest.mark.parametrize(
+    ("status", "kind", "outcome"),
+    [
+        ("pending", "purchase", True),
+        ("cancelled", "purchase", False),
+        ("paid", "purchase", "order_paid"),
+        ("completed", "purchase", "order_paid"),
+        ("refunded", "purchase", "order_paid"),
+        ("failed", "purchase", "order_not_pending"),
+        ("expired", "purchase", "order_not_pending"),
+        ("pending", "renewal", "order_not_cancellable"),
+    ],
+)
+def test_only_a_pending_purchase_is_cancelled_and_a_cancelled_one_again_changes_nothing(
+    status, kind, outcome
+):
+    from domain.checkout import OrderKind, OrderStatus, cancellable, check_cancel
+
+    status, kind = OrderStatus(status), OrderKind(kind)
+    assert cancellable(status, kind) is (outcome is True)
+    if isinstance(outcome, bool):
+        assert check_cancel(status, kind) is outcome
+        return
+    with pytest.raises(Conflict) as refused:
+        check_cancel(status, kind)
+    assert refused.value.code == outcome
+
+
 def test_failure_codes_read_in_words_and_unknown_ones_as_a_decline():
     from domain.checkout import failure_reason
 
     assert failure_reason(None) is None
     assert failure_reason("insufficient_funds") == "The card has insufficient funds."
     assert failure_reason("lost_card") == "The payment did not go through (lost_card)."
+    assert failure_reason("cancelled_by_buyer") == "You cancelled the payment; nothing was charged."

@@ -512,6 +512,22 @@ CASES = [
          "already_refunded", json={}),
     case("refund: refunded already, by an admin", "POST", ORDERS + "/{w.refunded.id}/refund",
          "admin", 409, "already_refunded", json={"reason": "again"}),
+    # ---- POST /orders/{id}/cancel (no body: the id and the order's state are the input;
+    # ---- no workflow runs behind these orders, so none is asked but the pending one's) ----
+    case("cancel: id zero", "POST", ORDERS + "/0/cancel", "buyer", 422, V),
+    case("cancel: negative id", "POST", ORDERS + "/-1/cancel", "buyer", 422, V),
+    case("cancel: id past int4", "POST", ORDERS + "/2147483648/cancel", "buyer", 422, V),
+    case("cancel: id not a number", "POST", ORDERS + "/FV-1/cancel", "buyer", 422, V),
+    case("cancel: SQL id", "POST", ORDERS + "/1%20OR%201=1/cancel", "buyer", 422, V),
+    case("cancel: someone else's pending order", "POST", ORDERS + "/{w.pending.id}/cancel",
+         "stranger", 404, "order_not_found"),
+    case("cancel: someone else's, by an admin", "POST", ORDERS + "/{w.pending.id}/cancel",
+         "admin", 404, "order_not_found"),
+    case("cancel: a paid order", "POST", COMPLETED + "/cancel", "buyer", 409, "order_paid"),
+    case("cancel: a refunded order", "POST", ORDERS + "/{w.refunded.id}/cancel", "buyer", 409,
+         "order_paid"),
+    case("cancel: a pending order whose checkout is gone", "POST",
+         ORDERS + "/{w.pending.id}/cancel", "buyer", 409, "checkout_not_running"),
     # ---- GET /cart?coupon= ---------------------------------------------------------------
     case("cart: empty coupon", "GET", CART + "?coupon=", "buyer", 422, V),
     case("cart: coupon over 50", "GET", CART + "?coupon=" + n(51, "A"), "buyer", 422, V),

@@ -5,6 +5,16 @@ The confirmation arrives as the ``confirm`` update (the buyer approved) or the
 ``payment_changed`` signal (a verified webhook). Neither carries the payment's state: each
 makes the workflow read it back from the gateway, so forged, repeated or out-of-order
 notifications cannot mark an order paid.
+
+The buyer may give a waiting payment up with the ``cancel`` update: it is cancelled at the
+gateway and the order closed ``cancelled``. Every gateway step runs under one lock, so a
+cancel, a confirmation, a webhook and the expiry are applied one after the other, and what
+the gateway answers the cancel decides: a payment that went through first wins.
+
+Replay: the cancel's steps only ever follow a ``cancel`` update in the history, and the
+other paths ask for the same steps as before (the checks added for a cancelled stage are
+never true in a run that got no cancel), so no ``workflow.patched`` is needed; the
+``Checkout-cancelled-by-buyer`` history replays the new path.
 """
 
 import asyncio
@@ -19,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.checkout import CheckoutActivities, FulfilmentResult
     from domain import processes
     from domain.checkout import (
+        CANCELLED_BY_BUYER,
         CheckoutInput,
         CheckoutProgress,
         CheckoutStage,
@@ -35,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
 CONFIRM_ANSWER_WITHIN = timedelta(seconds=15)
 """The confirm update answers by then even if fulfilment is still retrying."""
 WAITING = (PaymentStatus.REQUIRES_ACTION.value, PaymentStatus.PROCESSING.value)
+UNPAID = (PaymentStatus.DECLINED.value, PaymentStatus.CANCELED.value)
 
 
 def gateway_call(request: CheckoutInput) -> ActivityOptions:
@@ -84,7 +96,7 @@ class CheckoutWorkflow:
             if self.payment.status in WAITING:
                 await self._await_confirmation(request)
         if self.payment.status != PaymentStatus.SUCCEEDED:
-            if self.stage is not CheckoutStage.EXPIRED:
+            if self.stage not in (CheckoutStage.EXPIRED, CheckoutStage.CANCELLED):
                 await self._close(request, CheckoutStage.FAILED, self.payment.decline_code)
             return await self._finish()
         await self._fulfil(request)
@@ -102,6 +114,8 @@ class CheckoutWorkflow:
                 )
             except TimeoutError:
                 async with self.gateway_lock:
+                    if self.stage is CheckoutStage.CANCELLED:
+                        return  # the buyer's cancel took the lock first and closed it
                     self.payment = await workflow.execute_activity_method(
                         CheckoutActivities.cancel_payment,
                         request.order_id,
@@ -192,6 +206,76 @@ class CheckoutWorkflow:
     def validate_confirm(self) -> None:
         if self.stage in (CheckoutStage.CREATING_PAYMENT,):
             raise ApplicationError("the payment is still being created", type="payment_not_ready")
+
+    @workflow.update(name=processes.Checkout.CANCEL)
+    async def cancel(self) -> CheckoutProgress:
+        """The buyer gave the waiting payment up (left the 3-D Secure step or PayPal's
+        approval): cancel it at the gateway, then close the order ``cancelled`` and give
+        its coupon use back; the cart was never touched. Answers once that is done.
+
+        The gateway's answer decides a race with a confirmation: a payment it reports
+        succeeded (the buyer approved meanwhile, a confirm or webhook took the lock first)
+        is fulfilled as usual and the cancel refused with ``order_paid``; one it is still
+        processing cannot be cancelled (``payment_processing``). Cancelling again answers
+        where the cancelled checkout stands."""
+        async with self.gateway_lock:
+            if self.stage is CheckoutStage.AWAITING_PAYMENT and self._payment_waits():
+                payment = await workflow.execute_activity_method(
+                    CheckoutActivities.cancel_payment, self._order_id, **gateway_call(self.request)
+                )
+                if payment.status in UNPAID:
+                    self.stage = CheckoutStage.CANCELLED
+                    self.failure_code = CANCELLED_BY_BUYER
+                self.payment = payment
+                if self.stage is CheckoutStage.CANCELLED:
+                    workflow.logger.info("checkout cancelled by the buyer")
+                    await workflow.execute_activity_method(
+                        CheckoutActivities.close_unpaid,
+                        args=[self._order_id, OrderStatus.CANCELLED.value, CANCELLED_BY_BUYER],
+                        **gateway_call(self.request),
+                    )
+        if self.stage is CheckoutStage.CANCELLED:
+            return self.progress()
+        self._refuse_cancel()
+        raise ApplicationError(  # declined while the cancel waited for the lock
+            "the payment was declined before the cancel: nothing was charged",
+            type="order_not_pending",
+        )
+
+    @cancel.validator
+    def validate_cancel(self) -> None:
+        if self.stage is CheckoutStage.CANCELLED:
+            return
+        if self.stage is CheckoutStage.CREATING_PAYMENT:
+            raise ApplicationError(
+                "the payment is still being created; cancel again in a moment",
+                type="payment_not_ready",
+            )
+        self._refuse_cancel()
+
+    def _refuse_cancel(self) -> None:
+        """Refuse a cancel that comes too late: the checkout ended unpaid, the payment went
+        through, or the gateway is already processing it."""
+        if self.stage in (CheckoutStage.FAILED, CheckoutStage.EXPIRED):
+            raise ApplicationError(
+                f"the checkout has ended ({self.stage.value}): nothing was charged",
+                type="order_not_pending",
+            )
+        if self.stage in (CheckoutStage.FULFILLING, CheckoutStage.COMPLETED) or (
+            self.payment is not None and self.payment.status == PaymentStatus.SUCCEEDED
+        ):
+            raise ApplicationError(
+                "the payment went through first: the order is paid", type="order_paid"
+            )
+        if self.payment is not None and self.payment.status == PaymentStatus.PROCESSING:
+            raise ApplicationError(
+                "the gateway is processing the payment and it can no longer be cancelled; "
+                "follow the order for its outcome",
+                type="payment_processing",
+            )
+
+    def _payment_waits(self) -> bool:
+        return self.payment is not None and self.payment.status in WAITING
 
     @workflow.signal(name=processes.Checkout.PAYMENT_CHANGED)
     async def payment_changed(self) -> None:

@@ -73,7 +73,8 @@ async def checkout(
     The cart is left as it is: the lines an order bought leave it when the order is
     paid, so after a declined, failed or expired payment it is still there. While an
     order for some of its modules waits for its payment, a new checkout (without that
-    order's ``Idempotency-Key``) is refused with 409 ``checkout_pending``."""
+    order's ``Idempotency-Key``) is refused with 409 ``checkout_pending``: confirm that
+    order, or cancel its payment (``POST /orders/{id}/cancel``) and check out again."""
     coupons.throttle_lookup(
         body.coupon_code, limiter, settings, client=client, account_id=principal.user.id
     )

@@ -111,12 +111,16 @@ class OrderOut(InCurrency):
     invoice_url: str | None
     failure_reason: str | None = Field(description="failure_code in words, for people")
     settled: bool = Field(
-        description="completed, failed, expired or refunded: the checkout is over (stop polling)"
+        description="completed, failed, expired, cancelled or refunded: the checkout is over "
+        "(stop polling)"
     )
     next_step: OrderNextStep = Field(
         description="confirm_payment: approve payment.next_action (open its url, or use "
         "its client_secret with Stripe.js), then POST /checkout/confirm; wait: poll this "
         "order; check_out_again: nothing charged, the cart is as it was; none: settled"
+    )
+    cancellable: bool = Field(
+        description="the buyer may give the pending payment up: POST /orders/{id}/cancel"
     )
 
 
@@ -174,4 +178,5 @@ def order_out(view: OrderView) -> OrderOut:
         failure_reason=view.failure_reason,
         settled=view.settled,
         next_step=view.next_step,
+        cancellable=view.cancellable,
     )
