@@ -196,6 +196,8 @@ def real_path_values(world: World) -> dict[str, list[Any]]:
         "publisher_id": [world.owner_publisher.id, world.other_publisher.id, world.banned.id],
         "payout_id": [world.payout.id],
         "key": [world.license_key, world.sub_key],
+        "user_id": [u.id for u in world.callers.values() if u is not None],
+        "revision_id": [world.revision.id],
     }
 
 
@@ -209,6 +211,8 @@ def drawn_cases(operation, world: World) -> list:
     names = [parameter.name for parameter in operation.path_parameters]
     if names:
         values = real_path_values(world)
+        unknown = set(names) - values.keys()
+        assert not unknown, f"real_path_values has no objects for {sorted(unknown)}"
         real = st.fixed_dictionaries({name: st.sampled_from(values[name]) for name in names})
         strategies.append(real.flatmap(lambda given: operation.as_strategy(path_parameters=given)))
     cases: list = []
