@@ -31,8 +31,9 @@ function failOnDialog(page: Page): string[] {
   return dialogs
 }
 
-async function signIn(page: Page, email: string, password: string): Promise<void> {
-  await page.goto('/signin')
+/** Sign in from the sign-in page and come back to `next` (no page left with calls under way). */
+async function signIn(page: Page, email: string, password: string, next: string): Promise<void> {
+  await page.goto(`/signin?next=${encodeURIComponent(next)}`)
   await page.getByLabel('Email').fill(email)
   await page.getByLabel('Password').fill(password)
   await page.getByRole('button', { name: 'Sign in' }).click()
@@ -153,7 +154,8 @@ test('category pages list their modules and subcategories; a publisher page its 
   await expect(page).toHaveURL(/\/marketplace\/c\/data-charts$/)
   await expect(page.getByRole('heading', { level: 1, name: 'Modules in Data & Charts' })).toBeVisible()
   await expect(page.getByRole('heading', { name: '13 modules' })).toBeVisible()
-  await page.goto('/marketplace/c/authentication')
+  await page.getByRole('navigation', { name: 'Categories' }).getByRole('link', { name: /^Authentication/ }).click()
+  await expect(page).toHaveURL(/\/marketplace\/c\/authentication$/)
   const subcategories = page.getByRole('navigation', { name: 'Subcategories' })
   await expect(subcategories.getByRole('link', { name: 'Single sign-on' })).toBeVisible()
   await expect(page.getByRole('heading', { name: '3 modules' })).toBeVisible()
@@ -184,8 +186,8 @@ test('category pages list their modules and subcategories; a publisher page its 
 
 test('a buyer who owns a module writes a review that appears on its page', async ({ page, demo }) => {
   const seeded = demo as PagesDemo
-  await signIn(page, seeded.buyer, seeded.password)
-  await page.goto('/marketplace/m/saml-sso')
+  await signIn(page, seeded.buyer, seeded.password, '/marketplace/m/saml-sso')
+  await expect(page).toHaveURL(/\/marketplace\/m\/saml-sso$/)
   const owned = page.getByTestId('owned')
   await expect(owned).toContainText('You own this')
   await expect(owned.getByRole('link', { name: 'See your license' })).toHaveAttribute('href', '/account/licenses')
@@ -206,6 +208,7 @@ test('a buyer who owns a module writes a review that appears on its page', async
   await expect(mine).toContainText('verified purchase')
   await expect(mine.locator('em')).toHaveText('ten')
   await expect(page.getByTestId('stars-5')).toHaveText('1')
+  await expect(page.getByText('★ 5.00 (1)')).toBeVisible() // the page's rating was read again
 
   await page.reload()
   await expect(page.getByTestId('reviews')).toContainText('Works with our IdP')
