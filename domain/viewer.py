@@ -90,3 +90,24 @@ def viewer_actions(facts: ViewerFacts) -> ViewerActions:
         sign_in_required=not facts.signed_in and (purchasable or trial),
         reason=reason,
     )
+
+
+class NoReview(StrEnum):
+    """Why the viewer may not write a review of the module."""
+
+    SIGN_IN_REQUIRED = "sign_in_required"
+    OWN_MODULE = "own_module"
+    ALREADY_REVIEWED = "already_reviewed"
+
+
+def review_refusal(*, signed_in: bool, is_owner: bool, has_reviewed: bool) -> NoReview | None:
+    """The rules of ``POST /modules/{slug}/reviews`` (``services.reviews.submit_review``) as
+    the module's page asks them: an account that does not publish the module writes one
+    review of it. None: it may write one."""
+    if not signed_in:
+        return NoReview.SIGN_IN_REQUIRED
+    if is_owner:
+        return NoReview.OWN_MODULE
+    if has_reviewed:
+        return NoReview.ALREADY_REVIEWED
+    return None

@@ -52,6 +52,8 @@ class ReviewListing:
     total: int
     rating_average: Decimal | None
     rating_count: int
+    rating_distribution: dict[int, int]
+    """Published reviews per rating, 1 to 5."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ async def published_reviews(
         total=total,
         rating_average=module.rating_average,
         rating_count=module.rating_count,
+        rating_distribution=await reviews.rating_distribution(session, module.id),
     )
 
 

@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.licensing import LicenseStatus, license_covers_version
 from domain.modules import LicenseType, ModuleStatus, Visibility
-from domain.viewer import ViewerActions, ViewerFacts, viewer_actions
+from domain.viewer import NoReview, ViewerActions, ViewerFacts, review_refusal, viewer_actions
 from models.commerce import License, Order
 from models.module import MarketplaceModule
-from models.repositories import cart, downloads, orders
+from models.repositories import cart, downloads, orders, reviews
 from models.repositories.listed import SUSPENDED
 from services.catalog import viewable_module
 from services.checkout import PENDING_GRACE
@@ -29,6 +29,10 @@ class ModuleViewer:
     pending_order: Order | None
     trial_offered: bool
     trial_used: bool
+    review_refused: NoReview | None
+    """Why the viewer may not write a review (None: they may)."""
+    own_review_id: int | None
+    """The viewer's review of the module (published or hidden), if they wrote one."""
 
 
 def _live(held: License, now: datetime) -> bool:
@@ -48,6 +52,7 @@ async def module_viewer(session: AsyncSession, slug: str, viewer_id: int | None)
     )
     held: list[License] = []
     cart_item_id, cart_currency_differs, pending = None, False, None
+    own_review = None
     if viewer_id is not None:
         held = await cart.user_licenses(session, viewer_id, module.id)
         for item, in_cart, _ in await cart.lines(session, viewer_id):
@@ -58,6 +63,7 @@ async def module_viewer(session: AsyncSession, slug: str, viewer_id: int | None)
         pending = await orders.pending_with_modules(
             session, viewer_id, [module.id], now - PENDING_GRACE
         )
+        own_review = await reviews.of_user(session, module.id, viewer_id)
     live = sorted(
         (row for row in held if _live(row, now)), key=lambda row: (row.created_at, row.id)
     )
@@ -93,4 +99,10 @@ async def module_viewer(session: AsyncSession, slug: str, viewer_id: int | None)
         pending_order=pending,
         trial_offered=trial_offered,
         trial_used=trial_used,
+        review_refused=review_refusal(
+            signed_in=viewer_id is not None,
+            is_owner=facts.is_owner,
+            has_reviewed=own_review is not None,
+        ),
+        own_review_id=own_review.id if own_review else None,
     )

@@ -256,3 +256,33 @@ def test_the_rule_table(changes, offered, reason):
     names = {"free_download", "add_to_cart", "buy_now", "start_trial", "download"}
     assert {name for name in names if getattr(decided, name)} == offered
     assert decided.reason == reason
+
+
+async def test_the_page_is_told_who_may_write_a_review(api, make, shop):
+    owner, m = shop
+    anonymous = await viewer(api, m["paid"].slug)
+    assert anonymous["review"] == {
+        "may_write": False,
+        "reason": "sign_in_required",
+        "own_review_id": None,
+    }
+    assert (await viewer(api, m["paid"].slug, as_user=owner))["review"]["reason"] == "own_module"
+
+    reader = await make.user(Role.CONSUMER)
+    before = await viewer(api, m["paid"].slug, as_user=reader)
+    assert before["review"] == {"may_write": True, "reason": None, "own_review_id": None}
+    written = await api.request(
+        "POST", f"{BASE}/modules/{m['paid'].slug}/reviews", as_user=reader, json={"rating": 5}
+    )
+    assert written.status_code == 201, written.text
+    after = await viewer(api, m["paid"].slug, as_user=reader)
+    assert after["review"] == {
+        "may_write": False,
+        "reason": "already_reviewed",
+        "own_review_id": written.json()["id"],
+    }
+    # What the page is told matches what the API does: a second review is refused.
+    again = await api.request(
+        "POST", f"{BASE}/modules/{m['paid'].slug}/reviews", as_user=reader, json={"rating": 4}
+    )
+    assert again.status_code == 409 and again.json()["error"] == "already_reviewed"

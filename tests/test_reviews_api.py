@@ -204,6 +204,10 @@ async def test_listing_sorts_and_pages_published_reviews_only(api, make, db):
     assert await order("newest", limit=2, offset=2) == [ids[0]]
     assert await order("newest", offset=50) == []
 
+    # The distribution counts the published reviews (not the hidden 3), whatever the page.
+    page = (await api.request("GET", f"{reviews_of(module)}?limit=1&offset=2")).json()
+    assert page["rating_distribution"] == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 1}
+
 
 async def test_the_author_rewrites_a_review_under_the_same_rules(api, make, db):
     _, module = await reviewable(make)

@@ -37,6 +37,7 @@ from api.schemas.discovery import (
     TrendingModule,
     TrialOut,
     ViewerActionsOut,
+    ViewerReviewOut,
 )
 from api.tracking import context_of
 from domain.access import Scope
@@ -216,6 +217,11 @@ async def module_viewer(slug: ModuleSlug, session: SessionDep, viewer: Viewer) -
             offered=found.trial_offered,
             days=module.trial_days if found.trial_offered else None,
             used=found.trial_used,
+        ),
+        review=ViewerReviewOut(
+            may_write=found.review_refused is None,
+            reason=found.review_refused,
+            own_review_id=found.own_review_id,
         ),
     )
 

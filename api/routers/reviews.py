@@ -47,6 +47,9 @@ async def list_reviews(
         offset=offset,
         rating_average=listing.rating_average,
         rating_count=listing.rating_count,
+        rating_distribution={
+            str(rating): n for rating, n in sorted(listing.rating_distribution.items())
+        },
     )
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.schemas import InCurrency, Money, Page
 from domain.module_signature import SignatureFormat
 from domain.modules import LicenseType, SubscriptionPeriod, Visibility
-from domain.viewer import NotForSale
+from domain.viewer import NoReview, NotForSale
 
 
 class CategoryRef(BaseModel):
@@ -249,6 +249,19 @@ class TrialOut(BaseModel):
     used: bool = Field(description="The viewer has had this module's trial (one per buyer)")
 
 
+class ViewerReviewOut(BaseModel):
+    """Whether the viewer may review the module (``POST /modules/{slug}/reviews``)."""
+
+    may_write: bool
+    reason: NoReview | None = Field(
+        description="Why not: sign_in_required, own_module, already_reviewed"
+    )
+    own_review_id: int | None = Field(
+        description="The viewer's review of this module, if they wrote one (PUT/DELETE "
+        "/reviews/{id})"
+    )
+
+
 class ModuleViewerOut(BaseModel):
     """A module's page as this viewer (anonymous, or the credential's account) may use it."""
 
@@ -262,3 +275,4 @@ class ModuleViewerOut(BaseModel):
         description="An order of the viewer holding it that waits for its payment"
     )
     trial: TrialOut
+    review: ViewerReviewOut

@@ -121,6 +121,9 @@ class ReviewOut(BaseModel):
 class ReviewPage(Page[ReviewOut]):
     rating_average: Decimal | None = Field(description="over published reviews, 2 decimals")
     rating_count: int
+    rating_distribution: dict[str, int] = Field(
+        description='published reviews per rating, "1" to "5" (every key present)'
+    )
 
 
 class VoteOut(BaseModel):

@@ -105,6 +105,21 @@ async def refresh_module_rating(session: AsyncSession, module_id: int) -> None:
     )
 
 
+async def rating_distribution(session: AsyncSession, module_id: int) -> dict[int, int]:
+    """Published reviews of the module per rating, 1 to 5 (a rating nobody gave: 0)."""
+    rows = await session.execute(
+        select(ModuleReview.rating, func.count())
+        .where(
+            ModuleReview.module_id == module_id,
+            ModuleReview.status == ReviewStatus.PUBLISHED,
+        )
+        .group_by(ModuleReview.rating)
+    )
+    counts = {rating: 0 for rating in range(1, 6)}
+    counts.update({rating: n for rating, n in rows.tuples()})
+    return counts
+
+
 async def refresh_vote_counts(session: AsyncSession, review_id: int) -> None:
     """Set the review's helpful / not helpful counts from its votes; the review's
     ``updated_at`` is kept (a vote is not an edit)."""

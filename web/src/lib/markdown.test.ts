@@ -26,10 +26,26 @@ describe('renderUserMarkdown', () => {
           '<a href="#" onclick="alert(4)" style="color:red">x</a>',
       ),
     )
-    expect(out.querySelector('script, iframe, form, input, style, svg')).toBeNull()
-    const html = out.innerHTML
-    expect(html).not.toMatch(/onerror|onload|onclick|style=|alert/i)
+    expect(out.querySelector('script, iframe, form, input, style, svg, img')).toBeNull()
+    for (const element of out.querySelectorAll('*')) {
+      for (const attribute of element.attributes) expect(attribute.name).not.toMatch(/^on|^style$/i)
+    }
+    // Raw HTML is shown as the text it is.
+    expect(out.textContent).toContain('<script>alert(1)</script>')
+    expect(out.textContent).toContain('<a href="#" onclick="alert(4)" style="color:red">')
+  })
+
+  it('shows block-level raw HTML as text too', () => {
+    const out = dom(renderUserMarkdown('<div onclick="alert(1)">\nblock\n</div>\n\nafter'))
+    expect(out.querySelector('div')).toBeNull()
+    expect(out.querySelector('p')?.textContent).toBe('<div onclick="alert(1)">\nblock\n</div>')
+    expect(out.textContent).toContain('after')
+  })
+
+  it('keeps https images written in Markdown', () => {
+    const out = dom(renderUserMarkdown('![chart](https://x.test/a.png "A chart")'))
     expect(out.querySelector('img')?.getAttribute('src')).toBe('https://x.test/a.png')
+    expect(out.querySelector('img')?.getAttribute('alt')).toBe('chart')
   })
 
   it.each([
@@ -49,7 +65,12 @@ describe('renderUserMarkdown', () => {
       const href = link.getAttribute('href')
       expect(href === null || /^(https?:|mailto:|\/[^/]|#)/i.test(href)).toBe(true)
     }
-    expect(out.innerHTML).not.toMatch(/javascript:|vbscript:|data:text/i)
+    // No attribute carries a script or data URL (raw HTML is shown as text).
+    for (const element of out.querySelectorAll('*')) {
+      for (const attribute of element.attributes) {
+        expect(attribute.value).not.toMatch(/javascript:|vbscript:|data:text/i)
+      }
+    }
   })
 
   it('keeps web links and marks them as user content', () => {
@@ -84,7 +105,8 @@ describe('UserMarkdown component', () => {
     app.mount(root)
     await nextTick()
     expect(root.querySelector('strong')?.textContent).toBe('text')
-    expect(root.innerHTML).not.toContain('onerror')
+    expect(root.querySelector('img, [onerror]')).toBeNull()
+    expect(root.textContent).toContain('<img src=x onerror="window.hacked=1">')
     expect((window as unknown as { hacked?: number }).hacked).toBeUndefined()
     app.unmount()
   })

@@ -1,11 +1,26 @@
 // User text (module descriptions, release notes, reviews, publisher bios) is Markdown
-// written by strangers. It is rendered by `marked`, then everything that could run, load a
-// frame, submit a form or restyle the page is removed by DOMPurify with an allow-list.
+// written by strangers. It is rendered by `marked` (raw HTML in it shown as text), then
+// everything that could run, load a frame, submit a form or restyle the page is removed by
+// DOMPurify with an allow-list.
 // Links keep only http(s), mailto and in-site targets and get rel="noopener nofollow ugc".
 import DOMPurify from 'dompurify'
 import { Marked } from 'marked'
 
-const markdown = new Marked({ gfm: true, breaks: false, async: false })
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+}
+
+// Raw HTML in the Markdown is shown as the text it is, never parsed: the sanitizer below
+// then only sees the markup `marked` writes. (Parsing a stranger's `<img onerror=…>`, even
+// in DOMPurify's inert document, makes Chromium report a CSP violation for the handler.)
+const markdown = new Marked({
+  gfm: true,
+  breaks: false,
+  async: false,
+  renderer: {
+    html: ({ text, block }) => (block ? `<p>${escapeHtml(text.trim())}</p>` : escapeHtml(text)),
+  },
+})
 
 const ALLOWED_TAGS = [
   'p', 'br', 'hr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'strong', 'b', 'em', 'i', 'del', 's',
